@@ -1,0 +1,97 @@
+"""Runtime settings in one place: device, seeding, threads, quick mode, cache folder.
+
+Every other module asks here instead of reading environment variables itself, so a
+student (or CI) changes one switch and the whole course follows:
+
+- ``COURSE_DEVICE``  -- ``cpu``, ``cuda`` or ``cuda:N``; default: CUDA when available.
+- ``COURSE_THREADS`` -- number of CPU threads for PyTorch; default: PyTorch's choice.
+- ``COURSE_QUICK``   -- ``1`` makes every notebook fast (fewer epochs, less data);
+  unset or ``0`` is full mode, which produces the real results.
+- ``COURSE_CACHE_DIR`` -- where decoded data and trained models are kept;
+  default: ``$XDG_CACHE_HOME/dgm-course`` (``~/.cache/dgm-course``).
+
+Data-set choice lives in :mod:`course_utils.data`; nothing here touches data.
+"""
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+import numpy as np
+import torch
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"", "0", "false", "no", "off"}
+
+
+def _env_flag(name: str) -> bool:
+    value = os.environ.get(name, "").strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ValueError(f"{name}={os.environ[name]!r} is not understood; use 1 or 0.")
+
+
+def quick_mode() -> bool:
+    """True when ``COURSE_QUICK`` is set: CI-sized runs instead of the real results."""
+    return _env_flag("COURSE_QUICK")
+
+
+def pick(full, quick):
+    """Return ``quick`` in quick mode and ``full`` otherwise (one call per knob)."""
+    return quick if quick_mode() else full
+
+
+def get_device(preferred: str | torch.device | None = None) -> torch.device:
+    """The device the course computes on.
+
+    Order: the ``preferred`` argument, then ``COURSE_DEVICE``, then CUDA when it
+    is available, else the CPU. Asking for CUDA where there is none is an error
+    rather than a silent fall back, so a timing is never quietly on the wrong chip.
+    """
+    choice = preferred if preferred is not None else os.environ.get("COURSE_DEVICE") or None
+    if choice is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(choice)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError(
+            f"Device {str(device)!r} was requested but PyTorch sees no CUDA GPU. "
+            "Unset COURSE_DEVICE (or pass device='cpu') to run on the CPU."
+        )
+    return device
+
+
+def set_threads(n: int | None = None) -> int:
+    """Set PyTorch's CPU thread count (``n`` or ``COURSE_THREADS``); return the count in use."""
+    if n is None:
+        env = os.environ.get("COURSE_THREADS")
+        n = int(env) if env else None
+    if n is not None:
+        if n < 1:
+            raise ValueError(f"thread count must be >= 1, got {n}")
+        torch.set_num_threads(n)
+    return torch.get_num_threads()
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed Python, NumPy and PyTorch (CPU and CUDA); return a fresh seeded CPU generator.
+
+    The returned generator is what course code passes around explicitly, so a
+    result depends on the seed given here and not on how many random numbers some
+    earlier cell happened to draw.
+    """
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    return torch.Generator().manual_seed(seed)
+
+
+def cache_dir() -> Path:
+    """The per-user cache folder (not created here; callers create what they need)."""
+    env = os.environ.get("COURSE_CACHE_DIR")
+    if env:
+        return Path(env).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base).expanduser() / "dgm-course"
