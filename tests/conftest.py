@@ -1,0 +1,77 @@
+"""Shared test fixtures: every test gets its own empty cache folder and quiet data choice."""
+from __future__ import annotations
+
+import gzip
+import struct
+from pathlib import Path
+
+import pytest
+import torch
+
+
+@pytest.fixture(autouse=True)
+def isolated_cache(tmp_path_factory, monkeypatch):
+    """Point COURSE_CACHE_DIR at a fresh folder so tests never read or clobber a user's cache."""
+    cache = tmp_path_factory.mktemp("cache")
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(cache))
+    monkeypatch.delenv("COURSE_DATA_DIR", raising=False)
+    monkeypatch.delenv("COURSE_DATASET", raising=False)
+    monkeypatch.delenv("COURSE_DEVICE", raising=False)
+    return cache
+
+
+def write_idx(path: Path, array: torch.Tensor, compress: bool = True) -> Path:
+    """Write a uint8 tensor in the IDX format used by (Fashion-)MNIST (big-endian header)."""
+    array = array.to(torch.uint8).contiguous()
+    header = struct.pack(">BBBB", 0, 0, 0x08, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
+    payload = header + array.numpy().tobytes()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if compress:
+        with gzip.open(path, "wb") as fh:
+            fh.write(payload)
+    else:
+        path.write_bytes(payload)
+    return path
+
+
+def make_tiny_mnist(folder: Path, n_train: int = 60, n_test: int = 12, seed: int = 0,
+                    layout: str = "torchvision", name: str = "MNIST") -> dict:
+    """Write tiny MNIST-format IDX files; return the tensors written.
+
+    ``layout='torchvision'`` puts them in ``folder/MNIST/raw/*.gz`` (where torchvision
+    downloads to); ``'flat'`` puts them straight into ``folder``.
+    """
+    g = torch.Generator().manual_seed(seed)
+    tensors = {
+        "train_images": torch.randint(0, 256, (n_train, 28, 28), generator=g, dtype=torch.uint8),
+        "train_labels": torch.arange(n_train, dtype=torch.uint8) % 10,
+        "test_images": torch.randint(0, 256, (n_test, 28, 28), generator=g, dtype=torch.uint8),
+        "test_labels": (torch.arange(n_test, dtype=torch.uint8) * 3) % 10,
+    }
+    base = folder / name / "raw" if layout == "torchvision" else folder
+    names = {"train_images": "train-images-idx3-ubyte", "train_labels": "train-labels-idx1-ubyte",
+             "test_images": "t10k-images-idx3-ubyte", "test_labels": "t10k-labels-idx1-ubyte"}
+    for key, stem in names.items():
+        write_idx(base / f"{stem}.gz", tensors[key])
+    return tensors
+
+
+@pytest.fixture
+def tiny_mnist(tmp_path):
+    """A folder holding tiny MNIST IDX files in torchvision's layout, and their contents."""
+    root = tmp_path / "mnist-root"
+    return root, make_tiny_mnist(root)
+
+
+@pytest.fixture
+def offline(monkeypatch):
+    """Make any download attempt fail at once, as on a machine without internet."""
+    import urllib.request
+
+    def refuse(*args, **kwargs):
+        raise urllib.error.URLError("network disabled in tests")
+
+    monkeypatch.setattr(urllib.request, "urlopen", refuse)
+    from course_utils import data
+    monkeypatch.setattr(data, "_DOWNLOAD_FAILED", {})
+    return refuse
