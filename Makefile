@@ -1,0 +1,33 @@
+# Two commands do everything on a fresh machine (see README.md):
+#   make course   -- set up, then open the course in JupyterLab
+#   make test     -- set up, then run every test and execute every notebook (quick mode)
+PYTHON ?= python3
+PIP ?= $(PYTHON) -m pip
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+export PIP_DISABLE_PIP_VERSION_CHECK = 1
+
+.PHONY: setup setup-system setup-python course course-run test test-unit test-notebooks
+
+setup: setup-system setup-python
+
+# Offline data alternative (Fashion-MNIST) on Debian/Ubuntu; skipped where apt is absent.
+setup-system:
+	@if command -v apt-get >/dev/null 2>&1; then \
+	  if [ ! -d /usr/share/datasets/fashion-mnist ]; then \
+	    $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q dataset-fashion-mnist; \
+	  fi; \
+	else echo "apt-get not found: install Fashion-MNIST by hand or use MNIST online (see README)"; fi
+
+setup-python:
+	$(PIP) install -q -r requirements.txt
+	$(PIP) install -q --no-deps -e .
+
+course: setup
+	$(PYTHON) -m jupyter lab notebooks/
+
+test: setup
+	$(PYTHON) -m pytest tests
+	COURSE_QUICK=1 $(PYTHON) -m pytest --nbval-lax --sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider notebooks
+
+test-unit:
+	$(PYTHON) -m pytest tests

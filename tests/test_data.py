@@ -1,0 +1,223 @@
+"""Data loading: the MNIST path on tiny IDX files, Fashion-MNIST from Debian, the
+data-set choice, clear errors, the cache, and the batch iterator."""
+from __future__ import annotations
+
+import gzip
+
+import pytest
+import torch
+
+from conftest import make_tiny_mnist
+from course_utils import data as D
+from course_utils.batches import Batches
+
+
+# ----------------------------------------------------------------------------- MNIST path
+
+def test_mnist_from_tiny_idx_files(tiny_mnist, offline):
+    root, written = tiny_mnist
+    d = D.load_data("mnist", pixels="gray", root=root)
+    assert d.name == "mnist" and d.pixels == "gray"
+    assert len(d.train) + len(d.val) == 60 and len(d.val) == 10 and len(d.test) == 12
+    for split in (d.train, d.val, d.test):
+        assert split.images.dtype == torch.float32 and split.images.shape[1] == 784
+        assert split.labels.dtype == torch.int64
+        assert 0.0 <= split.images.min() and split.images.max() <= 1.0
+    # test split is exactly the file's contents, in order, scaled to [0, 1]
+    torch.testing.assert_close(d.test.images, written["test_images"].reshape(12, -1).float() / 255)
+    assert torch.equal(d.test.labels, written["test_labels"].long())
+    # train + val together are the 60 training images, each exactly once, labels aligned
+    all_imgs = torch.cat([d.train.images, d.val.images])
+    all_lbls = torch.cat([d.train.labels, d.val.labels])
+    ref = written["train_images"].reshape(60, -1).float() / 255
+    order = [int(torch.nonzero((ref == row).all(1))[0]) for row in all_imgs]
+    assert sorted(order) == list(range(60))
+    assert torch.equal(all_lbls, written["train_labels"].long()[order])
+
+
+def test_flat_layout_and_uncompressed_files(tmp_path, offline):
+    folder = tmp_path / "flat"
+    written = make_tiny_mnist(folder, layout="flat")
+    for f in folder.glob("*.gz"):  # decompress one file to check both forms are read
+        if f.name.startswith("t10k-labels"):
+            (folder / f.stem).write_bytes(gzip.decompress(f.read_bytes()))
+            f.unlink()
+    d = D.load_data("mnist", pixels="gray", root=folder)
+    assert torch.equal(d.test.labels, written["test_labels"].long())
+
+
+def test_validation_split_is_deterministic_and_disjoint():
+    tr1, va1 = D.split_indices(60000)
+    tr2, va2 = D.split_indices(60000)
+    assert torch.equal(tr1, tr2) and torch.equal(va1, va2)
+    assert len(va1) == 10000 and len(tr1) == 50000
+    assert len(set(tr1.tolist()) | set(va1.tolist())) == 60000
+    # not simply the last 10k: a random, fixed subset
+    assert not torch.equal(va1, torch.arange(50000, 60000))
+
+
+def test_static_binarization_is_fixed_and_binary(tiny_mnist, offline):
+    root, _ = tiny_mnist
+    a = D.load_data("mnist", pixels="static", root=root)
+    b = D.load_data("mnist", pixels="static", root=root)
+    assert torch.equal(a.train.images, b.train.images)
+    assert set(a.train.images.unique().tolist()) <= {0.0, 1.0}
+    assert not a.binarize
+
+
+def test_dynamic_binarization_differs_between_draws_with_right_mean():
+    images = torch.full((4000, 784), 0.3)
+    images[:2000] = 0.8
+    it = Batches(images, batch_size=4000, shuffle=False, binarize=True, seed=0)
+    first, second = next(iter(it)), next(iter(it))
+    assert set(first.unique().tolist()) == {0.0, 1.0}
+    assert not torch.equal(first, second)
+    # mean of a Bernoulli(p) sample is p: 784*2000 draws each -> std ~ 3e-4
+    assert abs(first[:2000].mean().item() - 0.8) < 3e-3
+    assert abs(first[2000:].mean().item() - 0.3) < 3e-3
+
+
+def test_load_data_dynamic_flags_binarize(tiny_mnist, offline):
+    root, _ = tiny_mnist
+    d = D.load_data("mnist", pixels="dynamic", root=root)
+    assert d.binarize and d.train.images.unique().numel() > 2
+
+
+# ----------------------------------------------------------------------------- Fashion-MNIST
+
+@pytest.mark.skipif(not D.DEBIAN_FASHION_DIR.is_dir(),
+                    reason="Debian package dataset-fashion-mnist is not installed "
+                           "(apt-get install dataset-fashion-mnist)")
+def test_fashion_mnist_from_debian():
+    d = D.load_data("fashion-mnist", pixels="gray")
+    assert (len(d.train), len(d.val), len(d.test)) == (50000, 10000, 10000)
+    assert d.class_names[0] == "T-shirt/top"
+    assert torch.equal(d.test.labels.bincount(), torch.full((10,), 1000))
+    # the second load comes from the decoded cache
+    assert D._cache_file("fashion-mnist").is_file()
+    d2 = D.load_data("fashion-mnist", pixels="gray")
+    assert torch.equal(d.train.images, d2.train.images)
+
+
+# ----------------------------------------------------------------------------- choice
+
+def test_auto_prefers_mnist_when_on_disk(tiny_mnist, offline, monkeypatch):
+    root, _ = tiny_mnist
+    monkeypatch.setenv("COURSE_DATA_DIR", str(root))
+    assert D.resolve_dataset("auto") == "mnist"
+    assert D.resolve_dataset(None) == "mnist"  # unset COURSE_DATASET means auto
+
+
+def test_auto_falls_back_to_fashion_with_one_line(tmp_path, offline, monkeypatch, capsys):
+    fashion = tmp_path / "fashion"
+    make_tiny_mnist(fashion, layout="flat")  # same format, stands in for Debian's folder
+    monkeypatch.setattr(D, "DEBIAN_FASHION_DIR", fashion)
+    assert D.resolve_dataset("auto") == "fashion-mnist"
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 1 and "Fashion-MNIST" in out[0] and "MNIST could not be downloaded" in out[0]
+
+
+def test_env_var_chooses_dataset(monkeypatch):
+    monkeypatch.setenv("COURSE_DATASET", "fashion-mnist")
+    assert D.resolve_dataset() == "fashion-mnist"
+    monkeypatch.setenv("COURSE_DATASET", "cifar")
+    with pytest.raises(D.DataError, match="Unknown data set 'cifar'"):
+        D.resolve_dataset()
+
+
+def test_explicit_mnist_offline_raises_clear_error(offline, tmp_path, monkeypatch):
+    fashion = tmp_path / "fashion"
+    make_tiny_mnist(fashion, layout="flat")
+    monkeypatch.setattr(D, "DEBIAN_FASHION_DIR", fashion)  # a fallback exists but must not be used
+    with pytest.raises(D.DataError) as err:
+        D.load_data("mnist", root=tmp_path / "empty")
+    msg = str(err.value)
+    assert "MNIST was not found" in msg and str(tmp_path / "empty") in msg
+    assert "python -m course_utils data --dataset mnist" in msg and "COURSE_DATA_DIR" in msg
+
+
+def test_nothing_available_names_both_remedies(offline, tmp_path, monkeypatch):
+    monkeypatch.setattr(D, "DEBIAN_FASHION_DIR", tmp_path / "nowhere")
+    with pytest.raises(D.DataError, match="dataset-fashion-mnist"):
+        D.resolve_dataset("auto")
+
+
+# ----------------------------------------------------------------------------- bad files, cache
+
+def test_truncated_gz_names_the_file(tiny_mnist, offline):
+    root, _ = tiny_mnist
+    bad = root / "MNIST" / "raw" / "train-images-idx3-ubyte.gz"
+    bad.write_bytes(bad.read_bytes()[: len(bad.read_bytes()) // 2])
+    with pytest.raises(D.DataError, match="train-images-idx3-ubyte.gz.*truncated or corrupt"):
+        D.load_data("mnist", root=root)
+
+
+def test_truncated_idx_payload_names_the_file(tmp_path, offline):
+    folder = tmp_path / "flat"
+    make_tiny_mnist(folder, layout="flat")
+    gz = folder / "t10k-images-idx3-ubyte.gz"
+    payload = gzip.decompress(gz.read_bytes())
+    gz.unlink()
+    (folder / "t10k-images-idx3-ubyte").write_bytes(payload[:-100])  # header promises more
+    with pytest.raises(D.DataError, match="t10k-images-idx3-ubyte.*truncated or corrupt"):
+        D.load_data("mnist", root=folder)
+
+
+def test_cache_is_used_and_refreshed_when_sources_change(tiny_mnist, offline, monkeypatch):
+    root, written = tiny_mnist
+    D.load_raw("mnist", root=root)
+    assert D._cache_file("mnist").is_file()
+    calls = []
+    monkeypatch.setattr(D, "_parse", lambda *a: calls.append(a) or (_ for _ in ()).throw(AssertionError))
+    again = D.load_raw("mnist", root=root)  # must not parse again
+    assert calls == [] and torch.equal(again["test_labels"], written["test_labels"].long())
+
+
+def test_read_only_cache_dir_does_not_crash(tiny_mnist, offline, monkeypatch, tmp_path):
+    """Runs as root too: the cache path sits under a regular file, so nothing can be created."""
+    root, _ = tiny_mnist
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(blocker / "cache"))
+    with pytest.warns(RuntimeWarning, match="Cannot write the decoded data cache"):
+        d = D.load_data("mnist", root=root)
+    assert len(d.test) == 12
+
+
+def test_bad_pixels_argument():
+    with pytest.raises(ValueError, match="pixels must be one of"):
+        D.load_data("mnist", pixels="binary")
+
+
+# ----------------------------------------------------------------------------- batches
+
+def test_batches_cover_every_example_once_per_epoch():
+    x = torch.arange(1000, dtype=torch.float32).unsqueeze(1)
+    y = torch.arange(1000)
+    it = Batches(x, y, batch_size=128, seed=3)
+    assert len(it) == 8
+    for _ in range(2):
+        seen = torch.cat([yb for _, yb in it])
+        assert sorted(seen.tolist()) == list(range(1000))
+    xb, yb = next(iter(it))
+    assert torch.equal(xb[:, 0].long(), yb)  # images and labels stay aligned
+
+
+def test_batches_reshuffle_each_epoch_and_are_reproducible():
+    x = torch.rand(300, 784)
+    a = Batches(x, batch_size=64, seed=7, binarize=True)
+    b = Batches(x, batch_size=64, seed=7, binarize=True)
+    ea1, ea2 = [torch.cat(list(a)) for _ in range(2)]
+    eb1, eb2 = [torch.cat(list(b)) for _ in range(2)]
+    assert torch.equal(ea1, eb1) and torch.equal(ea2, eb2)
+    assert not torch.equal(ea1, ea2)
+    c = Batches(x, batch_size=64, seed=8, binarize=True)
+    assert not torch.equal(torch.cat(list(c)), ea1)
+
+
+def test_batches_drop_last_and_errors():
+    x = torch.rand(130, 4)
+    assert len(Batches(x, batch_size=64, drop_last=True)) == 2
+    assert sum(len(b) for b in Batches(x, batch_size=64)) == 130
+    with pytest.raises(ValueError, match="differ in length"):
+        Batches(x, torch.zeros(3))
