@@ -6,7 +6,7 @@ PIP ?= $(PYTHON) -m pip
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export PIP_DISABLE_PIP_VERSION_CHECK = 1
 
-.PHONY: setup setup-system setup-python course course-run test test-unit test-notebooks
+.PHONY: setup setup-system setup-python setup-test course course-run test test-unit test-notebooks
 
 setup: setup-system setup-python
 
@@ -22,10 +22,14 @@ setup-python:
 	$(PIP) install -q -r requirements.txt
 	$(PIP) install -q --no-deps -e .
 
+setup-test: setup-system
+	$(PIP) install -q -r requirements-test.txt
+	$(PIP) install -q --no-deps -e .
+
 course: setup
 	$(PYTHON) -m jupyter lab notebooks/
 
-test: setup
+test: setup-test
 	$(PYTHON) -m pytest tests
 	COURSE_QUICK=1 $(PYTHON) -m pytest --nbval-lax --sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider notebooks
 
