@@ -29,6 +29,11 @@ setup-test: setup-system
 course: setup
 	$(PYTHON) -m jupyter lab notebooks/
 
+# The instructor's headless run: every notebook in full mode (QUICK=1 for quick mode),
+# rendered to course-run/*.html with a summary in course-run/index.html.
+course-run: setup
+	$(PYTHON) -m course_utils.course_run $(if $(QUICK),--quick) --out course-run
+
 test: setup-test
 	$(PYTHON) -m pytest tests
 	COURSE_QUICK=1 $(PYTHON) -m pytest --nbval-lax --sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider notebooks
