@@ -1,0 +1,97 @@
+"""The slider callbacks work without a browser (set slider.value, read the result) and stay fast."""
+from __future__ import annotations
+
+import statistics
+
+import pytest
+import torch
+
+from course_utils import widgets as W
+from course_utils.gaussians import kl_normal
+from course_utils.vae import VAE, VAEConfig
+
+FAST = 0.1  # seconds: "well under 100 ms" is asserted on the median of several moves
+
+
+def median_seconds(explorer, slider, values):
+    times = []
+    for v in values:
+        slider.value = v
+        times.append(explorer.last_seconds)
+    return statistics.median(times)
+
+
+def test_png_from_array_is_png():
+    png = W.png_from_array(torch.rand(28, 28), scale=3)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_latent_explorer_decodes_slider_values():
+    model = VAE(VAEConfig(z_dim=2, hidden=50))
+    explorer = W.LatentExplorer(model.decode, 2)
+    explorer.sliders[0].value = 1.5
+    explorer.sliders[1].value = -0.5
+    z = torch.tensor([1.5, -0.5])
+    torch.testing.assert_close(explorer.result["z"], z)
+    torch.testing.assert_close(explorer.result["image"], model.decode(z[None]).reshape(28, 28).detach())
+    assert explorer.image.value[:4] == b"\x89PNG"
+    assert median_seconds(explorer, explorer.sliders[0], [0.1, 0.2, 0.3, 0.4, 0.5]) < FAST
+
+
+def test_latent_explorer_some_coordinates_of_a_bigger_latent():
+    model = VAE(VAEConfig(z_dim=20, hidden=50))
+    base = torch.linspace(-1, 1, 20)
+    explorer = W.LatentExplorer(model.decode, 20, coords=[0, 3], base=base)
+    explorer.sliders[1].value = 2.0
+    expected = base.clone()
+    expected[3] = 2.0
+    torch.testing.assert_close(explorer.result["z"], expected)
+    assert len(explorer.sliders) == 2
+
+
+def test_kl_explorer_matches_closed_form_and_is_fast():
+    explorer = W.KLExplorer()
+    explorer.mu_slider.value = 2.0
+    explorer.sigma_slider.value = 0.5
+    r = explorer.result
+    assert r["kl_qp"] == pytest.approx(float(kl_normal(2.0, 0.5, 0.0, 1.0)))
+    assert r["kl_pq"] == pytest.approx(float(kl_normal(0.0, 1.0, 2.0, 0.5)))
+    assert r["kl_qp"] != pytest.approx(r["kl_pq"])  # asymmetry is visible in the widget
+    assert "nats" in explorer.label.value
+    # the density of q integrates to about 1 on the plotted grid
+    assert torch.trapezoid(r["q"], r["z"]).item() == pytest.approx(1.0, abs=1e-3)
+    assert median_seconds(explorer, explorer.mu_slider, [0.0, 0.5, 1.0, 1.5, 2.0]) < FAST
+
+
+def test_kl_explorer_zero_at_prior():
+    explorer = W.KLExplorer()
+    explorer.mu_slider.value = 0.0
+    explorer.sigma_slider.value = 1.0
+    assert explorer.result["kl_qp"] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_monte_carlo_explorer_converges_in_low_dimension_and_is_fast():
+    explorer = W.MonteCarloExplorer(dims=(1, 20), max_log2=14)
+    explorer.d_slider.value = 1
+    explorer.m_slider.value = 14
+    assert abs(explorer.result["error"]) < 0.1  # d = 1: the naive estimate is fine
+    explorer.d_slider.value = 20
+    assert explorer.result["error"] < -5  # d = 20: far below log p(x) even with 16384 samples
+    assert median_seconds(explorer, explorer.m_slider, [4, 6, 8, 10, 12]) < FAST
+
+
+def test_naive_running_estimate_matches_direct():
+    lp = torch.randn(50, dtype=torch.float64) * 3 - 10
+    running = W.naive_running_estimate(lp)
+    for m in (1, 7, 50):
+        direct = torch.logsumexp(lp[:m], 0) - torch.log(torch.tensor(float(m), dtype=torch.float64))
+        assert running[m - 1].item() == pytest.approx(direct.item())
+
+
+def test_reconstruction_explorer():
+    model = VAE(VAEConfig(z_dim=2, hidden=50))
+    images = torch.rand(5, 784)
+    explorer = W.ReconstructionExplorer(model, images)
+    explorer.index.value = 3
+    torch.testing.assert_close(explorer.result["reconstruction"], model.reconstruct(images[3:4]).reshape(28, 28))
+    assert explorer.last_seconds < FAST
