@@ -22,12 +22,15 @@ setup-python:
 	$(PIP) install -q -r requirements.txt
 	$(PIP) install -q --no-deps -e .
 
+# The browser test drives Debian's Chromium (Playwright cannot download browsers offline).
 setup-test: setup-system
+	@if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then \
+	  $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium; fi
 	$(PIP) install -q -r requirements-test.txt
 	$(PIP) install -q --no-deps -e .
 
 course: setup
-	$(PYTHON) -m jupyter lab notebooks/
+	$(PYTHON) -m jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/
 
 # The instructor's headless run: every notebook in full mode (QUICK=1 for quick mode),
 # rendered to course-run/*.html with a summary in course-run/index.html.

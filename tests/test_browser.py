@@ -1,0 +1,171 @@
+"""The course in a real browser: JupyterLab + Debian's Chromium, driven by Playwright.
+
+Starts JupyterLab on loopback with a token, opens notebooks, runs all cells in
+quick mode, waits for the kernel to go idle with no error outputs, moves a latent
+slider with the keyboard and checks that the decoded image changes within one
+second. Screenshots land in ``artifacts/browser/`` (or ``$BROWSER_ARTIFACTS``).
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = Path(os.environ.get("BROWSER_ARTIFACTS", ROOT / "artifacts" / "browser"))
+pytestmark = pytest.mark.browser
+
+playwright_api = pytest.importorskip("playwright.sync_api", reason="pip install -r requirements-test.txt")
+if not Path(CHROMIUM).exists():  # pragma: no cover - CI installs it
+    pytest.fail("Chromium is missing: apt-get install chromium (see .ci/run)", pytrace=False)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """A JupyterLab server on 127.0.0.1 serving the repository; yields (base_url, token)."""
+    port, token = free_port(), secrets.token_hex(16)
+    cache = tmp_path_factory.mktemp("lab-cache")
+    env = {**os.environ, "COURSE_QUICK": "1", "COURSE_CACHE_DIR": str(cache),
+           "JUPYTER_CONFIG_DIR": str(tmp_path_factory.mktemp("jupyter-config")),
+           "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path_factory.mktemp("workspaces"))}
+    log = open(tmp_path_factory.mktemp("lab-log") / "lab.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={ROOT}",
+         "--LabApp.expose_app_in_browser=True", "--ServerApp.disable_check_xsrf=False",
+         "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+         *(["--allow-root"] if os.geteuid() == 0 else [])],
+        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 90
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2)
+                break
+            except OSError:
+                if proc.poll() is not None or time.time() > deadline:
+                    log.flush()
+                    raise RuntimeError("JupyterLab did not start:\n" + Path(log.name).read_text()[-3000:])
+                time.sleep(0.5)
+        yield base, token
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run"])
+        yield b
+        b.close()
+
+
+# JavaScript run in the page: the notebook panel's state, through the exposed app.
+JS_STATE = """() => {
+  const app = window.jupyterapp;
+  const panel = app && app.shell.currentWidget;
+  if (!panel || !panel.sessionContext || !panel.content || !panel.content.model) return null;
+  const kernel = panel.sessionContext.session && panel.sessionContext.session.kernel;
+  const cells = [...panel.content.model.cells];
+  const code = cells.filter(c => c.type === 'code');
+  const errors = [];
+  for (const c of code) {
+    for (const o of c.outputs.toJSON()) {
+      if (o.output_type === 'error') errors.push(o.ename + ': ' + o.evalue);
+    }
+  }
+  return {kernel: kernel ? kernel.status : 'none', cells: code.length,
+          executed: code.filter(c => c.executionCount !== null).length, errors};
+}"""
+
+
+def run_all(page, base, token, notebook: str, timeout_s: float = 600):
+    page.goto(f"{base}/lab/tree/{notebook}?token={token}&reset")
+    try:
+        page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell.currentWidget "
+                               "&& window.jupyterapp.shell.currentWidget.sessionContext "
+                               "&& window.jupyterapp.shell.currentWidget.sessionContext.session "
+                               "&& window.jupyterapp.shell.currentWidget.sessionContext.session.kernel "
+                               "&& window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle'",
+                               timeout=120_000)
+    except playwright_api.TimeoutError:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"{Path(notebook).stem}-kernel-timeout.png"))
+        raise
+    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    deadline = time.time() + timeout_s
+    state = None
+    while time.time() < deadline:
+        state = page.evaluate(JS_STATE)
+        if state and state["errors"]:
+            break
+        if state and state["kernel"] == "idle" and state["executed"] == state["cells"]:
+            time.sleep(1.0)  # let widget views render
+            state = page.evaluate(JS_STATE)
+            if state["kernel"] == "idle":
+                break
+        time.sleep(0.5)
+    return state
+
+
+def slider_moves_image(page, shot_name: str) -> float:
+    """Focus the first slider handle, press ArrowRight, return seconds until the image changed."""
+    handle = page.locator(".course-latent-slider .noUi-handle").first
+    handle.wait_for(state="visible", timeout=30_000)
+    handle.scroll_into_view_if_needed()
+    image = page.locator(".course-latent-image").first
+    image.wait_for(state="visible", timeout=30_000)
+    before = image.screenshot()
+    handle.focus()
+    t0 = time.perf_counter()
+    page.keyboard.press("ArrowRight")
+    while time.perf_counter() - t0 < 5:
+        if image.screenshot() != before:
+            elapsed = time.perf_counter() - t0
+            page.screenshot(path=str(ARTIFACTS / shot_name), full_page=False)
+            return elapsed
+        time.sleep(0.05)
+    return float("inf")
+
+
+@pytest.mark.parametrize("notebook", os.environ.get("BROWSER_NOTEBOOKS", "notebooks/05_vae.ipynb,notebooks/07_gan.ipynb").split(","))
+def test_notebook_runs_and_latent_slider_updates_image(lab, browser, notebook):
+    if not (ROOT / notebook).is_file():
+        pytest.fail(f"{notebook} does not exist")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    base, token = lab
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        state = run_all(page, base, token, notebook)
+        stem = Path(notebook).stem
+        page.screenshot(path=str(ARTIFACTS / f"{stem}-after-run.png"))
+        assert state is not None, "the notebook never opened"
+        assert not state["errors"], f"error outputs: {state['errors']}"
+        assert state["kernel"] == "idle" and state["executed"] == state["cells"], state
+        elapsed = slider_moves_image(page, f"{stem}-slider-moved.png")
+        assert elapsed < 1.0, f"the decoded image did not change within 1 s of the key press ({elapsed:.2f} s)"
+    finally:
+        page.close()
