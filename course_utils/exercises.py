@@ -7,8 +7,8 @@ differs, tries the wrong answers students typically give (the sign of the KL,
 sigma where sigma squared belongs, a missing log, a mean where a sum belongs, ...)
 so that the message names the mistake instead of only saying "wrong".
 
-A check prints one line starting with ``OK`` and returns True when the function
-is right, and raises :class:`ExerciseError` (an ``AssertionError``) otherwise. A
+A check prints one line starting with ``OK`` (and returns None, so a notebook
+cell shows only that line) when the function is right, and raises :class:`ExerciseError` (an ``AssertionError``) otherwise. A
 ``NotImplementedError`` from an unsolved exercise is passed through unchanged.
 
 The reference formulas here are deliberately written out again rather than
@@ -62,7 +62,7 @@ def _as_tensor(out, name: str) -> torch.Tensor:
     return out
 
 
-def _close(a: torch.Tensor, b: torch.Tensor, rtol: float = 1e-4, atol: float = 1e-5) -> bool:
+def _close(a: torch.Tensor, b: torch.Tensor, rtol: float = 1e-4, atol: float = 1e-5) -> None:
     a, b = a.detach().double(), b.detach().double()
     if a.shape != b.shape:
         return False
@@ -95,9 +95,8 @@ def _check_shape(got: torch.Tensor, expected_shape: tuple, name: str, hint: str)
         raise ExerciseError(f"{name} returned shape {tuple(got.shape)}, expected {tuple(expected_shape)}. {hint}")
 
 
-def _ok(name: str, what: str) -> bool:
+def _ok(name: str, what: str) -> None:
     print(f"OK {name}: {what}")
-    return True
 
 
 def _inputs(seed: int, n: int, d: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -110,7 +109,7 @@ def _inputs(seed: int, n: int, d: int) -> tuple[torch.Tensor, torch.Tensor]:
 
 # --------------------------------------------------------------------------- 01, Q1.2
 
-def check_sample_pixels(sample_pixels: Callable) -> bool:
+def check_sample_pixels(sample_pixels: Callable) -> None:
     """Check ``sample_pixels(probs, generator) -> x``: one Bernoulli draw per pixel, ``x_m ~ Bernoulli(probs_m)``."""
     name = "sample_pixels"
     levels = torch.tensor([0.05, 0.3, 0.5, 0.7, 0.95])
@@ -157,7 +156,7 @@ def reference_naive_log_px(log_px_given_z: torch.Tensor) -> torch.Tensor:
     return torch.logsumexp(log_px_given_z, dim=0) - math.log(m)
 
 
-def check_naive_log_px(naive_log_px: Callable) -> bool:
+def check_naive_log_px(naive_log_px: Callable) -> None:
     """Check ``naive_log_px(log_px_given_z) -> (N,)``: ``logsumexp`` over the M samples minus ``log M``."""
     name = "naive_log_px"
     g = torch.Generator().manual_seed(2)
@@ -206,7 +205,7 @@ def reference_kl_std_normal(mu: torch.Tensor, sigma: torch.Tensor) -> torch.Tens
     return (-torch.log(sigma) + 0.5 * (sigma ** 2 + mu ** 2) - 0.5).sum(-1)
 
 
-def check_kl_std_normal(kl_fn: Callable) -> bool:
+def check_kl_std_normal(kl_fn: Callable) -> None:
     """Check ``kl_fn(mu, sigma) -> (N,)``: the KL of a diagonal Gaussian (std ``sigma``) to N(0, I)."""
     name = "kl_to_standard_normal"
     n, d = 5, 3
@@ -248,7 +247,6 @@ def check_kl_std_normal(kl_fn: Callable) -> bool:
          "the sign of the log term is wrong: log(sigma_p/sigma_q) = log(1/sigma) = -log sigma."),
     ]
     _diagnose(out, expected, mistakes, name, f"for mu = {_short(mu[0], 3)}..., sigma = {_short(sigma[0], 3)}...")
-    return False  # unreachable: _diagnose always raises
 
 
 # --------------------------------------------------------------------------- 04, Q1.10
@@ -261,7 +259,7 @@ def reference_per_example_loss(x: torch.Tensor, logits: torch.Tensor, mu: torch.
     return reconstruction + kl
 
 
-def check_per_example_loss(loss_fn: Callable) -> bool:
+def check_per_example_loss(loss_fn: Callable) -> None:
     """Check ``loss_fn(x, logits, mu, sigma) -> (N,)``: the one-sample negative ELBO of Q1.10 per example."""
     name = "per_example_loss"
     g = torch.Generator().manual_seed(4)
@@ -311,12 +309,11 @@ def check_per_example_loss(loss_fn: Callable) -> bool:
         (kl_sum, "the reconstruction term is missing."),
     ]
     _diagnose(out, expected, mistakes, name, "for a batch of 6 random examples")
-    return False
 
 
 # --------------------------------------------------------------------------- 04, Q1.11
 
-def check_reparameterize(reparameterize: Callable) -> bool:
+def check_reparameterize(reparameterize: Callable) -> None:
     """Check ``reparameterize(mu, sigma, eps) -> z = mu + sigma * eps``, differentiable in mu and sigma."""
     name = "reparameterize"
     n, d = 5, 3
@@ -368,7 +365,7 @@ def reference_gaussian_quantiles(n: int) -> torch.Tensor:
     return torch.distributions.Normal(0.0, 1.0).icdf(p).float()
 
 
-def check_gaussian_quantiles(quantile_fn: Callable) -> bool:
+def check_gaussian_quantiles(quantile_fn: Callable) -> None:
     """Check ``quantile_fn(n) -> (n,)``: N(0, 1) quantiles at probabilities ``(i + 1/2) / n``."""
     name = "gaussian_quantiles"
     normal = torch.distributions.Normal(0.0, 1.0)

@@ -39,20 +39,25 @@ def clean(nb):
     """Strip what git should not carry; keep the outputs of checked cells. Modifies and returns ``nb``.
 
     - unchecked code cells lose their outputs;
-    - every execution count is cleared (also inside kept ``execute_result`` outputs);
+    - execution counts are cleared, except on checked cells (nbval treats a cell with
+      outputs but no execution count as "unrun" and fails it); they are renumbered
+      1, 2, 3, ... over the checked cells so a re-execution does not churn them;
     - checked cells keep text outputs only (no images or widget views);
     - widget state and per-cell timing metadata are removed.
     """
     nb.metadata.pop("widgets", None)
+    count = 0
     for cell in nb.cells:
         for key in _NOISY_CELL_METADATA:
             cell.metadata.pop(key, None)
         if cell.cell_type != "code":
             continue
-        cell.execution_count = None
         if not is_checked(cell):
+            cell.execution_count = None
             cell.outputs = []
             continue
+        count += 1
+        cell.execution_count = count
         kept = []
         for out in cell.outputs:
             if out.get("output_type") in ("execute_result", "display_data"):
@@ -62,7 +67,7 @@ def clean(nb):
                 out["data"] = data
                 out["metadata"] = {}
                 if "execution_count" in out:
-                    out["execution_count"] = None
+                    out["execution_count"] = count
             kept.append(out)
         cell.outputs = kept
     return nb
