@@ -93,12 +93,15 @@ class _Explorer:
 
     result: dict
     last_seconds: float = float("nan")
+    last_cpu_seconds: float = float("nan")
     widget: widgets.Widget
 
     def _timed(self, fn: Callable[[], None]) -> None:
-        t0 = time.perf_counter()
+        """Run one update; keep its wall time and the CPU time of this thread (robust to a busy machine)."""
+        t0, c0 = time.perf_counter(), time.thread_time()
         fn()
         self.last_seconds = time.perf_counter() - t0
+        self.last_cpu_seconds = time.thread_time() - c0
 
     def _ipython_display_(self):  # pragma: no cover - exercised in the notebook only
         from IPython.display import display
@@ -130,8 +133,10 @@ class LatentExplorer(_Explorer):
                                             readout_format=".2f")
                         for i in self.coords]
         self.image = widgets.Image(format="png")
+        self.image.add_class("course-latent-image")  # CSS hooks for the browser test (tests/test_browser.py)
         self.label = widgets.HTML()
         for s in self.sliders:
+            s.add_class("course-latent-slider")
             s.observe(self._on_change, names="value")
         head = [widgets.HTML(f"<b>{title}</b>")] if title else []
         self.widget = widgets.HBox([widgets.VBox(head + self.sliders), widgets.VBox([self.image, self.label])])
