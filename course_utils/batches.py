@@ -50,7 +50,8 @@ class Batches:
             idx = order[sl] if order is not None else sl
             x = self.images[idx]
             if self.binarize:
-                x = torch.bernoulli(x, generator=self.generator)
+                # Bernoulli(x) as rand < x: the same distribution, ~3x faster than torch.bernoulli on a CPU
+                x = (torch.rand(x.shape, generator=self.generator) < x).to(x.dtype)
             if self.device is not None:
                 x = x.to(self.device, non_blocking=True)
             if self.labels is None:
