@@ -1,0 +1,160 @@
+"""Sample-quality evaluation: the Fréchet distance against closed forms, its response to damage,
+class coverage, the [0, 1] convention and the classifier cache."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.linalg
+import torch
+
+from course_utils import checkpoints
+from course_utils import evaluation as E
+from course_utils.data import DataError, load_data
+from course_utils.gan import GANConfig, Generator, to_unit
+from course_utils.gan_train import sample
+
+TINY = E.ClassifierConfig(channels=(8, 16), hidden=32, epochs=1, train_size=5000)
+
+
+@pytest.fixture(scope="module")
+def fashion(tmp_path_factory):
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("COURSE_CACHE_DIR", str(tmp_path_factory.mktemp("data-cache")))
+        try:
+            data = load_data("fashion-mnist", pixels="gray", verbose=False)
+        except DataError as exc:
+            pytest.skip(f"Fashion-MNIST is not installed: {exc}")
+    # 2000 validation and test images are plenty here and keep the test quick
+    data.val, data.test = data.val.subset(2000), data.test.subset(2000)
+    return data
+
+
+@pytest.fixture(scope="module")
+def classifier(fashion):
+    return E.train_classifier(fashion, TINY, use_cache=False, progress=False)
+
+
+# --------------------------------------------------------------------------- Fréchet distance, pure maths
+
+def random_cov(d, g, scale=1.0):
+    a = torch.randn(d, d, generator=g, dtype=torch.float64)
+    return scale * a @ a.T / d + 0.1 * torch.eye(d, dtype=torch.float64)
+
+
+def scipy_fd(mu1, s1, mu2, s2) -> float:
+    """An independent computation: the textbook formula with scipy's general matrix square root."""
+    mu1, s1, mu2, s2 = (np.asarray(v, dtype=np.float64) for v in (mu1, s1, mu2, s2))
+    covmean = scipy.linalg.sqrtm(s1 @ s2)
+    covmean = np.real(covmean)
+    return float(((mu1 - mu2) ** 2).sum() + np.trace(s1) + np.trace(s2) - 2 * np.trace(covmean))
+
+
+def test_closed_form_for_diagonal_gaussians():
+    # commuting covariances: FD = |mu1 - mu2|^2 + sum_i (sqrt(a_i) - sqrt(b_i))^2
+    mu1, mu2 = torch.tensor([0.0, 1.0, 2.0]), torch.tensor([1.0, 1.0, -1.0])
+    a, b = torch.tensor([1.0, 4.0, 0.25]), torch.tensor([4.0, 1.0, 0.25])
+    expected = (1 + 0 + 9) + (1 + 1 + 0)
+    assert E.frechet_distance_gaussians(mu1, torch.diag(a), mu2, torch.diag(b)) == pytest.approx(expected, abs=1e-10)
+    # one dimension: (m1 - m2)^2 + (s1 - s2)^2
+    assert E.frechet_distance_gaussians([3.0], [[4.0]], [0.0], [[9.0]]) == pytest.approx(9 + 1, abs=1e-12)
+
+
+def test_agrees_with_scipy_on_random_gaussians():
+    g = torch.Generator().manual_seed(0)
+    for d in (2, 8, 32):
+        mu1, mu2 = torch.randn(d, generator=g, dtype=torch.float64), torch.randn(d, generator=g, dtype=torch.float64)
+        s1, s2 = random_cov(d, g), random_cov(d, g, scale=3.0)
+        ours = E.frechet_distance_gaussians(mu1, s1, mu2, s2)
+        assert ours == pytest.approx(scipy_fd(mu1, s1, mu2, s2), rel=1e-8)
+        assert ours == E.frechet_distance_gaussians(mu2, s2, mu1, s1)
+
+
+def test_sample_estimate_approaches_the_known_gaussians():
+    g = torch.Generator().manual_seed(1)
+    d, n = 4, 200_000
+    mu1, mu2 = torch.zeros(d, dtype=torch.float64), torch.tensor([1.0, 0.0, -0.5, 0.0], dtype=torch.float64)
+    s1, s2 = random_cov(d, g), random_cov(d, g, scale=2.0)
+    x1 = mu1 + torch.randn(n, d, generator=g, dtype=torch.float64) @ torch.linalg.cholesky(s1).T
+    x2 = mu2 + torch.randn(n, d, generator=g, dtype=torch.float64) @ torch.linalg.cholesky(s2).T
+    exact = scipy_fd(mu1, s1, mu2, s2)
+    assert E.frechet_distance(x1, x2) == pytest.approx(exact, rel=0.02)
+
+
+def test_identical_sets_symmetry_and_shift():
+    g = torch.Generator().manual_seed(2)
+    a = torch.randn(500, 16, generator=g) @ torch.randn(16, 16, generator=g)
+    b = torch.randn(300, 16, generator=g) * 2 + 1
+    assert E.frechet_distance(a, a) == pytest.approx(0.0, abs=1e-8)
+    assert E.frechet_distance(a, b) == E.frechet_distance(b, a) > 1.0
+    shift = torch.linspace(-1, 1, 16)
+    assert E.frechet_distance(a, a + shift) == pytest.approx(float(shift @ shift), rel=1e-6)
+    assert E.frechet_distance(a.numpy(), (a + shift).numpy()) == pytest.approx(float(shift @ shift), rel=1e-6)
+
+
+def test_frechet_distance_input_errors():
+    with pytest.raises(ValueError, match="dimension"):
+        E.frechet_distance(torch.randn(10, 3), torch.randn(10, 4))
+    with pytest.raises(ValueError, match="NaN"):
+        E.frechet_distance(torch.full((10, 3), float("nan")), torch.randn(10, 3))
+    with pytest.raises(ValueError, match="N >= 2"):
+        E.frechet_distance(torch.randn(1, 3), torch.randn(10, 3))
+
+
+# --------------------------------------------------------------------------- on real images
+
+def test_classifier_learns_and_is_cached(fashion):
+    first = E.train_classifier(fashion, TINY, progress=False)
+    assert first.test_accuracy > 0.6  # one short epoch of a tiny network; the default reaches ~91%
+    files = list(checkpoints.model_cache_path("x").parent.glob("classifier-*.safetensors"))
+    assert len(files) == 1
+    second = E.train_classifier(fashion, TINY, progress=False)
+    assert second.test_accuracy == first.test_accuracy
+    for a, b in zip(first.state_dict().values(), second.state_dict().values()):
+        assert torch.equal(a, b)
+    assert len(second.history) == 1 and "val_accuracy" in second.history.last
+
+
+@pytest.mark.parametrize("kind, strengths", [("noise", (0.0, 0.05, 0.15, 0.4)), ("blur", (0.0, 0.6, 1.0, 2.0))])
+def test_frechet_distance_grows_with_the_strength_of_a_corruption(fashion, classifier, kind, strengths):
+    reference = E.reference_features(classifier, fashion, "val")
+    scores = [E.frechet_distance(classifier.features(E.corrupt(fashion.test.images, kind, s)), reference)
+              for s in strengths]
+    assert scores == sorted(scores) and scores[0] < scores[1] and scores[-1] > 3 * scores[1], scores
+    assert scores[0] == pytest.approx(E.real_floor(fashion, classifier))
+
+
+def test_sample_quality_of_real_images_and_of_a_collapsed_set(fashion, classifier):
+    q = E.sample_quality(fashion.test.images, fashion, classifier)
+    assert q["fd"] == pytest.approx(0.0, abs=1e-6)  # the test set against itself
+    assert q["fd_real_floor"] > 0 and q["classes_covered"] == 10 and sum(q["class_histogram"]) == 2000
+    assert q["n_samples"] == 2000 and q["classifier_accuracy"] == classifier.test_accuracy
+    trousers = fashion.test.images[fashion.test.labels == 1]
+    collapsed = E.sample_quality(trousers, fashion, classifier)
+    assert collapsed["classes_covered"] <= 3 and collapsed["fd"] > 5 * q["fd_real_floor"]
+    assert int(np.argmax(collapsed["class_histogram"])) == 1
+
+
+def test_gan_samples_need_mapping_to_unit_range(fashion, classifier):
+    gan_images = sample(Generator(GANConfig()), 200, seed=0)  # in [-1, 1]
+    with pytest.raises(ValueError, match=r"GAN samples in \[-1, 1\].*to_unit"):
+        E.sample_quality(gan_images, fashion, classifier)
+    q = E.sample_quality(to_unit(gan_images), fashion, classifier)
+    assert q["fd"] > q["fd_real_floor"]
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        E.sample_quality(fashion.test.images[:10] * 255, fashion, classifier)
+    with pytest.raises(ValueError, match="uint8"):
+        E.sample_quality((fashion.test.images[:10] * 255).to(torch.uint8), fashion, classifier)
+
+
+def test_images_may_come_as_28_by_28(fashion, classifier):
+    x = fashion.test.images[:50]
+    assert torch.equal(classifier.predict(x.reshape(50, 1, 28, 28)), classifier.predict(x))
+
+
+def test_corrupt_arguments():
+    x = torch.rand(3, 784)
+    assert torch.equal(E.corrupt(x, "blur", 0.0), x)
+    blurred = E.corrupt(x, "blur", 1.0)
+    assert blurred.shape == x.shape and blurred.std() < x.std()
+    with pytest.raises(ValueError, match="unknown corruption"):
+        E.corrupt(x, "jpeg", 1.0)

@@ -1,0 +1,194 @@
+"""GAN training: a short real run, determinism, the cache, clear errors, NaN and Ctrl-C safety."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from course_utils import checkpoints
+from course_utils.data import Data, DataError, Split, load_data
+from course_utils.gan import GANConfig, build_gan, to_signed
+from course_utils.gan_train import GANHistory, load_gan, make_noise, sample, save_gan, train_gan
+from course_utils.training import NonFiniteLossError
+
+
+@pytest.fixture(scope="module")
+def fashion(tmp_path_factory):
+    """The real Fashion-MNIST (offline), loaded once, with the decoded-data cache in a temporary folder."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("COURSE_CACHE_DIR", str(tmp_path_factory.mktemp("data-cache")))
+        try:
+            return load_data("fashion-mnist", pixels="gray", verbose=False)
+        except DataError as exc:
+            pytest.skip(f"Fashion-MNIST is not installed: {exc}")
+
+
+def random_data(n=256, lo=0.0, hi=1.0, dtype=torch.float32) -> Data:
+    g = torch.Generator().manual_seed(0)
+    split = lambda k: Split((torch.rand(k, 784, generator=g) * (hi - lo) + lo).to(dtype),  # noqa: E731
+                            torch.randint(0, 10, (k,), generator=g))
+    return Data("fashion-mnist", split(n), split(32), split(32), "gray", [str(i) for i in range(10)])
+
+
+def gan_cache_files():
+    folder = checkpoints.model_cache_path("x").parent
+    return sorted(folder.glob("gan-*.safetensors")) if folder.exists() else []
+
+
+def mean_d_of_g(generator, discriminator, noise) -> float:
+    with torch.no_grad():
+        return torch.sigmoid(discriminator(sample(generator, noise))).mean().item()
+
+
+def test_short_real_run_moves_d_of_g_and_gives_images(fashion):
+    # 300 steps: 6400 images, batch 64, 3 epochs
+    config = GANConfig(epochs=3, train_size=6400, seed=1)
+    noise = make_noise(256, config.latent_dim, seed=123)
+    g0, d0 = build_gan(config)  # train_gan starts from exactly these networks
+    before = mean_d_of_g(g0, d0, noise)
+    g, d, history = train_gan(config, fashion, progress=False)
+    after = mean_d_of_g(g, d, noise)
+
+    assert isinstance(history, GANHistory) and len(history) == 3 and history.steps == 300
+    assert not history.interrupted and history.stop_reason == "completed"
+    assert abs(after - before) > 0.05, (before, after)
+    for key in ("d_loss", "g_loss", "d_real", "d_fake", "seconds"):
+        assert len(history[key]) == 3
+    # the discriminator tells real from fake better than chance, and the record is consistent
+    assert history["d_real"][-1] > history["d_fake"][-1]
+    assert all(0 < v < 1 for v in history["d_real"] + history["d_fake"])
+
+    images = sample(g, 64, seed=0)
+    assert images.shape == (64, 784) and images.min() >= -1 and images.max() <= 1
+    assert images.std() > 0.1  # not a constant image
+    # samples kept for fixed noise at the start, middle and end
+    assert sorted(history.samples) == [0, 1, 3]
+    for grid in history.samples.values():
+        assert grid.shape == (config.n_samples, 784) and grid.min() >= -1 and grid.max() <= 1
+    assert torch.equal(history.samples[3], sample(g, history.noise))
+    assert not torch.allclose(history.samples[0], history.samples[3])
+    assert not g.training and not d.training
+
+    # the same call again loads the cached run: same weights, history and sample grids
+    assert len(gan_cache_files()) == 1
+    g2, d2, history2 = train_gan(config, fashion, progress=False)
+    for a, b in zip([*g.state_dict().values(), *d.state_dict().values()],
+                    [*g2.state_dict().values(), *d2.state_dict().values()]):
+        assert torch.equal(a, b)
+    assert history2.epochs == history.epochs
+    assert all(torch.equal(history.samples[e], history2.samples[e]) for e in history.samples)
+    assert torch.equal(history2.noise, history.noise)
+
+
+def test_determinism_under_a_seed(fashion):
+    config = GANConfig(epochs=2, train_size=640, seed=7, n_samples=4)
+    runs = [train_gan(config, fashion, use_cache=False, progress=False) for _ in range(2)]
+    (g1, d1, h1), (g2, d2, h2) = runs
+    for a, b in zip(g1.state_dict().values(), g2.state_dict().values()):
+        assert torch.equal(a, b)
+    for a, b in zip(d1.state_dict().values(), d2.state_dict().values()):
+        assert torch.equal(a, b)
+    strip = lambda h: [{k: v for k, v in e.items() if k != "seconds"} for e in h.epochs]  # noqa: E731
+    assert strip(h1) == strip(h2)
+    g3, _, h3 = train_gan(GANConfig(epochs=2, train_size=640, seed=8, n_samples=4), fashion,
+                          use_cache=False, progress=False)
+    assert not torch.equal(g3.net[0].weight, g1.net[0].weight)
+    assert gan_cache_files() == []  # use_cache=False writes nothing
+
+
+def test_saturating_loss_is_a_choice():
+    data = random_data()
+    _, _, h_ns = train_gan(GANConfig(epochs=1, batch_size=32), data, use_cache=False, progress=False)
+    _, _, h_s = train_gan(GANConfig(epochs=1, batch_size=32, generator_loss="saturating"), data,
+                          use_cache=False, progress=False)
+    assert h_ns["d_loss"] == pytest.approx(h_s["d_loss"], rel=0.5)
+    # the saturating loss log(1 - D) is negative, the non-saturating -log D positive
+    assert h_s["g_loss"][0] < 0 < h_ns["g_loss"][0]
+
+
+@pytest.mark.parametrize("lo, hi, dtype, match", [
+    (-1.0, 1.0, torch.float32, "look like \\[-1, 1\\] already"),
+    (0.0, 255.0, torch.float32, "\\[0, 1\\]"),
+    (0.0, 1.0, torch.float64, None),
+])
+def test_wrong_image_range_is_a_clear_error(lo, hi, dtype, match):
+    data = random_data(lo=lo, hi=hi, dtype=dtype)
+    if match is None:  # float64 in [0, 1] is fine
+        train_gan(GANConfig(epochs=0), data, use_cache=False, progress=False)
+        return
+    with pytest.raises(ValueError, match=match):
+        train_gan(GANConfig(epochs=1), data, use_cache=False, progress=False)
+
+
+def test_uint8_and_nan_images_are_refused():
+    data = random_data()
+    data.train.images = (data.train.images * 255).to(torch.uint8)
+    with pytest.raises(ValueError, match="uint8"):
+        train_gan(GANConfig(epochs=1), data, use_cache=False, progress=False)
+    data = random_data()
+    data.train.images[3, 5] = float("nan")
+    with pytest.raises(ValueError, match="nan"):
+        train_gan(GANConfig(epochs=1), data, use_cache=False, progress=False)
+
+
+def test_nan_stops_training_with_the_last_good_state_and_caches_nothing(monkeypatch):
+    import course_utils.gan_train as gt
+
+    made = {}
+
+    def build(config):  # see the networks train_gan builds
+        made["g"], made["d"] = build_gan(config)
+        return made["g"], made["d"]
+
+    monkeypatch.setattr(gt, "build_gan", build)
+    kept = {}
+
+    def diverge(epoch, history):  # after epoch 1 the generator's weights become NaN
+        if epoch == 1:
+            kept.update({k: v.clone() for k, v in made["d"].state_dict().items()})
+            with torch.no_grad():
+                made["g"].net[0].weight.fill_(float("nan"))
+
+    with pytest.raises(NonFiniteLossError, match="epoch 2.*discriminator loss is nan.*last good step") as info:
+        train_gan(GANConfig(epochs=3, batch_size=32), random_data(), hooks=[diverge], progress=False)
+    exc = info.value
+    assert len(exc.history) == 1 and exc.generator is made["g"] and exc.discriminator is made["d"]
+    # the NaN batch never reached the discriminator's weights: they are those of the last good step
+    for k, v in exc.discriminator.state_dict().items():
+        assert torch.equal(v, kept[k]), k
+    assert gan_cache_files() == []
+
+
+def test_ctrl_c_returns_the_networks_and_caches_nothing():
+    data = random_data()
+
+    def stop(epoch, history):
+        if epoch == 2:
+            raise KeyboardInterrupt
+
+    g, _, history = train_gan(GANConfig(epochs=5, batch_size=32), data, hooks=[stop], progress=False)
+    assert history.interrupted and len(history) == 2
+    assert sample(g, 3, seed=0).shape == (3, 784)
+    assert gan_cache_files() == []
+
+
+def test_save_load_and_mismatched_checkpoint(tmp_path):
+    config = GANConfig(latent_dim=100)
+    g, d = build_gan(config)
+    path = tmp_path / "gan.safetensors"
+    save_gan(path, g, d)
+    g2, d2, meta = load_gan(path)
+    noise = make_noise(4, 100, seed=0)
+    assert torch.equal(sample(g2, noise), sample(g, noise))
+    assert meta["config"]["latent_dim"] == 100
+    with pytest.raises(checkpoints.CheckpointError, match="latent_dim: checkpoint 100 vs model 64"):
+        load_gan(path, GANConfig(latent_dim=64))
+    with pytest.raises(checkpoints.CheckpointError, match="generator_hidden"):
+        load_gan(path, GANConfig(generator_hidden=(128, 256)))
+    path.write_bytes(b"not a checkpoint")
+    with pytest.raises(checkpoints.CheckpointError, match="not a readable checkpoint"):
+        load_gan(path)
+
+
+def test_training_data_are_scaled_to_the_tanh_range():
+    x = torch.tensor([[0.0, 0.5, 1.0]])
+    assert torch.equal(to_signed(x), torch.tensor([[-1.0, 0.0, 1.0]]))
