@@ -1,0 +1,306 @@
+# %% [markdown]
+# # 01 — Latent variable models (Q1.1–Q1.3)
+#
+# A latent variable model explains each image x by an unobserved code z: first draw z
+# from a simple prior, then draw x from a distribution that depends on z,
+#
+# $$p(x) = \int p(x \mid z)\, p(z)\, dz, \qquad p(z) = N(0, I).$$
+#
+# Factor analysis, probabilistic PCA and the variational autoencoder (VAE) are all of
+# this form. They differ in one place: how x depends on z.
+#
+# **You will learn**
+#
+# - what the VAE shares with factor analysis and probabilistic PCA (PPCA), and the one
+#   thing it does differently (a *non-linear* decoder) — shown on the images by fitting
+#   PPCA in closed form and sampling it next to a VAE;
+# - ancestral sampling from a VAE, step by step: `z ~ N(0, I)`, `f_θ(z)`, then one
+#   Bernoulli draw per pixel (exercise);
+# - why a standard-normal prior is not a restriction: a flexible function maps `N(0, I)`
+#   onto complicated shapes.
+#
+# **Questions**
+#
+# - **Q1.1** How does the VAE compare with factor analysis / probabilistic PCA?
+# - **Q1.2** How do we sample from the VAE's generative model (ancestral sampling)?
+# - **Q1.3** Why is a standard-normal prior `p(z) = N(0, I_D)` not a restrictive assumption?
+
+# %% [markdown]
+# ## Setup
+#
+# The data set is chosen in one place, `course_utils.data.load_data` (MNIST when
+# available, else Fashion-MNIST; set `COURSE_DATASET` to choose). `pixels="dynamic"`
+# keeps gray intensities in [0, 1] and binarizes each training batch afresh.
+# Quick mode (`COURSE_QUICK=1`, read by `course_utils.runtime.pick`) uses a subset of
+# the training images and one epoch, so the notebook runs in seconds; the default
+# (full mode) trains for real.
+
+# %%
+import dataclasses
+import inspect
+
+import matplotlib.pyplot as plt
+import torch
+
+from course_utils.data import load_data
+from course_utils.estimators import LinearGaussian
+from course_utils.exercises import check_sample_pixels
+from course_utils.plots import show_grid
+from course_utils.ppca import fit_ppca, linearity_gap, mean_image
+from course_utils.runtime import pick, quick_mode, seed_everything
+from course_utils.toy_maps import ring_map
+from course_utils.vae import VAEConfig
+from course_utils.vae_train import train_vae
+from course_utils.widgets import LatentExplorer
+
+seed_everything(0)
+data = load_data(pixels="dynamic")
+# quick mode: the first few thousand training images; full mode: all of them
+data = dataclasses.replace(data, train=data.train.subset(pick(None, 3000)), val=data.val.subset(pick(None, 500)))
+print(data, "| quick mode:", quick_mode())
+
+# %% [markdown]
+# ## Q1.1 — VAE versus factor analysis and probabilistic PCA
+#
+# All three are latent variable models with the same prior `p(z) = N(0, I)`:
+#
+# | model | p(x \| z) | mean of x given z |
+# |---|---|---|
+# | factor analysis | `N(W z + μ, Ψ)`, Ψ diagonal | **linear** in z |
+# | probabilistic PCA | `N(W z + μ, σ² I)` (FA with isotropic noise) | **linear** in z |
+# | VAE (this course) | `Bernoulli(f_θ(z))` per pixel | **non-linear**: a neural network `f_θ` |
+#
+# Because FA and PPCA are linear-Gaussian, everything about them is in closed form:
+# `p(x) = N(μ, W Wᵀ + Ψ)`, the posterior `p(z|x)` is Gaussian, and PPCA's maximum-likelihood
+# fit is an eigendecomposition. The VAE gives up the closed forms (that is why it needs the
+# ELBO of notebook 04) in exchange for a decoder flexible enough to model images.
+#
+# **PPCA in closed form.** Read the fit (Tipping & Bishop, 1999): the noise variance is the
+# average variance left over by the top-q principal directions.
+
+# %%
+print(inspect.getsource(fit_ppca))
+
+# %% [markdown]
+# First a sanity check on data whose generating model we know: sample 5 000 points from a
+# linear-Gaussian model with q = 2 latent dimensions, D = 10 observed ones and noise standard
+# deviation 0.3, then fit PPCA. The fitted noise level and the exact log-likelihood per point
+# should match the truth.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+truth = LinearGaussian.random(x_dim=10, z_dim=2, noise_std=0.3, seed=0)
+x_synthetic, _ = truth.sample(5000, generator=torch.Generator().manual_seed(1))
+fitted = fit_ppca(x_synthetic, q=2)
+print(f"noise std: true 0.300, fitted {fitted.noise_std[0].item():.3f}")
+print(f"log p(x) per point [nats]: true model {truth.log_px(x_synthetic).mean().item():.3f}, "
+      f"fitted PPCA {fitted.log_px(x_synthetic).mean().item():.3f}")
+
+# %% [markdown]
+# Now fit PPCA with q = 20 latent dimensions to the training images (gray values, flattened
+# to 784 numbers) and draw samples by ancestral sampling: `z ~ N(0, I)`, then
+# `x = W z + μ + σ ε`. We show the noise-free means `W z + μ` and the full samples.
+
+# %%
+ppca = fit_ppca(data.train.images, q=20)
+g = torch.Generator().manual_seed(0)
+z = torch.randn(16, 20, generator=g, dtype=torch.float64)
+ppca_means = mean_image(ppca, z)
+ppca_samples = ppca_means + ppca.noise_std * torch.randn(16, 784, generator=g, dtype=torch.float64)
+print(f"PPCA noise std σ = {ppca.noise_std[0].item():.3f} (pixel values are in [0, 1])")
+
+# %% [markdown]
+# Next, a VAE with the same latent dimension. Its code is in `course_utils.vae` (notebook 05
+# builds it piece by piece); here we only train it. Training results are cached: a second run
+# with the same settings loads the model instead of training again.
+
+# %%
+config = VAEConfig(z_dim=20, epochs=pick(5, 1))
+print(config)
+vae, history = train_vae(config, data)
+print(f"validation ELBO after {len(history)} epoch(s): {history.last['val_elbo']:.1f} nats per image")
+
+# %% [markdown]
+# **PPCA versus VAE samples.** What to look at: PPCA's means are blurry superpositions of
+# "eigen-images" (a linear combination can only add and subtract templates), and its
+# samples add independent Gaussian noise to every pixel, which real images do not have.
+# The VAE's samples (decoder means `f_θ(z)` at `z ~ N(0, I)`) are sharper and more varied
+# because `f_θ` is non-linear. (In quick mode the VAE has seen little data; run in full mode
+# for the real comparison.)
+
+# %%
+with torch.no_grad():
+    vae_means = vae.decode(torch.randn(16, 20, generator=torch.Generator().manual_seed(0)))
+fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
+show_grid(ppca_means.clamp(0, 1), nrow=4, ax=axes[0], title="PPCA means W z + μ")
+show_grid(ppca_samples.clamp(0, 1), nrow=4, ax=axes[1], title="PPCA samples (with σ ε)")
+show_grid(vae_means, nrow=4, ax=axes[2], title="VAE samples (decoder means f(z))")
+fig.suptitle(f"Ancestral samples from two latent variable models with z ∈ R^20 ({data.pretty_name})")
+plt.show()
+
+# %% [markdown]
+# **Linear versus non-linear, as a number.** An affine map satisfies
+# `f(z₁ + z₂) − f(0) = (f(z₁) − f(0)) + (f(z₂) − f(0))`. `linearity_gap` measures the relative
+# violation: zero (up to rounding) for PPCA, far from zero for the VAE's decoder.
+
+# %%
+g = torch.Generator().manual_seed(3)
+z1, z2 = torch.randn(20, generator=g), torch.randn(20, generator=g)
+print(f"PPCA decoder mean: linearity gap = {linearity_gap(lambda v: mean_image(ppca, v), z1, z2):.1e}")
+print(f"VAE decoder mean : linearity gap = {linearity_gap(vae.decode, z1, z2):.2f}")
+
+# %% [markdown]
+# <details><summary><b>Worked answer (Q1.1)</b></summary>
+#
+# **Same:** all three are latent variable models `p(x) = ∫ p(x|z) p(z) dz` with a Gaussian
+# prior `p(z) = N(0, I)` on a lower-dimensional code z, and all generate data by ancestral
+# sampling (first z, then x given z).
+#
+# **Different:** factor analysis and PPCA are *linear-Gaussian*: `x = W z + μ + ε`, with
+# `ε ~ N(0, Ψ)`, Ψ diagonal for FA, `Ψ = σ² I` for PPCA (PPCA is FA with isotropic noise).
+# Hence `p(x)` and the posterior `p(z|x)` are Gaussian and available in closed form, and PPCA
+# is fitted exactly by an eigendecomposition. In the VAE the mean of `p(x|z)` is a
+# **non-linear** neural network `f_θ(z)` (and here the likelihood is Bernoulli, not Gaussian),
+# so `p(x)` and `p(z|x)` are intractable; the VAE learns an approximate posterior `q_φ(z|x)`
+# (the encoder) and maximizes a lower bound (notebook 04). The figure shows the consequence:
+# PPCA can only add and subtract eigen-images plus pixel noise; the VAE's decoder makes
+# sharper, more varied images. The linearity gap is 0 for PPCA and large for the VAE.
+# </details>
+
+# %% [markdown]
+# ## Q1.2 — Ancestral sampling, step by step
+#
+# The generative model of the VAE is
+#
+# 1. draw `z ~ N(0, I_D)`;
+# 2. compute the pixel probabilities `f_θ(z) ∈ (0, 1)^784` with the decoder;
+# 3. draw each pixel independently: `x_m ~ Bernoulli(f_θ(z)_m)`.
+#
+# ### Exercise — `sample_pixels`
+# Implement step 3: given `probs` (any shape, values in [0, 1]) and a `torch.Generator`,
+# return a tensor of the same shape with `x_m = 1` with probability `probs_m` and 0 otherwise,
+# independently per pixel, reproducible from the generator.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+def sample_pixels(probs, generator):
+    """One Bernoulli draw per pixel: x_m = 1 with probability probs_m (same shape as probs)."""
+    ### BEGIN SOLUTION
+    return torch.bernoulli(probs, generator=generator)
+    ### END SOLUTION
+
+
+check_sample_pixels(sample_pixels)
+
+# %% [markdown]
+# Now the three steps, with the trained decoder. The printed shapes are what to check in
+# your own code: 16 latent vectors of 20 numbers, 16 images of 784 probabilities, 16 binary images.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+g = torch.Generator().manual_seed(0)
+z = torch.randn(16, vae.z_dim, generator=g)                 # step 1: z ~ N(0, I)
+with torch.no_grad():
+    probs = vae.decode(z)                                     # step 2: f(z) = sigmoid(decoder logits)
+x = sample_pixels(probs, g)                                   # step 3: x_m ~ Bernoulli(f(z)_m)
+print("z     :", tuple(z.shape), "standard normal")
+print("f(z)  :", tuple(probs.shape), "values in [0, 1]:", bool(((probs >= 0) & (probs <= 1)).all()))
+print("x     :", tuple(x.shape), "values:", sorted(set(x.unique().tolist())))
+
+# %% [markdown]
+# What to look at: the means `f(z)` are smooth gray images; the Bernoulli samples are
+# speckled binary images. Figures of "VAE samples" usually show the means, because the
+# pixel noise carries no information about z.
+
+# %%
+fig, axes = plt.subplots(1, 2, figsize=(8, 3.6))
+show_grid(probs, nrow=4, ax=axes[0], title="step 2: pixel probabilities f(z)")
+show_grid(x, nrow=4, ax=axes[1], title="step 3: one Bernoulli sample x")
+plt.show()
+
+# %% [markdown]
+# <details><summary><b>Worked answer (Q1.2)</b></summary>
+#
+# Ancestral sampling follows the arrows of the model `z → x`:
+# (1) draw `z ~ N(0, I_D)`; (2) pass it through the decoder to get `f_θ(z) ∈ (0,1)^784`;
+# (3) for every pixel m independently draw `x_m ~ Bernoulli(f_θ(z)_m)` (e.g.
+# `torch.bernoulli(f, generator=g)`, or `(u < f)` with `u` uniform). Thresholding
+# `f > 0.5` or returning `f` itself are not samples. The code is
+# `course_utils.vae.VAE.sample_prior` (with `binary=True` for step 3).
+# </details>
+
+# %% [markdown]
+# ## Q1.3 — Why N(0, I) is not a restrictive prior
+#
+# A Gaussian is a simple, unimodal blob — real images are not. But the prior only has to be
+# simple *before* the decoder: any distribution in D dimensions can be obtained by passing
+# D-dimensional standard normal samples through a sufficiently complicated function. A fixed
+# example: `g(z) = z/10 + z/‖z‖` maps the 2-D Gaussian blob onto a ring.
+
+# %%
+print(inspect.getsource(ring_map))
+
+# %%
+# NBVAL_CHECK_OUTPUT
+z = torch.randn(5000, 2, generator=torch.Generator().manual_seed(0))
+ring = ring_map(z)
+radius_in, radius_out = z.norm(dim=1), ring.norm(dim=1)
+print(f"|z|    : mean {radius_in.mean():.3f}, std {radius_in.std():.3f}, fraction inside radius 0.5: {(radius_in < 0.5).float().mean():.3f}")
+print(f"|g(z)| : mean {radius_out.mean():.3f}, std {radius_out.std():.3f}, fraction inside radius 0.5: {(radius_out < 0.5).float().mean():.3f}")
+
+# %%
+fig, axes = plt.subplots(1, 2, figsize=(9, 4.2))
+axes[0].scatter(z[:, 0], z[:, 1], s=2, alpha=0.4)
+axes[0].set_title("z ~ N(0, I): samples of the prior")
+axes[1].scatter(ring[:, 0], ring[:, 1], s=2, alpha=0.4, color="C1")
+axes[1].set_title("g(z) = z/10 + z/|z|: a ring")
+for ax, name in zip(axes, ["z", "g(z)"]):
+    ax.set_xlabel(f"{name}, coordinate 1")
+    ax.set_ylabel(f"{name}, coordinate 2")
+    ax.set_aspect("equal")
+    ax.set_xlim(-3.5, 3.5)
+    ax.set_ylim(-3.5, 3.5)
+plt.show()
+
+# %% [markdown]
+# What to look at: the prior puts most of its mass at the centre; the mapped points avoid
+# the centre entirely (no point inside radius 0.5). Nothing about the prior changed — only
+# the function. A VAE's decoder is a learned function of this kind; its first layers can
+# reshape `N(0, I)` into whatever the later layers need.
+#
+# <details><summary><b>Worked answer (Q1.3)</b></summary>
+#
+# The prior is only the input to the decoder. For any target distribution there is a
+# (measurable) function mapping `N(0, I_D)` onto it — e.g. through the Gaussian CDF to
+# uniforms, then through an inverse CDF; the ring above is a hand-made example. A neural
+# network decoder `f_θ` is a flexible function approximator, so it can *learn* such a
+# transformation: the first layers turn the Gaussian into whatever latent structure (clusters,
+# curves) the data need, and the rest produces images. Choosing `N(0, I)` therefore costs
+# little expressiveness and buys a lot: easy sampling, a closed-form KL term in the loss
+# (notebook 03) and the reparameterization trick (notebook 04).
+# </details>
+
+# %% [markdown]
+# ## Explore: move through the latent space
+#
+# Five sliders set the first five coordinates of z (the other 15 stay at 0, the prior's
+# mean); the image is the decoder's mean `f_θ(z)`. Which coordinates change the image most?
+# Go beyond ±2: the prior rarely puts z there, and the decoder has seen few such points.
+# (The callback, `course_utils.widgets.LatentExplorer.update`, decodes and redraws in a few
+# milliseconds.)
+
+# %%
+explorer = LatentExplorer(vae.decode, vae.z_dim, coords=range(5), title="z[0..4] of the z = 20 VAE")
+explorer.widget
+
+# %% [markdown]
+# ## Summary
+#
+# - FA, PPCA and the VAE are latent variable models with a `N(0, I)` prior; FA/PPCA are
+#   linear-Gaussian (closed-form), the VAE's decoder is a non-linear network (intractable
+#   posterior, sharper samples).
+# - Ancestral sampling: `z ~ N(0, I)`, `f_θ(z)`, `x_m ~ Bernoulli(f_θ(z)_m)` per pixel.
+# - A standard-normal prior is not restrictive: a flexible decoder maps it onto any shape.
+#
+# Next: notebook 02 asks how to *evaluate* `p(x)` for a VAE — and why the obvious Monte
+# Carlo estimate fails.

@@ -1,0 +1,63 @@
+"""The small modules behind notebooks 01-04: PPCA, the ring map, univariate Gaussian KLs."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from course_utils.estimators import LinearGaussian
+from course_utils.gaussians import kl_monte_carlo, kl_normal, kl_symbolic, kl_torch, normal_log_pdf
+from course_utils.ppca import fit_ppca, linearity_gap, mean_image
+from course_utils.toy_maps import ring_map
+
+
+def test_ppca_recovers_a_known_model():
+    truth = LinearGaussian.random(x_dim=8, z_dim=2, noise_std=0.4, seed=1)
+    x, _ = truth.sample(20000, generator=torch.Generator().manual_seed(2))
+    fitted = fit_ppca(x, 2)
+    assert fitted.noise_std[0].item() == pytest.approx(0.4, rel=0.03)
+    # same covariance W W^T + sigma^2 I up to sampling error (W itself only up to a rotation)
+    cov = lambda m: m.W @ m.W.T + torch.diag(m.noise_std ** 2)  # noqa: E731
+    assert torch.allclose(cov(fitted), cov(truth), atol=0.15)
+    assert fitted.log_px(x).mean() >= truth.log_px(x).mean() - 1e-6  # ML fit is at least as good in-sample
+
+
+def test_ppca_rejects_bad_q():
+    with pytest.raises(ValueError):
+        fit_ppca(torch.randn(10, 4), 4)
+
+
+def test_linearity_gap_zero_for_affine_positive_for_network():
+    model = fit_ppca(torch.randn(200, 6, generator=torch.Generator().manual_seed(0)), 2)
+    z1, z2 = torch.randn(2, dtype=torch.float64), torch.randn(2, dtype=torch.float64)
+    assert linearity_gap(lambda v: mean_image(model, v), z1, z2) < 1e-10
+    net = torch.nn.Sequential(torch.nn.Linear(2, 16), torch.nn.Tanh(), torch.nn.Linear(16, 6)).double()
+    assert linearity_gap(net, z1, z2) > 1e-3
+
+
+def test_ring_map_puts_no_mass_at_the_centre():
+    z = torch.randn(10000, 2, generator=torch.Generator().manual_seed(0))
+    r = ring_map(z).norm(dim=1)
+    assert r.min() >= 1.0 and r.std() < 0.1
+
+
+@pytest.mark.parametrize("mq, sq, mp, sp", [(0, 1, 0, 1), (1, 0.5, 0, 1), (-2, 2, 1, 0.3), (5, 0.1, 0, 1)])
+def test_kl_three_ways_agree(mq, sq, mp, sp):
+    closed = kl_normal(mq, sq, mp, sp).item()
+    assert closed == pytest.approx(kl_torch(mq, sq, mp, sp).item(), abs=1e-10)
+    mc, se = kl_monte_carlo(mq, sq, mp, sp, n=200_000, generator=torch.Generator().manual_seed(0))
+    assert abs(mc - closed) < 5 * se + 1e-9
+
+
+def test_kl_examples_of_q15a():
+    assert kl_normal(0.0, 1.0).item() == 0.0
+    assert kl_normal(5.0, 0.1).item() == pytest.approx(14.3076, abs=1e-4)
+
+
+def test_normal_log_pdf():
+    assert normal_log_pdf(0.0, 0.0, 1.0).item() == pytest.approx(-0.918938533, abs=1e-9)
+
+
+def test_symbolic_kl_when_sympy_is_there():
+    pytest.importorskip("sympy")
+    result = kl_symbolic()
+    assert result is not None and result[1] == 0
