@@ -359,14 +359,17 @@ def check_reparameterize(reparameterize: Callable) -> None:
 
 # --------------------------------------------------------------------------- 05, Q1.15
 
-def reference_gaussian_quantiles(n: int) -> torch.Tensor:
-    """The standard normal quantiles at probabilities (i + 1/2) / n, i = 0..n-1: shape (n,)."""
-    p = (torch.arange(n, dtype=torch.float64) + 0.5) / n
+def reference_gaussian_quantiles(n: int, low: float = 0.05, high: float = 0.95) -> torch.Tensor:
+    """N(0, 1) quantiles at n evenly spaced probabilities from ``low`` to ``high``: shape (n,).
+
+    The same grid as :func:`course_utils.vae_figures.gaussian_quantile_grid` (the manifold figure).
+    """
+    p = torch.linspace(low, high, n, dtype=torch.float64)
     return torch.distributions.Normal(0.0, 1.0).icdf(p).float()
 
 
 def check_gaussian_quantiles(quantile_fn: Callable) -> None:
-    """Check ``quantile_fn(n) -> (n,)``: N(0, 1) quantiles at probabilities ``(i + 1/2) / n``."""
+    """Check ``quantile_fn(n) -> (n,)``: N(0, 1) quantiles at probabilities ``linspace(0.05, 0.95, n)``."""
     name = "gaussian_quantiles"
     normal = torch.distributions.Normal(0.0, 1.0)
     for n in (5, 20):
@@ -378,24 +381,23 @@ def check_gaussian_quantiles(quantile_fn: Callable) -> None:
             continue
         if bool(torch.isinf(out).any()):
             raise ExerciseError(f"{name}({n}) contains infinities: the probabilities 0 and 1 map to -inf and +inf "
-                                "under the inverse CDF. Use the midpoints p_i = (i + 1/2)/n.")
-        p_lin = torch.linspace(0.05, 0.95, n)
+                                "under the inverse CDF. Stay inside (0, 1): linspace(0.05, 0.95, n).")
+        mid = (torch.arange(n, dtype=torch.float64) + 0.5) / n
+        lin = torch.linspace(0.05, 0.95, n, dtype=torch.float64)
         mistakes = [
-            (normal.icdf(p_lin), "the probabilities linspace(0.05, 0.95, n) are a common choice, but this exercise "
-                                 "asks for the midpoints p_i = (i + 1/2)/n: each point is then the median of its "
-                                 "own 1/n slice of probability."),
+            (normal.icdf(mid).float(), "the midpoints (i + 1/2)/n are a sensible grid too, but this exercise (and "
+                                       "the course's manifold figure) uses the probabilities linspace(0.05, 0.95, n)."),
             (torch.linspace(-2, 2, n), "evenly spaced latent values are not Gaussian quantiles: space the "
-                                       "PROBABILITIES evenly, p_i = (i + 1/2)/n, and map them through the inverse "
-                                       "CDF (torch.distributions.Normal(0, 1).icdf)."),
+                                       "PROBABILITIES evenly, linspace(0.05, 0.95, n), and map them through the "
+                                       "inverse CDF (torch.distributions.Normal(0, 1).icdf)."),
             (torch.linspace(-3, 3, n), "evenly spaced latent values are not Gaussian quantiles: space the "
                                        "PROBABILITIES evenly and map them through the inverse CDF (icdf)."),
-            ((torch.arange(n) + 0.5) / n, "these are the probabilities p_i themselves; map them through the inverse "
-                                          "CDF of N(0, 1) to get latent values."),
-            (normal.cdf((torch.arange(n) + 0.5) / n), "you applied the CDF; the quantile function is the INVERSE "
-                                                      "CDF (icdf)."),
+            (lin.float(), "these are the probabilities themselves; map them through the inverse CDF of N(0, 1) "
+                          "to get latent values."),
+            (normal.cdf(lin).float(), "you applied the CDF; the quantile function is the INVERSE CDF (icdf)."),
         ]
         _diagnose(out, expected, mistakes, name, f"for n = {n}")
-    return _ok(name, "inverse-CDF of N(0,1) at p_i = (i + 1/2)/n: dense near 0, sparse in the tails.")
+    _ok(name, "inverse CDF of N(0,1) at linspace(0.05, 0.95, n): dense near 0, sparse in the tails.")
 
 
 CHECKS = {

@@ -177,16 +177,20 @@ def test_reparameterize_mistakes(wrong, fragment):
 
 # ----------------------------------------------------------------- 05 quantiles
 
-def test_quantiles_reference():
+def test_quantiles_reference_and_package_agree():
+    from course_utils.vae_figures import gaussian_quantile_grid
+
     normal = torch.distributions.Normal(0.0, 1.0)
-    assert accepts(ex.check_gaussian_quantiles, lambda n: normal.icdf((torch.arange(n) + 0.5) / n))
+    assert accepts(ex.check_gaussian_quantiles, lambda n: normal.icdf(torch.linspace(0.05, 0.95, n)))
+    assert accepts(ex.check_gaussian_quantiles, gaussian_quantile_grid)
 
 
 @pytest.mark.parametrize("wrong, fragment", [
     (lambda n: torch.distributions.Normal(0.0, 1.0).icdf(torch.linspace(0, 1, n)), "infinities"),
     (lambda n: torch.linspace(-2, 2, n), "evenly spaced latent values"),
-    (lambda n: (torch.arange(n) + 0.5) / n, "probabilities p_i themselves"),
-    (lambda n: torch.distributions.Normal(0.0, 1.0).icdf(torch.linspace(0.05, 0.95, n)), "midpoints"),
+    (lambda n: torch.linspace(0.05, 0.95, n), "probabilities themselves"),
+    (lambda n: torch.distributions.Normal(0.0, 1.0).icdf((torch.arange(n) + 0.5) / n), "midpoints"),
+    (lambda n: torch.distributions.Normal(0.0, 1.0).cdf(torch.linspace(0.05, 0.95, n)), "INVERSE CDF"),
 ])
 def test_quantiles_mistakes(wrong, fragment):
     rejects(ex.check_gaussian_quantiles, wrong, fragment)
