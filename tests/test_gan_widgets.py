@@ -1,0 +1,146 @@
+"""The GAN widgets' callbacks work without a browser (set a control's value, read the result) and stay fast."""
+from __future__ import annotations
+
+import statistics
+from dataclasses import replace
+
+import pytest
+import torch
+
+from course_utils import gan_widgets as GW
+from course_utils.gan import GANConfig, Generator, to_unit
+from course_utils.gan_train import sample
+from course_utils.interpolation import lerp, slerp
+from course_utils.toy_gan import ToyConfig, train_toy_gan
+
+FAST = 0.1  # seconds: "well under 100 ms", asserted on the median of several moves
+
+
+def median_cpu_seconds(explorer, control, values):
+    """Median CPU time of the updates triggered by setting ``control`` to each value (robust on a busy machine)."""
+    times = []
+    for v in values:
+        control.value = v
+        times.append(explorer.last_cpu_seconds)
+    return statistics.median(times)
+
+
+# ----------------------------------------------------------------- 07: interpolation
+
+@pytest.fixture(scope="module")
+def small_generator():
+    torch.manual_seed(0)
+    return Generator(GANConfig(latent_dim=8, generator_hidden=(16, 32, 32, 64))).eval()
+
+
+def make_explorer(generator, steps=9):
+    z0, z1 = torch.randn(3, 8, generator=torch.Generator().manual_seed(1)), \
+        torch.randn(3, 8, generator=torch.Generator().manual_seed(2))
+    decode = lambda z: to_unit(sample(generator, z))  # noqa: E731
+    return GW.InterpolationExplorer(decode, z0, z1, steps=steps), decode, z0, z1
+
+
+def test_interpolation_slider_decodes_the_point_on_the_path(small_generator):
+    explorer, decode, z0, z1 = make_explorer(small_generator)
+    assert explorer.result["t"] == 0.0
+    torch.testing.assert_close(explorer.result["z"], z0[0])
+    explorer.position.value = 3
+    torch.testing.assert_close(explorer.result["z"], lerp(z0[0], z1[0], 9)[3])
+    torch.testing.assert_close(explorer.result["image"], decode(lerp(z0[0], z1[0], 9)[3:4]).reshape(28, 28))
+    assert explorer.result["t"] == pytest.approx(3 / 8)
+    explorer.position.value = 8
+    torch.testing.assert_close(explorer.result["z"], z1[0])
+
+
+def test_interpolation_pair_and_method_choice(small_generator):
+    explorer, decode, z0, z1 = make_explorer(small_generator)
+    explorer.pair.value = 2
+    explorer.method.value = "spherical"
+    explorer.position.value = 4
+    torch.testing.assert_close(explorer.result["z"], slerp(z0[2], z1[2], 9)[4])
+    assert explorer.strip.value[:4] == b"\x89PNG"
+    # the straight line's midpoint is shorter than the arc's (what the label shows)
+    explorer.method.value = "linear"
+    assert explorer.result["norm"] < slerp(z0[2], z1[2], 9)[4].norm().item()
+
+
+def test_interpolation_image_changes_with_one_step_and_has_css_hooks(small_generator):
+    explorer, *_ = make_explorer(small_generator)
+    assert GW.SLIDER_CLASS in explorer.position._dom_classes
+    assert GW.IMAGE_CLASS in explorer.image._dom_classes
+    assert explorer.image.layout.width == "224px"
+    before = explorer.image.value
+    assert before[:8] == b"\x89PNG\r\n\x1a\n"
+    explorer.position.value = explorer.position.value + 1  # one key press
+    assert explorer.image.value != before
+
+
+def test_interpolation_update_is_fast_with_the_real_generator_size():
+    generator = Generator(GANConfig()).eval()  # the assignment's size: 100 -> ... -> 1024 -> 784
+    z = torch.randn(2, 2, 100, generator=torch.Generator().manual_seed(0))
+    explorer = GW.InterpolationExplorer(lambda v: to_unit(sample(generator, v)), z[0], z[1], steps=15)
+    assert median_cpu_seconds(explorer, explorer.position, [1, 2, 3, 4, 5, 6, 7]) < FAST
+
+
+def test_interpolation_rejects_bad_inputs(small_generator):
+    with pytest.raises(ValueError, match="shape"):
+        GW.InterpolationExplorer(lambda z: z, torch.zeros(8), torch.zeros(8))
+    with pytest.raises(IndexError):
+        GW.interpolation_frame(lambda z: torch.zeros(1, 784), torch.zeros(4), torch.ones(4), 5, 5)
+
+
+# ----------------------------------------------------------------- 06: the toy GAN
+
+@pytest.fixture(scope="module")
+def fast_trainer():
+    calls = []
+
+    def trainer(config):
+        calls.append(config)
+        return train_toy_gan(replace(config, steps=40, snapshot_every=10, batch_size=64, n_snapshot=300))
+
+    trainer.calls = calls
+    return trainer
+
+
+def test_toy_explorer_trains_once_per_setting_and_slides_through_snapshots(fast_trainer):
+    explorer = GW.ToyGANExplorer(ToyConfig(), trainer=fast_trainer)
+    n_calls = len(fast_trainer.calls)
+    assert explorer.step.max == len(explorer.run.snapshots) - 1 == 4
+    assert explorer.result["step"] == 40
+    explorer.step.value = 1
+    assert explorer.result["step"] == 10
+    assert len(explorer.result["d_fake"]) == 10
+    explorer.loss.value = "saturating"
+    assert fast_trainer.calls[-1].generator_loss == "saturating"
+    explorer.loss.value = "non-saturating"  # back to a setting already trained: no new training
+    assert len(fast_trainer.calls) == n_calls + 1
+    explorer.lr_g.value = 1e-2
+    assert fast_trainer.calls[-1].lr_g == 1e-2
+    explorer.optimizer.value = "sgd"
+    assert fast_trainer.calls[-1].g_optimizer == "sgd"
+    assert explorer.image.value[:4] == b"\x89PNG"
+
+
+def test_toy_frame_histogram_is_a_density(fast_trainer):
+    run = fast_trainer(ToyConfig())
+    frame = GW.toy_frame(run, len(run.snapshots) - 1)
+    widths = frame["edges"][1:] - frame["edges"][:-1]
+    assert float((frame["density"] * widths).sum()) == pytest.approx(1.0, abs=1e-6)
+    assert frame["d"].min() >= 0 and frame["d"].max() <= 1
+    with pytest.raises(IndexError):
+        GW.toy_frame(run, 99)
+
+
+def test_toy_explorer_redraw_is_fast(fast_trainer):
+    explorer = GW.ToyGANExplorer(ToyConfig(), trainer=fast_trainer)
+    assert median_cpu_seconds(explorer, explorer.step, [0, 1, 2, 3, 4, 3, 2]) < FAST
+
+
+def test_toy_explorer_reuses_a_run_trained_in_the_notebook(fast_trainer):
+    base = ToyConfig(seed=3, steps=40, snapshot_every=10, batch_size=64, n_snapshot=300)
+    run, other = train_toy_gan(base), train_toy_gan(replace(base, seed=4))
+    n_calls = len(fast_trainer.calls)
+    explorer = GW.ToyGANExplorer(base, trainer=fast_trainer, runs=(run, other))
+    assert explorer.run is run  # the seed-4 run differs in more than the controls: not used
+    assert len(fast_trainer.calls) == n_calls  # nothing trained by the explorer
