@@ -17,6 +17,15 @@ from course_utils.estimators import (LinearGaussian, iw_log_px, log_mean_exp, na
                                      vae_naive_log_px)
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Small tensors run fastest on one thread (and a shared CPU does not stall the others)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def g(seed):
     return torch.Generator().manual_seed(seed)
 
