@@ -25,6 +25,7 @@ real-vs-real floor: test images against held-out training images.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -78,7 +79,8 @@ class ClassifierConfig:
         channels: output channels of the two 3x3 convolutions (each followed by
             BatchNorm, ReLU and 2x2 max-pooling).
         hidden: width of the penultimate layer, whose activations are the features.
-        epochs, lr, batch_size, seed: Adam training on the training split.
+        epochs, lr, batch_size, seed: Adam training on the training split, the learning
+            rate decaying from ``lr`` to 0 along a cosine over the epochs.
         train_size: use only the first ``train_size`` training images (None: all).
     """
 
@@ -214,9 +216,13 @@ def train_classifier(data, config: ClassifierConfig | None = None, use_cache: bo
             model.train()
             return out
 
+        def cosine_lr(epoch, history):  # decay the learning rate to 0 over the run
+            for group in opt.param_groups:
+                group["lr"] = config.lr * 0.5 * (1 + math.cos(math.pi * epoch / max(config.epochs, 1)))
+
         model.train()
         history = fit(step, batches, epochs=config.epochs, evaluate=evaluate if len(data.val) else None,
-                      progress=progress, desc="classifier")
+                      hooks=[cosine_lr], progress=progress, desc="classifier")
         model.eval()
         complete = not history.interrupted and len(history) == config.epochs
         return {"complete": complete, "config": config.to_dict(), "dataset": data.name,
