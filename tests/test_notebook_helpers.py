@@ -61,3 +61,47 @@ def test_symbolic_kl_when_sympy_is_there():
     pytest.importorskip("sympy")
     result = kl_symbolic()
     assert result is not None and result[1] == 0
+
+
+# ----------------------------------------------------------------- notebook 04
+
+def test_gradient_estimators_unbiased_and_reparam_has_lower_variance():
+    from course_utils.gradient_estimators import gradient_statistics, squared_distance
+
+    s = gradient_statistics(squared_distance(1.0), dim=10, n=20000, seed=0)
+    assert s["reparam_mean"] == pytest.approx(-2.0, abs=0.1)
+    assert s["score_mean"] == pytest.approx(-2.0, abs=1.0)
+    assert s["reparam_var"] == pytest.approx(4.0, rel=0.1)
+    assert s["score_var"] > 50 * s["reparam_var"]
+
+
+def test_reparameterization_gradients_match_autograd_per_sample():
+    from course_utils.gradient_estimators import reparameterization_gradients, squared_distance
+
+    mu, sigma = torch.zeros(3, dtype=torch.float64), torch.full((3,), 0.5, dtype=torch.float64)
+    grads = reparameterization_gradients(squared_distance(1.0), mu, sigma, 4, torch.Generator().manual_seed(0))
+    eps = torch.randn(4, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    torch.testing.assert_close(grads, 2 * (mu + sigma * eps - 1.0))
+
+
+def test_elbo_gap_equals_kl_to_posterior():
+    from course_utils.elbo_gap import elbo_table
+
+    model = LinearGaussian.random(5, 3, noise_std=0.5, seed=3)
+    x, _ = model.sample(6, generator=torch.Generator().manual_seed(0))
+    mu, sigma = model.best_diagonal_q(x)
+    rows = elbo_table(model, x, {"best": (mu, sigma), "prior": (0 * mu, 0 * sigma + 1)})
+    for _, log_px, elbo, gap, kl in rows:
+        assert elbo <= log_px and gap == pytest.approx(kl, abs=1e-8)
+
+
+def test_ascend_elbo_phases():
+    from course_utils.elbo_gap import ascend_elbo
+
+    h = ascend_elbo(LinearGaussian.random(4, 2, seed=0), LinearGaussian.random(4, 2, seed=5),
+                    n_points=10, steps_per_phase=30, lr=0.05)
+    n = 30
+    assert h["log_px"][0] == pytest.approx(h["log_px"][n - 1])          # q only: log p(x) fixed
+    assert h["gap"][n - 1] < h["gap"][0] and h["elbo"][n - 1] > h["elbo"][0]
+    assert h["log_px"][2 * n - 1] > h["log_px"][n]                      # model only: log p(x) rises
+    assert all(g >= -1e-9 for g in h["gap"])
