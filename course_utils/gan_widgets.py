@@ -83,7 +83,7 @@ def toy_frame(run: ToyRun, index: int, bins: np.ndarray | None = None) -> dict:
     grid = run.grid
     edges = np.linspace(float(grid[0]), float(grid[-1]), 121) if bins is None else bins
     samples = snap["samples"].numpy()
-    density, _ = np.histogram(np.clip(samples, edges[0], edges[-1]), bins=edges, density=True)
+    density, _ = np.histogram(samples, bins=edges, density=True)  # samples outside the grid are left out
     step = snap["step"]
     return {
         "step": step,

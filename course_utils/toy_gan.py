@@ -124,6 +124,15 @@ def value_on_grid(x: torch.Tensor, p_data: torch.Tensor, p_g: torch.Tensor, d: t
     return float(_trapezoid(a + b, x))
 
 
+def mean_distance_from_half(x: torch.Tensor, p_data: torch.Tensor, p_g: torch.Tensor, d: torch.Tensor) -> float:
+    """``∫ m(x) |D(x) - 1/2| dx`` with ``m = (p_data + p_g)/2``: how far D is from a coin flip where the data and fakes are.
+
+    0 exactly when D = 1/2 wherever either density has mass; at most 1/2.
+    """
+    m = 0.5 * (p_data + p_g)
+    return float(_trapezoid(m * (d.to(torch.float64) - 0.5).abs(), x))
+
+
 def kl_on_grid(x: torch.Tensor, p: torch.Tensor, q: torch.Tensor) -> float:
     """``KL(p || q) = ∫ p log(p / q) dx`` by the trapezoid rule (0 log 0 = 0)."""
     ratio = torch.where(p > 0, p * (torch.log(p.clamp_min(1e-300)) - torch.log(q.clamp_min(1e-300))),

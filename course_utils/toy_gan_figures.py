@@ -12,7 +12,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from .toy_gan import LOG_4, ToyRun, generator_gradients, jensen_shannon, optimal_discriminator, value_on_grid
+from .toy_gan import (LOG_4, ToyRun, generator_gradients, jensen_shannon, mean_distance_from_half,
+                      optimal_discriminator, value_on_grid)
 
 
 def optimal_discriminator_figure(grid: torch.Tensor, p_data: torch.Tensor, candidates: dict[str, torch.Tensor]):
@@ -48,8 +49,7 @@ def value_path_figure(grid: torch.Tensor, p_data: torch.Tensor, p_start: torch.T
         d_star = optimal_discriminator(p_data, p_g)
         values.append(value_on_grid(grid, p_data, p_g, d_star))
         jsds.append(jensen_shannon(grid, p_data, p_g))
-        mass = (p_data + p_g) > 1e-6
-        dev.append(float((d_star[mass] - 0.5).abs().max()))
+        dev.append(mean_distance_from_half(grid, p_data, p_g, d_star))
     fig, (ax_v, ax_d) = plt.subplots(1, 2, figsize=(11, 3.4))
     ax_v.plot(lambdas, values, label="V(D*, G), numerical")
     ax_v.plot(lambdas, [-LOG_4 + 2 * j for j in jsds], ls="--", label="−log 4 + 2 JSD(p_data, p_g)")
@@ -60,8 +60,8 @@ def value_path_figure(grid: torch.Tensor, p_data: torch.Tensor, p_start: torch.T
     ax_v.legend(fontsize=8)
     ax_d.plot(lambdas, dev)
     ax_d.set_xlabel("λ")
-    ax_d.set_ylabel("max |D*(x) − 1/2| where there is mass")
-    ax_d.set_title("D* becomes 1/2 everywhere")
+    ax_d.set_ylabel("E_m |D*(x) − 1/2|,  m = (p_data + p_g)/2")
+    ax_d.set_title("D* becomes a coin flip where the data are")
     fig.tight_layout()
     return fig
 
@@ -95,10 +95,11 @@ def _density_panel(ax, run: ToyRun, index: int, bins: int = 100) -> None:
     x = run.grid.numpy()
     lo, hi = float(x[0]), float(x[-1])
     ax.plot(x, run.config.data.pdf(run.grid).numpy(), color="C0", lw=2, label="p_data")
-    ax.hist(snap["samples"].clamp(lo, hi).numpy(), bins=bins, range=(lo, hi), density=True, color="C1",
+    ax.hist(snap["samples"].numpy(), bins=bins, range=(lo, hi), density=True, color="C1",
             alpha=0.5, label="generator samples")
     ax_d = ax.twinx()
     ax_d.plot(x, snap["d"].numpy(), color="C2", label="D(x)")
+    ax.d_axis = ax_d  # for the legend of the first panel
     ax_d.axhline(0.5, color="C2", ls=":", lw=1)
     ax_d.set_ylim(0, 1)
     ax_d.set_ylabel("D(x)", color="C2")
@@ -115,7 +116,9 @@ def toy_snapshots_figure(run: ToyRun, n_panels: int = 4, title: str = "The toy G
     fig, axes = plt.subplots(1, len(idx), figsize=(3.4 * len(idx), 3.1), squeeze=False)
     for ax, i in zip(axes[0], idx):
         _density_panel(ax, run, i)
-    axes[0][0].legend(fontsize=7, loc="upper left")
+    first = axes[0][0]
+    handles = first.get_legend_handles_labels()[0] + first.d_axis.get_legend_handles_labels()[0]
+    first.legend(handles, [h.get_label() for h in handles], fontsize=7, loc="upper left")
     fig.suptitle(title)
     fig.tight_layout()
     return fig

@@ -119,3 +119,11 @@ def test_fit_discriminator_approaches_d_star():
     x = T.default_grid(0.0, 6.0, 121)
     d_star = T.optimal_discriminator(data.pdf(x), fake.pdf(x))
     assert (d.probability(x) - d_star).abs().mean().item() < 0.08
+
+
+def test_mean_distance_from_half():
+    x = T.default_grid()
+    p, q = T.Mixture1D().pdf(x), T.normal_pdf(x, 0.0, 1.0)
+    assert T.mean_distance_from_half(x, p, p, T.optimal_discriminator(p, p)) == pytest.approx(0.0, abs=1e-12)
+    far = T.mean_distance_from_half(x, p, q, T.optimal_discriminator(p, q))
+    assert 0.4 < far <= 0.5  # little overlap: D* is close to 0 or 1 almost everywhere
