@@ -1,0 +1,104 @@
+"""Notebook 07/08 settings stay in step with notebook 05, and the comparison helpers of Q3.1 are right."""
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+import pytest
+import torch
+
+from course_utils import vae_vs_gan as VG
+from course_utils.evaluation import ClassifierConfig
+from course_utils.gan import GANConfig, Generator
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_full_and_quick_settings(monkeypatch):
+    monkeypatch.setenv("COURSE_QUICK", "0")
+    assert VG.gan_config() == GANConfig()  # the engine's full-mode run, as benchmarks/bench_gan.py trains it
+    assert VG.classifier_config() == ClassifierConfig()
+    assert VG.n_eval() == 10_000
+    assert VG.vae_config().epochs == 15
+    monkeypatch.setenv("COURSE_QUICK", "1")
+    assert VG.gan_config().epochs < GANConfig().epochs and VG.gan_config().train_size is not None
+    assert VG.classifier_config() == ClassifierConfig(epochs=1, train_size=5000)
+    assert VG.n_eval() == 1000
+
+
+def test_vae_settings_match_notebook_05():
+    """Notebook 08 must reuse notebook 05's cached VAE: same config, same data subsets."""
+    path = ROOT / "notebooks" / "05_vae.py"
+    if not path.is_file():
+        pytest.skip("notebook 05 is not there yet")
+    source = path.read_text()
+    assert 'VAEConfig(z_dim=20, epochs=pick(15, 2), lr_schedule="cosine")' in source
+    assert re.search(r"train=data\.train\.subset\(pick\(None, 3000\)\), val=data\.val\.subset\(pick\(None, 1000\)\)",
+                     source)
+    assert 'load_data(pixels="dynamic")' in source
+
+
+def test_gradient_through_rounding_is_zero():
+    r = VG.gradient_through_rounding(seed=0)
+    assert r["continuous pixels p"] > 0
+    assert r["rounded pixels round(p)"] == 0.0
+    assert r["sampled pixels Bernoulli(p)"] == 0.0
+
+
+def test_categorical_estimators_unbiased_and_biased():
+    r = VG.categorical_latent_gradients(n_samples=20000, temperature=0.5, seed=0)
+    exact = torch.tensor(r["exact"])
+    se = torch.tensor(r["reinforce_std"]) / math.sqrt(r["n_samples"])
+    assert ((torch.tensor(r["reinforce_mean"]) - exact).abs() < 4 * se).all()  # unbiased
+    gumbel_se = torch.tensor(r["gumbel_std"]) / math.sqrt(r["n_samples"])
+    assert ((torch.tensor(r["gumbel_mean"]) - exact).abs() > 4 * gumbel_se).any()  # biased at temperature 0.5
+    assert (torch.tensor(r["gumbel_std"]) < torch.tensor(r["reinforce_std"])).all()  # but less noisy
+    assert sum(r["exact"]) == pytest.approx(0.0, abs=1e-12)  # softmax gradients sum to zero
+
+
+def test_gumbel_softmax_gradient_formula_matches_autograd():
+    logits = torch.tensor([0.5, -0.2, 0.1, -0.4], dtype=torch.float64, requires_grad=True)
+    f = torch.tensor([0.0, 1.0, 4.0, 9.0], dtype=torch.float64)
+    gumbel = torch.tensor([0.3, -0.1, 1.2, 0.0], dtype=torch.float64)
+    soft = torch.softmax((logits + gumbel) / 0.5, -1)
+    (auto,) = torch.autograd.grad(soft @ f, logits)
+    formula = soft.detach() * (f - (soft.detach() @ f)) / 0.5
+    torch.testing.assert_close(auto, formula)
+
+
+class _TinyVAE(torch.nn.Module):
+    z_dim = 3
+    device = torch.device("cpu")
+
+    def sample_prior(self, n):
+        return torch.sigmoid(torch.randn(n, self.z_dim) @ torch.ones(self.z_dim, 784))
+
+
+def test_model_samples_are_images_in_unit_range_and_seeded():
+    gen = Generator(GANConfig(latent_dim=4, generator_hidden=(8, 8, 8, 8)))
+    a = VG.model_samples(_TinyVAE(), gen, 5, seed=3)
+    b = VG.model_samples(_TinyVAE(), gen, 5, seed=3)
+    for name in ("VAE", "GAN"):
+        assert a[name].shape == (5, 784)
+        assert a[name].min() >= 0 and a[name].max() <= 1
+        torch.testing.assert_close(a[name], b[name])
+
+
+def test_scores_table_lists_every_model():
+    s = {"fd": 12.3456, "fd_real_floor": 0.5, "classes_covered": 9, "n_classes": 10}
+    table = VG.scores_table({"VAE": s, "GAN": {**s, "fd": 3.0}})
+    assert "VAE" in table and "GAN" in table and "12.35" in table and "9 / 10" in table
+
+
+def test_per_image_elbo_is_one_bound_per_image():
+    from course_utils.vae import VAE, VAEConfig
+    from course_utils.vae_train import elbo
+
+    vae = VAE(VAEConfig(z_dim=2, hidden=20)).eval()
+    x = (torch.rand(30, 784, generator=torch.Generator().manual_seed(0)) < 0.3).float()
+    scores = VG.per_image_elbo(vae, x, k=50, seed=1)
+    assert scores.shape == (30,)
+    assert (scores < 0).all()
+    assert scores.mean().item() == pytest.approx(elbo(vae, x)["elbo"], rel=0.02)
+    torch.testing.assert_close(scores, VG.per_image_elbo(vae, x, k=50, seed=1))
