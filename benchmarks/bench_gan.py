@@ -15,6 +15,7 @@ Quality: the full-mode GAN (``GANConfig()``, the notebook's setting) is trained,
 so are 10 000 samples of the default VAE, next to the real-vs-real floor.
 
     python benchmarks/bench_gan.py            # the real run; writes benchmarks/results/gan.json
+    python benchmarks/bench_gan.py --threads 1  # on a machine shared with other work
     python benchmarks/bench_gan.py --quick    # a smoke test in about a minute; writes nothing
 """
 from __future__ import annotations
@@ -108,8 +109,10 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=None, help="GAN epochs for the quality run (default: GANConfig's)")
     parser.add_argument("--rounds", type=int, default=2, help="timed epochs of each loop (best kept)")
     parser.add_argument("--use-cache", action="store_true", help="reuse cached GAN/VAE/classifier runs")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="PyTorch CPU threads for both loops (default: $COURSE_THREADS or PyTorch's choice)")
     args = parser.parse_args()
-    threads = set_threads()
+    threads = set_threads(args.threads)
     load_start = os.getloadavg()
     t_start = time.perf_counter()
 

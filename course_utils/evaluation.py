@@ -175,6 +175,7 @@ def accuracy(classifier: Classifier, images01: torch.Tensor, labels: torch.Tenso
 
 
 def classifier_cache_key(config: ClassifierConfig, data) -> str:
+    """The model-cache key: every classifier setting, the data set, its pixel handling and size."""
     n = len(data.train) if config.train_size is None else min(config.train_size, len(data.train))
     return checkpoints.cache_key("classifier", version=CACHE_VERSION, config=config.to_dict(),
                                  dataset=data.name, pixels=data.pixels, n_train=n)

@@ -12,6 +12,7 @@ import math
 
 import matplotlib.pyplot as plt
 import torch
+from matplotlib.ticker import MaxNLocator
 
 from .gan_losses import LOG_4
 from .interpolation import interpolate, random_pairs
@@ -95,6 +96,8 @@ def history_figure(history, title: str = "GAN training"):
     ax_d.set_ylabel("discriminator output (probability)")
     ax_d.set_title("Discriminator outputs")
     ax_d.legend(fontsize=8)
+    for ax in (ax_l, ax_d):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     fig.suptitle(title)
     fig.tight_layout()
     return fig
