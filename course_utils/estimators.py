@@ -39,6 +39,13 @@ def _chunk_size(num_samples: int, x: torch.Tensor, max_elements: int) -> int:
     return max(1, min(num_samples, max_elements // per_sample))
 
 
+def _randn(shape, like: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+    """Standard normal noise of ``shape`` on ``like``'s device and dtype; a CPU generator works for GPU tensors."""
+    if generator is None or generator.device == like.device:
+        return torch.randn(shape, generator=generator, dtype=like.dtype, device=like.device)
+    return torch.randn(shape, generator=generator, dtype=like.dtype, device=generator.device).to(like.device)
+
+
 def log_mean_exp(log_values: torch.Tensor, dim: int = 0) -> torch.Tensor:
     """``log(mean(exp(log_values)))`` along ``dim``, computed stably with ``logsumexp``."""
     return torch.logsumexp(log_values, dim=dim) - math.log(log_values.shape[dim])
@@ -68,7 +75,7 @@ def naive_log_px(x: torch.Tensor, log_likelihood: LogLikelihood, z_dim: int, num
     done = 0
     while done < num_samples:
         s = min(chunk, num_samples - done)
-        z = torch.randn(s, x.shape[0], z_dim, generator=generator, dtype=x.dtype, device=x.device)
+        z = _randn((s, x.shape[0], z_dim), x, generator)
         partial.append(torch.logsumexp(log_likelihood(x, z), dim=0))
         done += s
     return torch.logsumexp(torch.stack(partial), dim=0) - math.log(num_samples)
@@ -100,7 +107,7 @@ def iw_log_px(x: torch.Tensor, log_likelihood: LogLikelihood, mu: torch.Tensor, 
     done = 0
     while done < num_samples:
         s = min(chunk, num_samples - done)
-        eps = torch.randn((s, *mu.shape), generator=generator, dtype=mu.dtype, device=mu.device)
+        eps = _randn((s, *mu.shape), mu, generator)
         z = mu + sigma * eps
         log_w = (log_likelihood(x, z) + std_normal_log_density(z)
                  - gaussian_log_density(z, mu, sigma))

@@ -99,6 +99,19 @@ class VAEConfig:
         return cls(**d)
 
 
+def full_config(z_dim: int = 20, **overrides) -> VAEConfig:
+    """The training recipe behind the course's reported VAE numbers (``benchmarks/bench_vae.py``).
+
+    The assignment's model and optimizer (500 hidden units, Adam with a peak rate
+    of 1e-3, batch 128) trained for 100 epochs with the learning rate decaying
+    along a cosine to 5e-5. On dynamically binarized Fashion-MNIST this gives an
+    importance-weighted test log-likelihood better than -234 nats, in about
+    6-7 minutes on one laptop CPU core. A constant rate needs more epochs for
+    the same bound, and a KL warm-up did not help (see the benchmark's notes).
+    """
+    return VAEConfig(**{"z_dim": z_dim, "epochs": 100, "lr_schedule": "cosine", "lr_final": 0.05, **overrides})
+
+
 def check_images(x: torch.Tensor, name: str = "x") -> torch.Tensor:
     """Raise a clear ``ValueError`` unless ``x`` is a float batch of shape (N, 784) with values in [0, 1]."""
     if not isinstance(x, torch.Tensor):

@@ -6,7 +6,7 @@ import torch
 
 from course_utils.checkpoints import CheckpointError
 from course_utils.losses import bernoulli_log_likelihood
-from course_utils.vae import VAE, VAEConfig, load_vae, save_vae
+from course_utils.vae import VAE, VAEConfig, full_config, load_vae, save_vae
 
 
 @pytest.fixture(autouse=True)
@@ -29,6 +29,8 @@ def test_config_defaults_are_the_assignments():
     assert VAEConfig(epochs=10).snapshot_epochs == (0, 5, 10)
     with pytest.raises(ValueError, match="z_dim"):
         VAEConfig(z_dim=0)
+    full = full_config(z_dim=2)
+    assert (full.z_dim, full.hidden, full.lr, full.batch_size, full.lr_schedule) == (2, 500, 1e-3, 128, "cosine")
     with pytest.raises(ValueError, match="unknown"):
         VAEConfig.from_dict({"zdim": 3})
 
