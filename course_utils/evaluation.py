@@ -199,7 +199,7 @@ def train_classifier(data, config: ClassifierConfig | None = None, use_cache: bo
     def run_training() -> dict:
         seed_everything(config.seed)
         opt = torch.optim.Adam(model.parameters(), lr=config.lr)
-        batches = Batches(train.images, train.labels, batch_size=config.batch_size, shuffle=True,
+        batches = Batches(train.images.float(), train.labels, batch_size=config.batch_size, shuffle=True,
                           seed=config.seed, device=device)
 
         def step(batch):

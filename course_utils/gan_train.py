@@ -94,7 +94,8 @@ def sample(generator: Generator, n_or_noise: int | torch.Tensor, seed: int | Non
     generator.eval()
     try:
         device = generator.device
-        parts = [generator(noise[i:i + chunk].to(device)).cpu() for i in range(0, len(noise), chunk)]
+        dtype = next(generator.parameters()).dtype
+        parts = [generator(noise[i:i + chunk].to(device, dtype)).cpu() for i in range(0, len(noise), chunk)]
     finally:
         generator.train(was_training)
     return torch.cat(parts) if parts else torch.empty(0, 784)
@@ -255,7 +256,7 @@ def train_gan(config: GANConfig, data, hooks: Iterable[Hook] = (), max_seconds: 
         opt_g, opt_d = make_optimizers(generator, discriminator, config)
         noise_rng = torch.Generator().manual_seed(config.seed + 3)
         step = make_step(generator, discriminator, opt_g, opt_d, config.generator_loss, noise_rng)
-        batches = Batches(to_signed(train.images), batch_size=config.batch_size, shuffle=True,
+        batches = Batches(to_signed(train.images.float()), batch_size=config.batch_size, shuffle=True,
                           drop_last=True, seed=config.seed, device=device)
         generator.train()
         discriminator.train()
