@@ -215,10 +215,12 @@ def train_gan(config: GANConfig, data, hooks: Iterable[Hook] = (), max_seconds: 
     Args:
         config: a :class:`~course_utils.gan.GANConfig`.
         data: a :class:`~course_utils.data.Data` with images in [0, 1]
-            (``load_data(..., pixels='gray')``); they are scaled to [-1, 1] here.
+            (``load_data(..., pixels='gray')``); they are scaled to [-1, 1] here. Every
+            step sees ``config.batch_size`` images (a last, smaller batch is dropped).
         hooks: ``hook(epoch, history)`` after each epoch, as in :func:`~course_utils.training.fit`
             (they run only when training, not when the cache answers).
-        max_seconds: a time budget; training stops before an epoch that would overrun it.
+        max_seconds: a time budget; training stops before an epoch that would overrun it
+            (such a shortened run is returned but not cached).
         use_cache: load an identical earlier run (same config, data set and size) instead
             of training, and store a complete run for next time.
         progress: show a ``tqdm`` progress bar and cache messages.
