@@ -9,6 +9,12 @@ checkpoint cache) and is timed too.
     python benchmarks/bench_notebooks.py                      # notebooks 01-05, quick then full
     python benchmarks/bench_notebooks.py --modes quick        # quick mode only (about 5 minutes)
     python benchmarks/bench_notebooks.py --notebooks 05_vae --modes full --rerun
+    python benchmarks/bench_notebooks.py --modes full --as-scripts --pin 0,1 --output notebooks_pinned.json
+
+``--as-scripts`` runs each notebook's jupytext ``.py`` pair with ``python`` instead of a Jupyter
+kernel (for a machine without Jupyter; same cells, same work, no kernel start-up), and
+``--pin`` restricts it to the given CPUs with ``taskset`` -- e.g. two dedicated cores of a
+bigger machine, the closest thing to the 2-core budget without noise from other processes.
 
 Writes benchmarks/results/notebooks.json as ``{"<notebook>": {"quick_seconds", "full_seconds", ...}}``
 plus machine, date and command; results of earlier runs for other notebooks/modes are kept, and
@@ -21,15 +27,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
 
 from common import RESULTS, ROOT, write_results  # also puts the repo root on sys.path
-
-import nbformat
-
-from course_utils.nbtools import execute
 
 DEFAULT = ["01_latent_variable_models", "02_naive_monte_carlo", "03_kl_divergence",
            "04_elbo_reparameterization", "05_vae"]
@@ -37,7 +40,27 @@ LIMITS = {"quick_total_seconds": 300, "full_seconds": {"05_vae": 600, "other": 3
 OUT = "notebooks.json"
 
 
+def run_script(name: str, quick: bool, cache: str, pin: str | None) -> dict:
+    """Run the notebook's .py pair as a plain script (MPLBACKEND=Agg), optionally pinned with taskset."""
+    env = {**os.environ, "COURSE_QUICK": "1" if quick else "0", "COURSE_CACHE_DIR": cache, "MPLBACKEND": "Agg",
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    env.pop("COURSE_REPORT_FILE", None)
+    cmd = ([*(["taskset", "-c", pin] if pin else []), sys.executable, str(ROOT / "notebooks" / f"{name}.py")])
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, env=env, cwd=ROOT / "notebooks", stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                          text=True)
+    seconds = round(time.perf_counter() - t0, 1)
+    if proc.returncode:
+        lines = proc.stderr.strip().splitlines()
+        return {"seconds": seconds, "ok": False, "error": lines[-1] if lines else f"exit {proc.returncode}"}
+    return {"seconds": seconds, "ok": True}
+
+
 def run_once(name: str, quick: bool, cache: str) -> dict:
+    import nbformat
+
+    from course_utils.nbtools import execute
+
     path = ROOT / "notebooks" / f"{name}.ipynb"
     nb = nbformat.read(path, as_version=4)
     t0 = time.perf_counter()
@@ -56,21 +79,31 @@ def main(argv=None) -> int:
     ap.add_argument("--notebooks", nargs="*", default=DEFAULT, help="notebook stems (default: 01-05)")
     ap.add_argument("--modes", default="quick,full", help="comma-separated: quick, full")
     ap.add_argument("--rerun", action="store_true", help="also time a full-mode re-run with the warm cache")
+    ap.add_argument("--as-scripts", action="store_true", help="run the .py pairs with python, not a Jupyter kernel")
+    ap.add_argument("--pin", default=None, help="CPU list for taskset, e.g. 0,1 (with --as-scripts)")
+    ap.add_argument("--output", default=OUT, help=f"results file in benchmarks/results (default {OUT})")
     args = ap.parse_args(argv)
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
 
-    previous = RESULTS / OUT
+    if args.pin and not args.as_scripts:
+        ap.error("--pin needs --as-scripts")
+    previous = RESULTS / args.output
     results = json.loads(previous.read_text()) if previous.is_file() else {}
     for key in ("machine", "date", "command"):
         results.pop(key, None)
     results["limits"] = LIMITS
-    results["method"] = ("nbclient, fresh kernel per run, COURSE_QUICK per mode, empty COURSE_CACHE_DIR per run "
-                         "(data decoded and models trained from scratch)")
+    if args.as_scripts:
+        results["method"] = ("each notebook's jupytext .py run with python (no Jupyter kernel), MPLBACKEND=Agg, "
+                             f"COURSE_QUICK per mode, empty COURSE_CACHE_DIR per run; CPUs: {args.pin or 'all'}")
+    else:
+        results["method"] = ("nbclient, fresh kernel per run, COURSE_QUICK per mode, empty COURSE_CACHE_DIR per run "
+                             "(data decoded and models trained from scratch)")
     for mode in modes:
         for name in args.notebooks:
             with tempfile.TemporaryDirectory(prefix="bench-nb-cache-") as cache:
                 load = os.getloadavg()
-                r = run_once(name, mode == "quick", cache)
+                r = (run_script(name, mode == "quick", cache, args.pin) if args.as_scripts
+                     else run_once(name, mode == "quick", cache))
                 entry = results.setdefault(name, {})
                 entry[f"{mode}_seconds"] = r["seconds"]
                 entry[f"{mode}_ok"] = r["ok"]
@@ -82,13 +115,14 @@ def main(argv=None) -> int:
                 print(f"{name:30s} {mode:5s} {r['seconds']:8.1f} s {'ok' if r['ok'] else 'FAILED: ' + r['error']}",
                       flush=True)
                 if mode == "full" and args.rerun and r["ok"]:
-                    again = run_once(name, False, cache)
+                    again = (run_script(name, False, cache, args.pin) if args.as_scripts
+                             else run_once(name, False, cache))
                     entry["full_rerun_seconds"] = again["seconds"]
                     print(f"{name:30s} rerun {again['seconds']:8.1f} s (warm cache)", flush=True)
             quick = [results[n]["quick_seconds"] for n in DEFAULT if "quick_seconds" in results.get(n, {})]
             if len(quick) == len(DEFAULT):
                 results["quick_total_seconds"] = round(sum(quick), 1)
-            write_results(OUT, results)
+            write_results(args.output, results)
     return 0
 
 
