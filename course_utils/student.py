@@ -7,7 +7,8 @@ What lives here: a small generator in the spirit of ``nbgrader generate_assignme
   in a code cell by ``raise NotImplementedError`` (at the region's indentation);
 - removes the worked answers: every ``<details> ... </details>`` block of a
   markdown cell (a cell left empty is dropped);
-- clears all outputs, and marks the notebook as unpaired (no jupytext ``.py``).
+- drops the testing markers (``# NBVAL_...`` comment lines), clears all outputs, and
+  marks the notebook as unpaired (no jupytext ``.py``).
 
 Usage::
 
@@ -30,6 +31,7 @@ BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"
 PLACEHOLDER = "raise NotImplementedError"
 REMOVED_NOTE = "*(The worked answer is revealed in class.)*"
+_NBVAL_LINE = re.compile(r"^[ \t]*# NBVAL_[A-Z_]+[ \t]*\n?", re.MULTILINE)
 _DETAILS = re.compile(r"<details\b.*?</details>[ \t]*\n?", re.DOTALL | re.IGNORECASE)
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -74,7 +76,7 @@ def student_version(nb) -> tuple[object, dict]:
     cells, solutions, answers = [], 0, 0
     for index, cell in enumerate(nb.cells):
         if cell.cell_type == "code":
-            cell.source, n = strip_solutions(cell.source, f"cell {index}")
+            cell.source, n = strip_solutions(_NBVAL_LINE.sub("", cell.source), f"cell {index}")
             solutions += n
             cell.outputs, cell.execution_count = [], None
         elif cell.cell_type == "markdown":

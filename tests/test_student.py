@@ -54,6 +54,7 @@ def test_generate_and_cli(tmp_path):
         text = "\n".join(c.source for c in nb.cells)
         assert student.BEGIN not in text and student.END not in text
         assert "<details" not in text.lower()
+        assert "NBVAL_" not in text
         assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")
         assert nb.metadata["jupytext"] == {"formats": "ipynb"}
         original = nbformat.read(src, as_version=4)
