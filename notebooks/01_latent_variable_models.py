@@ -272,7 +272,7 @@ plt.show()
 #
 # The prior is only the input to the decoder. For any target distribution there is a
 # (measurable) function mapping `N(0, I_D)` onto it — e.g. through the Gaussian CDF to
-# uniforms, then through an inverse CDF; the ring above is a hand-made example. A neural
+# uniforms, then through (conditional) inverse CDFs; the ring above is a hand-made example. A neural
 # network decoder `f_θ` is a flexible function approximator, so it can *learn* such a
 # transformation: the first layers turn the Gaussian into whatever latent structure (clusters,
 # curves) the data need, and the rest produces images. Choosing `N(0, I)` therefore costs

@@ -169,8 +169,8 @@ for d in dims:
 # What to look at: with d = 1 or 2 a few hundred of the 10 000 samples contribute and the
 # estimate is right to a few hundredths of a nat. At d = 5 the KL is about 10 nats, `exp(KL)`
 # is in the tens of thousands, one sample carries nearly all the weight, and the estimate is
-# nats too low. At d = 10 and 20 you would need more samples than there are atoms in a
-# planet; the estimate is off by hundreds of nats — and always **too low** (the rare samples
+# nats too low. At d = 10 and 20 you would need some 10¹⁰ to 10¹⁶ samples — for a single
+# data point; the estimate is off by a hundred nats or more — and always **too low** (the rare samples
 # that would fix it are never drawn).
 #
 # **The estimate as M grows.** Five independent runs per dimension, M from 1 to 2¹⁷, plotted

@@ -202,8 +202,8 @@ plt.show()
 # What to look at: while only q moves, `log p(x)` is flat and the ELBO climbs towards it — the
 # gap `KL(q ‖ p(z|x))` shrinks (better approximate posterior). While only the model moves,
 # `log p(x)` rises a lot — the model gets better — but the gap *grows*, because q was fitted to the
-# old model's posterior. When both move, both effects happen together. Pushing the ELBO up
-# never lowers `log p(x)` by more than it lowers the gap.
+# old model's posterior. When both move, both effects happen together. (A rising ELBO could even come with a
+# *falling* `log p(x)` — but then the gap must fall by more, since ELBO = log p(x) − gap.)
 #
 # <details><summary><b>Worked answer (Q1.8)</b></summary>
 #

@@ -124,7 +124,7 @@ vae20, history20 = train_vae(config20, data)
 # an average over batches while the model was still improving, so early on it lies *below* the
 # validation ELBO measured after the epoch. A validation curve that turns down while the
 # training curve keeps rising would be overfitting; with 50 000 images and dynamic binarization
-# it does not happen in 15 epochs. The right panels split the (negative) ELBO into its two terms:
+# it does not happen here. The right panels split the (negative) ELBO into its two terms:
 # the reconstruction term falls, while the KL *rises* — the encoder learns to put information
 # into z, which costs KL.
 
