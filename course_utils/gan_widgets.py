@@ -29,13 +29,41 @@ import torch
 
 from .interpolation import latent_path
 from .toy_gan import ToyConfig, ToyRun, train_toy_gan
-from .widgets import png_from_array, png_from_figure
 
 # CSS classes the browser test (tests/test_browser.py) looks for: the first slider with
 # SLIDER_CLASS in a notebook is moved with the keyboard, and the first image with IMAGE_CLASS
 # must change within a second.
 SLIDER_CLASS = "course-latent-slider"
 IMAGE_CLASS = "course-latent-image"
+
+
+def png_from_array(img: torch.Tensor, scale: int = 8) -> bytes:
+    """A (H, W) tensor in [0, 1] as PNG bytes, enlarged ``scale`` times (nearest neighbour)."""
+    import io
+
+    from PIL import Image as PILImage
+
+    arr = (img.detach().clamp(0, 1) * 255).round().to(torch.uint8).cpu().numpy()
+    pil = PILImage.fromarray(arr, mode="L")
+    if scale != 1:
+        pil = pil.resize((arr.shape[1] * scale, arr.shape[0] * scale), PILImage.NEAREST)
+    buf = io.BytesIO()
+    pil.save(buf, format="PNG", compress_level=1)
+    return buf.getvalue()
+
+
+def png_from_canvas(fig) -> bytes:
+    """The current pixels of a matplotlib ``Figure``'s Agg canvas as PNG bytes (no re-draw)."""
+    import io
+
+    from PIL import Image as PILImage
+
+    canvas = fig.canvas
+    width, height = canvas.get_width_height()
+    rgba = PILImage.frombuffer("RGBA", (width, height), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
+    buf = io.BytesIO()
+    rgba.convert("RGB").save(buf, format="PNG", compress_level=1)
+    return buf.getvalue()
 
 
 class _Timed:
@@ -231,17 +259,6 @@ class ToyGANExplorer(_Timed):
         self.fig.canvas.draw()
         self._background = self.fig.canvas.copy_from_bbox(self.fig.bbox)
 
-    def _png(self) -> bytes:
-        from PIL import Image as PILImage
-        import io
-
-        canvas = self.fig.canvas
-        width, height = canvas.get_width_height()
-        rgba = PILImage.frombuffer("RGBA", (width, height), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
-        buf = io.BytesIO()
-        rgba.convert("RGB").save(buf, format="PNG", compress_level=1)
-        return buf.getvalue()
-
     def update(self) -> None:
         def work():
             run = self.run
@@ -254,7 +271,7 @@ class ToyGANExplorer(_Timed):
             self.ax.draw_artist(self.hist)
             self.ax_d.draw_artist(self.d_line)
             self.ax_t.draw_artist(self.now_line)
-            self.image.value = self._png()
+            self.image.value = png_from_canvas(self.fig)
             self.result = r
         self._timed(work)
         c, r = self.config, self.result
