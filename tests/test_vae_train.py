@@ -251,7 +251,7 @@ def fashion(tmp_path_factory):
 
 @pytest.mark.slow
 def test_a_few_hundred_steps_on_real_data_lower_the_validation_loss(fashion):
-    data = Data(fashion.name, fashion.train.subset(12_800), fashion.val.subset(2000), fashion.test.subset(10),
+    data = Data(fashion.name, fashion.train.subset(12_800), fashion.val.subset(1000), fashion.test.subset(10),
                 fashion.pixels, fashion.class_names)
     untrained = vt.elbo(VAE(VAEConfig()), vt.evaluation_images(data.val, True))["elbo"]
     _, h = vt.train_vae(VAEConfig(epochs=3), data, use_cache=False, progress=False)  # 300 steps
