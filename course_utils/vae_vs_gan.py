@@ -103,6 +103,18 @@ def score_models(samples: dict[str, torch.Tensor], data, classifier) -> dict[str
     return scores
 
 
+def class_distance(histogram, reference) -> float:
+    """Total variation distance between two class histograms (counts): ``1/2 sum_k |p_k - q_k|``, in [0, 1].
+
+    0 when the samples spread over the classes exactly like the reference; 1 when they share no class.
+    """
+    p = torch.as_tensor(histogram, dtype=torch.float64)
+    q = torch.as_tensor(reference, dtype=torch.float64)
+    if p.shape != q.shape or p.sum() <= 0 or q.sum() <= 0:
+        raise ValueError("two non-empty histograms over the same classes are needed")
+    return float(0.5 * (p / p.sum() - q / q.sum()).abs().sum())
+
+
 def scores_table(scores: dict[str, dict]) -> str:
     """A plain-text table of Fréchet distance, floor and class coverage per model."""
     lines = [f"{'':<16} {'Fréchet distance':>16} {'floor (real vs real)':>21} {'classes covered':>16}"]

@@ -102,3 +102,11 @@ def test_per_image_elbo_is_one_bound_per_image():
     assert (scores < 0).all()
     assert scores.mean().item() == pytest.approx(elbo(vae, x)["elbo"], rel=0.02)
     torch.testing.assert_close(scores, VG.per_image_elbo(vae, x, k=50, seed=1))
+
+
+def test_class_distance():
+    assert VG.class_distance([10, 10, 0], [1, 1, 0]) == pytest.approx(0.0)
+    assert VG.class_distance([5, 0], [0, 7]) == pytest.approx(1.0)
+    assert VG.class_distance([3, 1], [1, 1]) == pytest.approx(0.25)
+    with pytest.raises(ValueError):
+        VG.class_distance([0, 0], [1, 1])
