@@ -464,9 +464,9 @@ fig = toy_snapshots_figure(toy_run)
 plt.show()
 
 # %% [markdown]
-# What to look at: the generator's histogram (orange) moves onto the data and splits into two
-# bumps; D (green) starts as a steep "real on the right" classifier and flattens towards 1/2 as
-# the fakes cover the data. The losses settle near the equilibrium values of Q2.3: D's loss
+# What to look at: the generator's histogram (orange) moves from near 0 onto the data and splits
+# into two bumps; D (green) bends wherever one distribution has more mass than the other (compare
+# with D\* in Q2.3) and stays close to 1/2 where the fakes cover the data. The losses settle near the equilibrium values of Q2.3: D's loss
 # near `log 4` and both mean outputs near 1/2.
 
 # %%
