@@ -162,12 +162,13 @@ def main() -> None:
 
     vae_q, vae_info = None, None
     try:
+        from course_utils.runs import vae_config as notebook_vae_config
         from course_utils.vae import VAEConfig
         from course_utils.vae_train import train_vae
     except ImportError as exc:
         print(f"VAE not available ({exc}); fd_vae is null")
     else:
-        vae_config = VAEConfig(epochs=1) if quick else VAEConfig()
+        vae_config = VAEConfig(epochs=1) if quick else notebook_vae_config()  # notebook 05's model
         vae_data = data_mod.load_data(data.name, pixels="dynamic", verbose=False)
         if quick:
             vae_data.train = vae_data.train.subset(limit)

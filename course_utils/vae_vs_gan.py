@@ -2,12 +2,8 @@
 
 What lives here:
 
-- the runs, in one place, so that notebook 08 hits the model cache filled by
-  notebooks 05 and 07: :func:`gan_config` (the engine's full-mode ``GANConfig()``;
-  a small run in quick mode), :func:`classifier_config` (the evaluation classifier),
-  :func:`vae_data` and :func:`vae_config` (the z = 20 VAE of notebook 05, with its data
-  subsets), and the evaluation sample size and seed (:data:`EVAL_SEED`, :func:`n_eval`,
-  the same as ``benchmarks/bench_gan.py``);
+- the runs notebook 08 shares with notebooks 05 and 07, re-exported from
+  :mod:`course_utils.runs` (where they are defined once) so notebook 08 hits their cache;
 - :func:`model_samples` (images in [0, 1] from either model, for the same seed),
   :func:`score_models` (Fréchet distance, floor and class coverage for each);
 - the figures of notebook 08 (:func:`side_by_side_figure`, :func:`coverage_figure`,
@@ -20,55 +16,17 @@ Training itself is the engines' (:func:`course_utils.gan_train.train_gan`,
 """
 from __future__ import annotations
 
-import dataclasses
-
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .evaluation import ClassifierConfig, N_CLASSES, sample_quality
-from .gan import GANConfig, to_unit
+from .evaluation import N_CLASSES, sample_quality
+from .gan import to_unit
 from .plots import show_grid
-from .runtime import pick
 
-EVAL_SEED = 1234  # noise for the scored samples (as in benchmarks/bench_gan.py)
-
-
-# --------------------------------------------------------------------------- the runs
-
-def gan_config() -> GANConfig:
-    """Notebook 07's GAN: the engine's ``GANConfig()`` (30 epochs on all 50 000 images) in full mode;
-    3 epochs on 1 024 images in quick mode."""
-    return pick(GANConfig(), GANConfig(epochs=3, train_size=1024))
-
-
-def classifier_config() -> ClassifierConfig:
-    """The evaluation classifier: ``ClassifierConfig()`` in full mode; 1 epoch on 5 000 images in quick mode
-    (the settings of ``benchmarks/bench_gan.py``)."""
-    return pick(ClassifierConfig(), ClassifierConfig(epochs=1, train_size=5000))
-
-
-def n_eval() -> int:
-    """Samples scored per model: the test set's 10 000 in full mode (the floor uses as many), 1 000 in quick mode."""
-    return pick(10_000, 1000)
-
-
-def vae_data(data_dynamic):
-    """Notebook 05's data for its VAEs: the dynamically binarized images, subsets in quick mode.
-
-    Must match notebook 05 (``data.train.subset(pick(None, 3000))``,
-    ``data.val.subset(pick(None, 1000))``): the VAE's cache key includes the sizes.
-    """
-    return dataclasses.replace(data_dynamic, train=data_dynamic.train.subset(pick(None, 3000)),
-                               val=data_dynamic.val.subset(pick(None, 1000)))
-
-
-def vae_config():
-    """Notebook 05's z = 20 VAE (``VAEConfig(z_dim=20, epochs=pick(15, 2), lr_schedule="cosine")``)."""
-    from .vae import VAEConfig
-
-    return VAEConfig(z_dim=20, epochs=pick(15, 2), lr_schedule="cosine")
+# The runs themselves (configs, data subsets, evaluation size) are defined once, in runs.py.
+from .runs import EVAL_SEED, classifier_config, gan_config, n_eval, vae_config, vae_data  # noqa: E402,F401
 
 
 # --------------------------------------------------------------------------- samples and scores

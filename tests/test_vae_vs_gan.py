@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import math
-import re
 from pathlib import Path
 
 import pytest
@@ -11,6 +10,7 @@ import torch
 from course_utils import vae_vs_gan as VG
 from course_utils.evaluation import ClassifierConfig
 from course_utils.gan import GANConfig, Generator
+from course_utils.vae import full_config
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -20,7 +20,7 @@ def test_full_and_quick_settings(monkeypatch):
     assert VG.gan_config() == GANConfig()  # the engine's full-mode run, as benchmarks/bench_gan.py trains it
     assert VG.classifier_config() == ClassifierConfig()
     assert VG.n_eval() == 10_000
-    assert VG.vae_config().epochs == 15
+    assert VG.vae_config() == full_config(20)  # the recipe benchmarks/bench_vae.py reports
     monkeypatch.setenv("COURSE_QUICK", "1")
     assert VG.gan_config().epochs < GANConfig().epochs and VG.gan_config().train_size is not None
     assert VG.classifier_config() == ClassifierConfig(epochs=1, train_size=5000)
@@ -28,15 +28,12 @@ def test_full_and_quick_settings(monkeypatch):
 
 
 def test_vae_settings_match_notebook_05():
-    """Notebook 08 must reuse notebook 05's cached VAE: same config, same data subsets."""
-    path = ROOT / "notebooks" / "05_vae.py"
-    if not path.is_file():
-        pytest.skip("notebook 05 is not there yet")
-    source = path.read_text()
-    assert 'VAEConfig(z_dim=20, epochs=pick(15, 2), lr_schedule="cosine")' in source
-    assert re.search(r"train=data\.train\.subset\(pick\(None, 3000\)\), val=data\.val\.subset\(pick\(None, 1000\)\)",
-                     source)
+    """Notebook 08 must reuse notebook 05's cached VAE: both take the run from course_utils.runs."""
+    source = (ROOT / "notebooks" / "05_vae.py").read_text()
+    assert "config20 = vae_config()" in source and "data = vae_data(data)" in source
     assert 'load_data(pixels="dynamic")' in source
+    source08 = (ROOT / "notebooks" / "08_vae_vs_gan.py").read_text()
+    assert "train_vae(vae_config(), vae_data(" in source08
 
 
 def test_gradient_through_rounding_is_zero():
