@@ -39,7 +39,7 @@ course-run: setup
 
 test: setup-test
 	$(PYTHON) -m pytest tests
-	COURSE_QUICK=1 $(PYTHON) -m pytest --nbval-lax --sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider notebooks
+	COURSE_QUICK=1 $(PYTHON) -m pytest --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider notebooks
 
 test-unit:
 	$(PYTHON) -m pytest tests
