@@ -20,7 +20,6 @@ without a browser.
 """
 from __future__ import annotations
 
-import time
 from typing import Callable
 
 import ipywidgets as widgets
@@ -29,27 +28,14 @@ import torch
 
 from .interpolation import latent_path
 from .toy_gan import ToyConfig, ToyRun, train_toy_gan
+from .widgets import _Explorer as _Timed  # timed update + notebook display, shared
+from .widgets import png_from_array
 
 # CSS classes the browser test (tests/test_browser.py) looks for: the first slider with
 # SLIDER_CLASS in a notebook is moved with the keyboard, and the first image with IMAGE_CLASS
 # must change within a second.
 SLIDER_CLASS = "course-latent-slider"
 IMAGE_CLASS = "course-latent-image"
-
-
-def png_from_array(img: torch.Tensor, scale: int = 8) -> bytes:
-    """A (H, W) tensor in [0, 1] as PNG bytes, enlarged ``scale`` times (nearest neighbour)."""
-    import io
-
-    from PIL import Image as PILImage
-
-    arr = (img.detach().clamp(0, 1) * 255).round().to(torch.uint8).cpu().numpy()
-    pil = PILImage.fromarray(arr, mode="L")
-    if scale != 1:
-        pil = pil.resize((arr.shape[1] * scale, arr.shape[0] * scale), PILImage.NEAREST)
-    buf = io.BytesIO()
-    pil.save(buf, format="PNG", compress_level=1)
-    return buf.getvalue()
 
 
 def png_from_canvas(fig) -> bytes:
@@ -64,26 +50,6 @@ def png_from_canvas(fig) -> bytes:
     buf = io.BytesIO()
     rgba.convert("RGB").save(buf, format="PNG", compress_level=1)
     return buf.getvalue()
-
-
-class _Timed:
-    """Shared plumbing: a timed ``update`` and notebook display of ``self.widget``."""
-
-    result: dict
-    last_seconds: float = float("nan")
-    last_cpu_seconds: float = float("nan")
-    widget: widgets.Widget
-
-    def _timed(self, fn: Callable[[], None]) -> None:
-        t0, c0 = time.perf_counter(), time.thread_time()
-        fn()
-        self.last_seconds = time.perf_counter() - t0
-        self.last_cpu_seconds = time.thread_time() - c0
-
-    def _ipython_display_(self):  # pragma: no cover - exercised in the notebook only
-        from IPython.display import display
-
-        display(self.widget)
 
 
 def _figure(width: float, height: float):
