@@ -20,6 +20,15 @@ def isolated_cache(tmp_path_factory, monkeypatch):
     return cache
 
 
+@pytest.fixture
+def one_thread():
+    """One PyTorch thread for the test: small tensors run fastest so, and a shared CPU is not stalled."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def write_idx(path: Path, array: torch.Tensor, compress: bool = True) -> Path:
     """Write a uint8 tensor in the IDX format used by (Fashion-)MNIST (big-endian header)."""
     array = array.to(torch.uint8).contiguous()

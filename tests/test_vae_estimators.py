@@ -17,13 +17,7 @@ from course_utils.estimators import (LinearGaussian, iw_log_px, log_mean_exp, na
                                      vae_naive_log_px)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Small tensors run fastest on one thread (and a shared CPU does not stall the others)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def g(seed):

@@ -9,13 +9,7 @@ from torch.distributions import Bernoulli, Independent, Normal, kl_divergence
 from course_utils import losses
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Small tensors run fastest on one thread (and a shared CPU does not stall the others)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture

@@ -9,13 +9,7 @@ from course_utils.losses import bernoulli_log_likelihood
 from course_utils.vae import VAE, VAEConfig, full_config, load_vae, save_vae
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Small tensors run fastest on one thread (and a shared CPU does not stall the others)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def batch(n=8, seed=0):

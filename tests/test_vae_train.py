@@ -16,13 +16,7 @@ from course_utils.training import NonFiniteLossError  # noqa: E402
 from course_utils.vae import VAE, VAEConfig, load_vae  # noqa: E402
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Small tensors run fastest on one thread (and a shared CPU does not stall the others)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 TINY = dict(z_dim=4, hidden=32, batch_size=64, epochs=3)
 
