@@ -188,7 +188,7 @@ print(f"GAN: Fréchet distance {quality['fd']:.2f} (real-vs-real floor {quality[
 
 # %% [markdown]
 # For reference, the course's full-mode run on Fashion-MNIST (`benchmarks/results/gan.json`) scores
-# 140.7 against a floor of 0.78 with all 10 classes covered; quick mode's numbers mean little.
+# 149.7 against a floor of 0.78 with all 10 classes covered; quick mode's numbers mean little.
 #
 # <details><summary><b>Worked answer (Q2.6)</b></summary>
 #
