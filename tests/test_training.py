@@ -127,6 +127,17 @@ def test_atomic_write_leaves_old_file_on_interrupt(tmp_path):
     assert target.read_bytes() == b"old" and list(tmp_path.iterdir()) == [target]
 
 
+def test_atomic_write_gives_usual_permissions(tmp_path):
+    import os
+    from course_utils.storage import write_json
+    old = os.umask(0o022)
+    try:
+        path = write_json(tmp_path / "r.json", {"a": 1})
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == 0o644
+
+
 def test_model_cache_hits_same_key_and_skips_incomplete_runs():
     trained = []
 
