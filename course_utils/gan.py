@@ -25,6 +25,8 @@ from dataclasses import asdict, dataclass
 import torch
 import torch.nn as nn
 
+from .training import snapshot_epochs
+
 X_DIM = 784
 GENERATOR_LOSSES = ("non-saturating", "saturating")
 
@@ -87,8 +89,7 @@ class GANConfig:
     @property
     def snapshot_epochs(self) -> tuple[int, ...]:
         """The epochs whose sample grids training keeps (sorted, within 0..epochs)."""
-        wanted = self.sample_epochs if self.sample_epochs is not None else (0, self.epochs // 2, self.epochs)
-        return tuple(sorted({e for e in wanted if 0 <= e <= self.epochs}))
+        return snapshot_epochs(self.sample_epochs, self.epochs)
 
     def arch(self) -> dict:
         """What a checkpoint must match: the shapes of both networks."""

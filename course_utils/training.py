@@ -67,6 +67,12 @@ class History:
 Hook = Callable[[int, History], None]
 
 
+def snapshot_epochs(sample_epochs, epochs: int) -> tuple[int, ...]:
+    """Epochs at which to keep sample grids: ``sample_epochs`` or start, middle and end; sorted, in 0..epochs."""
+    wanted = sample_epochs if sample_epochs is not None else (0, epochs // 2, epochs)
+    return tuple(sorted({e for e in wanted if 0 <= e <= epochs}))
+
+
 def fit(step: Callable[[object], dict], batches: Iterable, *, epochs: int,
         evaluate: Callable[[], dict] | None = None, hooks: Iterable[Hook] = (),
         max_seconds: float | None = None, progress: bool = True, desc: str = "training",

@@ -22,6 +22,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from . import checkpoints
+from .training import snapshot_epochs
 
 X_DIM = 784
 SIGMA_MIN = 1e-4  # a floor on the encoder's std, so log(sigma) stays finite
@@ -77,8 +78,7 @@ class VAEConfig:
     @property
     def snapshot_epochs(self) -> tuple[int, ...]:
         """The epochs whose sample grids training keeps (sorted, within 0..epochs)."""
-        wanted = self.sample_epochs if self.sample_epochs is not None else (0, self.epochs // 2, self.epochs)
-        return tuple(sorted({e for e in wanted if 0 <= e <= self.epochs}))
+        return snapshot_epochs(self.sample_epochs, self.epochs)
 
     def arch(self) -> dict:
         """What a checkpoint must match: the shapes of the network."""
