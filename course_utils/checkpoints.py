@@ -59,6 +59,14 @@ def read_checkpoint(path) -> tuple[dict[str, torch.Tensor], dict]:
     return tensors, meta
 
 
+def stored_config(path, what: str) -> dict:
+    """The training config recorded in a checkpoint's meta (``what`` names the model in the error)."""
+    _, meta = read_checkpoint(path)
+    if "config" not in meta:
+        raise CheckpointError(f"{path} holds no {what} config; pass config= to load it.")
+    return meta["config"]
+
+
 def load_checkpoint(path, modules: dict[str, torch.nn.Module], arch: dict | None = None) -> dict:
     """Load weights from ``path`` into ``modules`` and return the stored ``meta``.
 

@@ -311,10 +311,7 @@ def load_gan(path, config: GANConfig | None = None,
     :class:`~course_utils.checkpoints.CheckpointError` names each difference.
     """
     if config is None:
-        _, meta = checkpoints.read_checkpoint(path)
-        if "config" not in meta:
-            raise checkpoints.CheckpointError(f"{path} holds no GAN config; pass config= to load it.")
-        config = GANConfig.from_dict(meta["config"])
+        config = GANConfig.from_dict(checkpoints.stored_config(path, "GAN"))
     generator, discriminator = build_gan(config)
     meta = checkpoints.load_checkpoint(path, {"generator": generator, "discriminator": discriminator},
                                        config.arch())

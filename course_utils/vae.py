@@ -248,10 +248,7 @@ def load_vae(path, config: VAEConfig | None = None, device=None) -> tuple[VAE, d
     from .runtime import get_device
 
     if config is None:
-        _, meta = checkpoints.read_checkpoint(path)
-        if "config" not in meta:
-            raise checkpoints.CheckpointError(f"{path} holds no VAE config; pass config= to load it.")
-        config = VAEConfig.from_dict(meta["config"])
+        config = VAEConfig.from_dict(checkpoints.stored_config(path, "VAE"))
     model = VAE(config)
     meta = checkpoints.load_checkpoint(path, {"vae": model}, config.arch())
     return model.to(get_device(device)).eval(), meta

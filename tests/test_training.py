@@ -107,6 +107,15 @@ def test_checkpoint_round_trip_and_architecture_check(tmp_path):
     assert torch.equal(untouched.weight, w)
 
 
+def test_stored_config_reads_meta_or_says_what_is_missing(tmp_path):
+    m = torch.nn.Linear(2, 2)
+    with_cfg = C.save_checkpoint(tmp_path / "a.safetensors", {"m": m}, {"config": {"z_dim": 2}})
+    assert C.stored_config(with_cfg, "VAE") == {"z_dim": 2}
+    without = C.save_checkpoint(tmp_path / "b.safetensors", {"m": m}, {"arch": {}})
+    with pytest.raises(C.CheckpointError, match="holds no GAN config; pass config="):
+        C.stored_config(without, "GAN")
+
+
 def test_corrupt_checkpoint_gives_clear_error(tmp_path):
     bad = tmp_path / "bad.safetensors"
     bad.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json")
