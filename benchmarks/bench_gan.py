@@ -1,7 +1,9 @@
 """GAN benchmark: epoch speed against a tutorial-style loop, and sample quality against the VAE.
 
 Speed: seconds per epoch (the 50 000 training images, batch 64) of
-:func:`course_utils.gan_train.train_gan`'s loop against a reference written the
+:func:`course_utils.gan_train.train_gan`'s loop -- with the default
+``precision="auto"`` (bfloat16 matrix products where the CPU has them) and again
+with ``precision="float32"`` -- against a reference written the
 way common tutorials write it -- the torchvision data set with ``ToTensor`` and
 ``Normalize`` in a ``DataLoader``, reals and fakes through D in separate passes,
 D's gradients computed during G's step, the default Adam -- with the same
@@ -38,6 +40,7 @@ from course_utils.evaluation import ClassifierConfig, sample_quality, train_clas
 from course_utils.gan import GANConfig, build_gan, to_signed, to_unit  # noqa: E402
 from course_utils.gan_losses import discriminator_loss, generator_loss_non_saturating  # noqa: E402
 from course_utils.gan_train import sample, train_gan  # noqa: E402
+from course_utils.runtime import training_precision  # noqa: E402
 from course_utils.runtime import set_threads  # noqa: E402
 
 
@@ -109,7 +112,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="smoke test: small data, few samples; writes nothing")
     parser.add_argument("--dataset", default=None, help="auto (default), mnist or fashion-mnist")
     parser.add_argument("--epochs", type=int, default=None, help="GAN epochs for the quality run (default: GANConfig's)")
-    parser.add_argument("--rounds", type=int, default=2, help="timed epochs of each loop (best kept)")
+    parser.add_argument("--rounds", type=int, default=3, help="timed epochs of each loop (best kept)")
     parser.add_argument("--use-cache", action="store_true",
                         help="reuse a cached GAN run (the classifier and the VAE always come from the cache when there)")
     parser.add_argument("--threads", type=int, default=None,
@@ -123,22 +126,26 @@ def main() -> None:
     quick = args.quick
     limit = 3200 if quick else None
     speed_config = GANConfig(epochs=1, train_size=limit)
+    speed_config32 = GANConfig(epochs=1, train_size=limit, precision="float32")
+    precision = training_precision(speed_config.precision)
     rounds = 1 if quick else args.rounds
     print(f"{data}; {threads} threads; load average {load_start}")
 
     # ---- speed
-    ours, ref = [], []
+    ours, ours32, ref = [], [], []
     with tempfile.TemporaryDirectory(prefix="bench-gan-") as tmp:
         loader = tutorial_loader(data.name, Path(tmp), speed_config.batch_size, seed=0, limit=limit)
         for r in range(rounds):
             ours.append(course_epoch(data, speed_config))
+            ours32.append(course_epoch(data, speed_config32))
             ref.append(reference_epoch(loader, speed_config))
-            print(f"round {r + 1}: course loop {ours[-1]:.2f} s/epoch, tutorial loop {ref[-1]:.2f} s/epoch")
+            print(f"round {r + 1}: course loop {ours[-1]:.2f} s/epoch ({precision}), in float32 {ours32[-1]:.2f}, "
+                  f"tutorial loop {ref[-1]:.2f} s/epoch", flush=True)
         data_ref = data_only_seconds(loader)
     train = data.train.subset(limit)
     data_ours = data_only_seconds(Batches(to_signed(train.images), batch_size=speed_config.batch_size,
                                           drop_last=True, seed=0))
-    epoch_seconds, baseline = min(ours), min(ref)
+    epoch_seconds, epoch_seconds32, baseline = min(ours), min(ours32), min(ref)
     print(f"data pipeline alone: course {data_ours:.2f} s/epoch, tutorial {data_ref:.2f} s/epoch")
 
     # ---- quality
@@ -184,6 +191,9 @@ def main() -> None:
         "epoch_seconds": round(epoch_seconds, 3),
         "baseline_epoch_seconds": round(baseline, 3),
         "speedup": round(baseline / epoch_seconds, 2),
+        "precision": precision,
+        "epoch_seconds_float32": round(epoch_seconds32, 3),
+        "speedup_float32": round(baseline / epoch_seconds32, 2),
         "train_seconds": round(history.seconds, 1),
         "epochs": len(history),
         "fd_gan": round(gan_q["fd"], 3),
@@ -196,7 +206,9 @@ def main() -> None:
             "threads": threads,
             "load_average_start": [round(v, 2) for v in load_start],
             "load_average_end": [round(v, 2) for v in os.getloadavg()],
-            "epoch_seconds_all": {"course": [round(v, 3) for v in ours], "tutorial": [round(v, 3) for v in ref]},
+            "epoch_seconds_all": {"course": [round(v, 3) for v in ours],
+                                  "course_float32": [round(v, 3) for v in ours32],
+                                  "tutorial": [round(v, 3) for v in ref]},
             "data_only_epoch_seconds": {"course": round(data_ours, 3), "tutorial": round(data_ref, 3)},
             "n_eval_samples": n_eval,
             "gan_config": gan_config.to_dict(),
@@ -208,7 +220,7 @@ def main() -> None:
             "total_seconds": round(time.perf_counter() - t_start, 1),
         },
     }
-    for key in ("epoch_seconds", "baseline_epoch_seconds", "speedup", "fd_gan", "fd_vae", "fd_real_floor",
+    for key in ("epoch_seconds", "baseline_epoch_seconds", "speedup", "speedup_float32", "fd_gan", "fd_vae", "fd_real_floor",
                 "classifier_accuracy", "classes_covered"):
         print(f"{key}: {results[key]}")
     if quick:

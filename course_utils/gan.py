@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass
 import torch
 import torch.nn as nn
 
+from .runtime import PRECISIONS
 from .training import snapshot_epochs
 
 X_DIM = 784
@@ -50,6 +51,10 @@ class GANConfig:
         sample_epochs: epochs at which training keeps a grid of samples for fixed noise
             (0 = before training); None means start, middle and end.
         n_samples: images in each kept sample grid (the same noise each time).
+        precision: what training's matrix products compute in: ``"float32"``,
+            ``"bfloat16"`` or ``"auto"`` (bfloat16 where the hardware has it, see
+            :func:`course_utils.runtime.training_precision`); weights, losses and
+            sampling are float32 either way.
     """
 
     latent_dim: int = 100
@@ -65,6 +70,7 @@ class GANConfig:
     train_size: int | None = None
     sample_epochs: tuple[int, ...] | None = None
     n_samples: int = 25
+    precision: str = "auto"
 
     def __post_init__(self):
         for name in ("latent_dim", "batch_size", "n_samples"):
@@ -85,6 +91,8 @@ class GANConfig:
         object.__setattr__(self, "betas", tuple(float(b) for b in self.betas))
         if self.sample_epochs is not None:
             object.__setattr__(self, "sample_epochs", tuple(int(e) for e in self.sample_epochs))
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"GANConfig.precision must be one of {PRECISIONS}, got {self.precision!r}")
 
     @property
     def snapshot_epochs(self) -> tuple[int, ...]:

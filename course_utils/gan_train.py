@@ -25,7 +25,7 @@ from . import checkpoints
 from .batches import Batches
 from .gan import Discriminator, GANConfig, Generator, build_gan, to_signed
 from .gan_losses import discriminator_loss, generator_loss
-from .runtime import get_device, seed_everything
+from .runtime import autocast, get_device, seed_everything, training_precision
 from .training import History, Hook, NonFiniteLossError, check_finite, fit
 
 CACHE_VERSION = 1
@@ -124,7 +124,8 @@ class SampleSnapshots:
 
 def make_step(generator: Generator, discriminator: Discriminator, opt_g: torch.optim.Optimizer,
               opt_d: torch.optim.Optimizer, loss: str = "non-saturating",
-              noise_rng: torch.Generator | None = None) -> Callable[[torch.Tensor], dict]:
+              noise_rng: torch.Generator | None = None,
+              precision: str = "auto") -> Callable[[torch.Tensor], dict]:
     """The function doing one alternating update on a batch of real images in [-1, 1].
 
     1. Draw z, make fakes ``G(z)``.
@@ -135,17 +136,22 @@ def make_step(generator: Generator, discriminator: Discriminator, opt_g: torch.o
        the updated D, for the same fakes; D's weights are frozen meanwhile (no
        gradients are computed for them).
 
+    With ``precision`` resolving to bfloat16 (see
+    :func:`course_utils.runtime.training_precision`) the networks' matrix products
+    run in bfloat16 (``torch.autocast``); the losses are computed in float32.
+
     Each loss is checked for NaN/inf before its update, so a diverged run stops
     with the parameters of the last good update.
     """
     latent_dim = generator.latent_dim
+    mixed = autocast(precision, next(generator.parameters()).device)
 
     def step(real: torch.Tensor) -> dict:
         b = real.shape[0]
         z = torch.randn(b, latent_dim, generator=noise_rng).to(real.device)
-        fake = generator(z)
-
-        logits = discriminator(torch.cat([real, fake.detach()]))
+        with mixed:
+            fake = generator(z)
+            logits = discriminator(torch.cat([real, fake.detach()])).float()
         real_logits, fake_logits = logits[:b], logits[b:]
         d_loss = discriminator_loss(real_logits, fake_logits)
         check_finite(d_loss, "the discriminator loss")
@@ -155,7 +161,9 @@ def make_step(generator: Generator, discriminator: Discriminator, opt_g: torch.o
 
         discriminator.requires_grad_(False)
         try:
-            g_loss = generator_loss(discriminator(fake), loss)
+            with mixed:
+                fake_logits_g = discriminator(fake).float()
+            g_loss = generator_loss(fake_logits_g, loss)
             check_finite(g_loss, "the generator loss")
             opt_g.zero_grad(set_to_none=True)
             g_loss.backward()
@@ -200,11 +208,12 @@ class _Snapshots(torch.nn.Module):
         self.register_buffer("noise", torch.zeros(config.n_samples, config.latent_dim))
 
 
-def gan_cache_key(config: GANConfig, data) -> str:
-    """The model-cache key: every setting, the data set, its pixel handling and size."""
+def gan_cache_key(config: GANConfig, data, device: str | torch.device | None = None) -> str:
+    """The model-cache key: every setting, the precision it resolves to on ``device``, the data set, its size."""
     n = len(data.train) if config.train_size is None else min(config.train_size, len(data.train))
     return checkpoints.cache_key("gan", version=CACHE_VERSION, config=config.to_dict(),
-                                 dataset=data.name, pixels=data.pixels, n_train=n)
+                                 dataset=data.name, pixels=data.pixels, n_train=n,
+                                 precision=training_precision(config.precision, get_device(device)))
 
 
 def train_gan(config: GANConfig, data, hooks: Iterable[Hook] = (), max_seconds: float | None = None,
@@ -257,7 +266,8 @@ def train_gan(config: GANConfig, data, hooks: Iterable[Hook] = (), max_seconds: 
             snap(0, history)
         opt_g, opt_d = make_optimizers(generator, discriminator, config)
         noise_rng = torch.Generator().manual_seed(config.seed + 3)
-        step = make_step(generator, discriminator, opt_g, opt_d, config.generator_loss, noise_rng)
+        step = make_step(generator, discriminator, opt_g, opt_d, config.generator_loss, noise_rng,
+                         precision=config.precision)
         batches = Batches(to_signed(train.images.float()), batch_size=config.batch_size, shuffle=True,
                           drop_last=True, seed=config.seed, device=device)
         generator.train()
@@ -276,10 +286,11 @@ def train_gan(config: GANConfig, data, hooks: Iterable[Hook] = (), max_seconds: 
             for i, epoch in enumerate(config.snapshot_epochs):
                 bank.images[i].copy_(history.samples[epoch])
         return {"complete": complete, "config": config.to_dict(), "dataset": data.name,
-                "pixels": data.pixels, "n_train": len(train), "history": history.to_dict()}
+                "pixels": data.pixels, "n_train": len(train), "history": history.to_dict(),
+                "precision": training_precision(config.precision, device)}
 
     modules = {"generator": generator, "discriminator": discriminator, "snapshots": bank}
-    meta, from_cache = checkpoints.cached(gan_cache_key(config, data), modules, config.arch(),
+    meta, from_cache = checkpoints.cached(gan_cache_key(config, data, device), modules, config.arch(),
                                           run_training, use_cache=use_cache, verbose=progress)
     if from_cache:
         history = GANHistory.from_dict(meta["history"])

@@ -10,10 +10,15 @@ student (or CI) changes one switch and the whole course follows:
 - ``COURSE_CACHE_DIR`` -- where decoded data and trained models are kept;
   default: ``$XDG_CACHE_HOME/dgm-course`` (``~/.cache/dgm-course``).
 
+Training precision is a model setting (``VAEConfig.precision``,
+``GANConfig.precision``); :func:`training_precision` says what ``"auto"`` means on
+this machine and :func:`autocast` applies it.
+
 Data-set choice lives in :mod:`course_utils.data`; nothing here touches data.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 from pathlib import Path
@@ -95,3 +100,50 @@ def cache_dir() -> Path:
         return Path(env).expanduser()
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base).expanduser() / "dgm-course"
+
+
+PRECISIONS = ("auto", "float32", "bfloat16")
+
+
+def has_native_bfloat16(device: str | torch.device = "cpu") -> bool:
+    """True when ``device`` multiplies bfloat16 matrices in hardware (faster than float32).
+
+    CPUs: AVX512-BF16 or AMX (recent AMD EPYC/Ryzen, Intel Xeon since Cooper Lake).
+    Elsewhere bfloat16 is emulated and *slower* than float32, so ``"auto"`` keeps float32.
+    CUDA: GPUs from Ampere on.
+    """
+    device = torch.device(device)
+    if device.type == "cuda":
+        return bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported())
+    if device.type == "cpu":
+        probes = [getattr(torch.cpu, name, None) for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")]
+        try:
+            return any(bool(probe()) for probe in probes if probe is not None)
+        except RuntimeError:
+            return False
+    return False
+
+
+def training_precision(precision: str, device: str | torch.device = "cpu") -> str:
+    """What a training run computes its matrix products in: ``"float32"`` or ``"bfloat16"``.
+
+    ``"auto"`` picks bfloat16 where the hardware has it (:func:`has_native_bfloat16`)
+    and float32 elsewhere. With bfloat16, only the matrix products of the forward and
+    backward passes run in bfloat16 (``torch.autocast``); weights, optimizer state,
+    losses and every evaluation stay float32. On the course's benchmark machine this
+    trains the VAE and the GAN 1.3-1.5x faster with the same test ELBO,
+    log-likelihood and Frechet distance (``benchmarks/results/``).
+    """
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    if precision == "auto":
+        return "bfloat16" if has_native_bfloat16(device) else "float32"
+    return precision
+
+
+def autocast(precision: str, device: str | torch.device = "cpu") -> contextlib.AbstractContextManager:
+    """A context in which matrix products run in ``precision`` (resolved as :func:`training_precision`)."""
+    device = torch.device(device)
+    if training_precision(precision, device) == "bfloat16":
+        return torch.autocast(device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()

@@ -22,6 +22,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from . import checkpoints
+from .runtime import PRECISIONS
 from .training import snapshot_epochs
 
 X_DIM = 784
@@ -46,6 +47,10 @@ class VAEConfig:
         sample_epochs: epochs at which training keeps a grid of prior samples
             (0 = before training); None means start, middle and end.
         n_samples: images in each kept sample grid (the same latent points each time).
+        precision: what training's matrix products compute in: ``"float32"``,
+            ``"bfloat16"`` or ``"auto"`` (bfloat16 where the hardware has it, see
+            :func:`course_utils.runtime.training_precision`); weights, losses and
+            evaluation are float32 either way.
     """
 
     z_dim: int = 20
@@ -59,6 +64,7 @@ class VAEConfig:
     kl_warmup_epochs: float = 0.0
     sample_epochs: tuple[int, ...] | None = None
     n_samples: int = 64
+    precision: str = "auto"
 
     def __post_init__(self):
         for name in ("z_dim", "hidden", "batch_size", "n_samples"):
@@ -74,6 +80,8 @@ class VAEConfig:
             raise ValueError(f"VAEConfig.kl_warmup_epochs must be >= 0, got {self.kl_warmup_epochs}")
         if self.sample_epochs is not None:
             object.__setattr__(self, "sample_epochs", tuple(int(e) for e in self.sample_epochs))
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"VAEConfig.precision must be one of {PRECISIONS}, got {self.precision!r}")
 
     @property
     def snapshot_epochs(self) -> tuple[int, ...]:

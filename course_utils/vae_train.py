@@ -28,7 +28,7 @@ from . import checkpoints
 from .batches import Batches
 from .estimators import vae_iw_log_px
 from .losses import negative_elbo
-from .runtime import get_device
+from .runtime import autocast, get_device, training_precision
 from .training import History, Hook, NonFiniteLossError, check_finite, fit
 from .vae import VAE, VAEConfig, check_images
 
@@ -75,7 +75,9 @@ def make_step(model: VAE, optimizer: torch.optim.Optimizer, config: VAEConfig, s
               noise: torch.Generator | None = None) -> Callable[[torch.Tensor], dict]:
     """The function doing one optimisation step on a batch ``x`` (N, 784).
 
-    1. Encode x, draw one z = mu + sigma * eps (reparameterized), decode.
+    1. Encode x, draw one z = mu + sigma * eps (reparameterized), decode; with
+       ``config.precision`` resolving to bfloat16 the matrix products run in
+       bfloat16 (``torch.autocast``) and the loss is computed in float32.
     2. The loss is the batch mean of ``reconstruction + kl_weight * regularization``
        (``kl_weight`` is 1, the plain negative ELBO, unless a warm-up is configured).
     3. Check the loss is finite *before* updating, so a NaN keeps the last good weights.
@@ -85,6 +87,7 @@ def make_step(model: VAE, optimizer: torch.optim.Optimizer, config: VAEConfig, s
     """
     total_steps = max(1, config.epochs * steps_per_epoch)
     count = 0
+    mixed = autocast(config.precision, model.device)
 
     def step(x: torch.Tensor) -> dict:
         nonlocal count
@@ -92,8 +95,9 @@ def make_step(model: VAE, optimizer: torch.optim.Optimizer, config: VAEConfig, s
         beta = kl_weight(config, count / steps_per_epoch)
         for group in optimizer.param_groups:
             group["lr"] = lr
-        out = model(x, noise)
-        parts = negative_elbo(x, out["logits"], out["mu"], out["sigma"])
+        with mixed:
+            out = model(x, noise)
+        parts = negative_elbo(x, out["logits"].float(), out["mu"].float(), out["sigma"].float())
         reconstruction = parts["reconstruction"].mean()
         regularization = parts["regularization"].mean()
         loss = reconstruction + beta * regularization if beta != 1.0 else reconstruction + regularization
@@ -190,10 +194,11 @@ class _Snapshots(torch.nn.Module):
         self.register_buffer("noise", torch.zeros(config.n_samples, config.z_dim))
 
 
-def vae_cache_key(config: VAEConfig, data) -> str:
-    """The model-cache key: every setting, the data set, its pixel handling and size."""
+def vae_cache_key(config: VAEConfig, data, device: str | torch.device | None = None) -> str:
+    """The model-cache key: every setting, the precision it resolves to on ``device``, the data set, its size."""
     return checkpoints.cache_key("vae", version=CACHE_VERSION, config=config.to_dict(), dataset=data.name,
-                                 pixels=data.pixels, n_train=len(data.train), n_val=len(data.val))
+                                 pixels=data.pixels, n_train=len(data.train), n_val=len(data.val),
+                                 precision=training_precision(config.precision, get_device(device)))
 
 
 def train_vae(config: VAEConfig, data, hooks: Iterable[Hook] = (), max_seconds: float | None = None,
@@ -273,10 +278,11 @@ def train_vae(config: VAEConfig, data, hooks: Iterable[Hook] = (), max_seconds: 
             print(f"Stopped after {len(history)} of {config.epochs} epochs ({history.stop_reason}); "
                   "this shortened run is not cached.")
         return {"complete": complete, "config": config.to_dict(), "dataset": data.name,
-                "pixels": data.pixels, "n_train": len(data.train), "history": history.to_dict()}
+                "pixels": data.pixels, "n_train": len(data.train), "history": history.to_dict(),
+                "precision": training_precision(config.precision, device)}
 
     modules = {"vae": model, "snapshots": bank}
-    meta, from_cache = checkpoints.cached(vae_cache_key(config, data), modules, config.arch(),
+    meta, from_cache = checkpoints.cached(vae_cache_key(config, data, device), modules, config.arch(),
                                           run_training, use_cache=use_cache, verbose=progress)
     if from_cache:
         history = VAEHistory.from_dict(meta["history"])

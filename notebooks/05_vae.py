@@ -85,7 +85,10 @@ print(f"parameters: {sum(p.numel() for p in model.parameters()):,}")
 # %% [markdown]
 # One training step — encode, reparameterize, decode, the negative ELBO averaged over the batch
 # (your `per_example_loss` of notebook 04 is `negative_elbo(...)["loss"]`), a check that the loss
-# is finite, then an Adam step:
+# is finite, then an Adam step. On a CPU with bfloat16 instructions (recent AMD EPYC/Ryzen, Intel
+# Xeon) `precision="auto"` runs the matrix products in bfloat16 under `torch.autocast`, about 1.3×
+# faster here with the same test ELBO; the weights, the loss and all evaluation stay float32.
+# `VAEConfig(precision="float32")` turns it off.
 
 # %%
 print(inspect.getsource(make_step))

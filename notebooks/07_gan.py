@@ -99,7 +99,8 @@ print("to_unit   -> back       :", to_unit(to_signed(x01)).tolist())
 # **One training step** alternates the players on each batch. First D: real images get label 1,
 # fresh fakes (detached, so this step does not change G) label 0, and D takes an Adam step on the
 # discriminator loss of notebook 06. Then G: the same fakes go through the *updated* D, and G takes
-# an Adam step on the non-saturating loss `−log D(G(z))` (Q2.4).
+# an Adam step on the non-saturating loss `−log D(G(z))` (Q2.4). As for the VAE, the matrix
+# products run in bfloat16 where the CPU has it (`GANConfig(precision="auto")`); losses stay float32.
 
 # %%
 print(inspect.getsource(make_step))

@@ -1,0 +1,135 @@
+"""Training precision: what "auto" resolves to, and bfloat16 training that matches float32 training."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+import course_utils.runtime as runtime
+import course_utils.vae_train as vt
+from course_utils.gan import GANConfig, build_gan
+from course_utils.gan_train import gan_cache_key, make_optimizers
+from course_utils.gan_train import make_step as make_gan_step
+from course_utils.gan_train import train_gan
+from course_utils.vae import VAE, VAEConfig
+
+from test_vae_train import synthetic_data
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+@pytest.mark.parametrize("native, expected", [(True, "bfloat16"), (False, "float32")])
+def test_auto_follows_the_hardware(monkeypatch, native, expected):
+    monkeypatch.setattr(runtime, "has_native_bfloat16", lambda device="cpu": native)
+    assert runtime.training_precision("auto", "cpu") == expected
+    # an explicit choice is kept whatever the hardware
+    assert runtime.training_precision("float32", "cpu") == "float32"
+    assert runtime.training_precision("bfloat16", "cpu") == "bfloat16"
+
+
+def test_unknown_precision_is_a_clear_error():
+    with pytest.raises(ValueError, match=r"precision must be one of .*'float32'.*got 'fp16'"):
+        runtime.training_precision("fp16")
+    with pytest.raises(ValueError, match="VAEConfig.precision must be one of"):
+        VAEConfig(precision="half")
+    with pytest.raises(ValueError, match="GANConfig.precision must be one of"):
+        GANConfig(precision="float16")
+
+
+def test_autocast_changes_only_the_matrix_products():
+    layer = torch.nn.Linear(8, 4)
+    x = torch.randn(3, 8)
+    with runtime.autocast("bfloat16"):
+        y = layer(x)
+        s = torch.sigmoid(y.float())
+    assert y.dtype == torch.bfloat16 and s.dtype == torch.float32
+    with runtime.autocast("float32"):
+        assert layer(x).dtype == torch.float32
+    assert layer.weight.dtype == torch.float32  # the weights themselves are never cast
+
+
+def _vae_step_losses(precision: str) -> tuple[float, VAE]:
+    config = VAEConfig(z_dim=8, hidden=64, precision=precision)
+    torch.manual_seed(0)
+    model = VAE(config)
+    step = vt.make_step(model, vt.make_optimizer(model, config), config, steps_per_epoch=10,
+                        noise=torch.Generator().manual_seed(1))
+    x = (torch.rand(32, 784, generator=torch.Generator().manual_seed(2)) < 0.3).float()
+    out = step(x)
+    assert out["elbo"].dtype == torch.float32  # the loss is summed in float32
+    return -out["elbo"].item(), model
+
+
+def test_bfloat16_vae_step_computes_the_same_loss_within_bfloat16_rounding():
+    loss32, model32 = _vae_step_losses("float32")
+    loss16, model16 = _vae_step_losses("bfloat16")
+    # the same weights and noise: only the matrix products are rounded (bfloat16 keeps ~3 digits)
+    assert loss16 == pytest.approx(loss32, rel=2e-3)
+    assert loss16 != loss32  # and they really were computed in bfloat16
+    for p in (*model32.parameters(), *model16.parameters()):
+        assert p.dtype == torch.float32 and torch.isfinite(p).all()
+    # one Adam step from the same start moves (almost) every weight the same way; Adam's first
+    # step is lr * sign(gradient), so only gradients within rounding of 0 may differ in sign
+    torch.manual_seed(0)
+    start = VAE(VAEConfig(z_dim=8, hidden=64)).decoder_out.weight.detach()
+    step32 = model32.decoder_out.weight.detach() - start
+    step16 = model16.decoder_out.weight.detach() - start
+    agree = (torch.sign(step32) == torch.sign(step16)).float().mean().item()
+    assert agree > 0.95
+
+
+def test_bfloat16_vae_training_is_deterministic_and_learns():
+    data = synthetic_data()
+    config = VAEConfig(z_dim=4, hidden=32, batch_size=64, epochs=3, precision="bfloat16")
+    m1, h1 = vt.train_vae(config, data, use_cache=False, progress=False)
+    m2, h2 = vt.train_vae(config, data, use_cache=False, progress=False)
+    assert h1["val_elbo"] == h2["val_elbo"]
+    assert all(torch.equal(a, b) for a, b in zip(m1.state_dict().values(), m2.state_dict().values()))
+    assert h1["val_elbo"][-1] > h1["val_elbo"][0]
+
+
+def test_precision_is_part_of_the_cache_key_and_recorded(monkeypatch):
+    data = synthetic_data()
+    base = dict(z_dim=4, hidden=32, batch_size=64, epochs=1)
+    assert (vt.vae_cache_key(VAEConfig(**base, precision="float32"), data, "cpu")
+            != vt.vae_cache_key(VAEConfig(**base, precision="bfloat16"), data, "cpu"))
+    # "auto" on machines with and without bfloat16 are two different models, never mixed up
+    monkeypatch.setattr(vt, "training_precision", lambda p, d: "float32")
+    key_without = vt.vae_cache_key(VAEConfig(**base), data, "cpu")
+    monkeypatch.setattr(vt, "training_precision", lambda p, d: "bfloat16")
+    assert vt.vae_cache_key(VAEConfig(**base), data, "cpu") != key_without
+
+
+def test_bfloat16_gan_step_matches_float32_within_rounding():
+    real = torch.rand(16, 784, generator=torch.Generator().manual_seed(3)) * 2 - 1
+    results = {}
+    for precision in ("float32", "bfloat16"):
+        config = GANConfig(generator_hidden=(32, 64), discriminator_hidden=(64, 32), batch_size=16)
+        torch.manual_seed(0)
+        generator, discriminator = build_gan(config)
+        opt_g, opt_d = make_optimizers(generator, discriminator, config)
+        step = make_gan_step(generator, discriminator, opt_g, opt_d,
+                             noise_rng=torch.Generator().manual_seed(4), precision=precision)
+        out = step(real)
+        assert out["d_loss"].dtype == out["g_loss"].dtype == torch.float32
+        assert all(p.dtype == torch.float32 for p in (*generator.parameters(), *discriminator.parameters()))
+        results[precision] = out
+    for key in ("d_loss", "g_loss", "d_real", "d_fake"):
+        assert results["bfloat16"][key].item() == pytest.approx(results["float32"][key].item(), rel=1e-2), key
+
+
+def test_bfloat16_gan_training_is_deterministic_and_keyed_by_precision():
+    gen = torch.Generator().manual_seed(0)
+    from course_utils.data import Data, Split
+
+    images = torch.rand(128, 784, generator=gen)
+    data = Data("fashion-mnist", Split(images, torch.zeros(128, dtype=torch.long)),
+                Split(images[:16], torch.zeros(16, dtype=torch.long)),
+                Split(images[:16], torch.zeros(16, dtype=torch.long)), "gray", [str(i) for i in range(10)])
+    config = GANConfig(generator_hidden=(32, 64), discriminator_hidden=(64, 32), batch_size=32, epochs=2,
+                       precision="bfloat16")
+    g1, _, h1 = train_gan(config, data, use_cache=False, progress=False)
+    g2, _, h2 = train_gan(config, data, use_cache=False, progress=False)
+    assert h1["d_loss"] == h2["d_loss"]
+    assert all(torch.equal(a, b) for a, b in zip(g1.state_dict().values(), g2.state_dict().values()))
+    float_key = gan_cache_key(GANConfig(**{**config.to_dict(), "precision": "float32"}), data, "cpu")
+    assert gan_cache_key(config, data, "cpu") != float_key
