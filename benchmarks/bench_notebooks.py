@@ -42,6 +42,8 @@ import time
 
 from common import RESULTS, ROOT, write_results  # also puts the repo root on sys.path
 
+from course_utils.report import read as read_report  # noqa: E402
+
 PART_1 = ["01_latent_variable_models", "02_naive_monte_carlo", "03_kl_divergence",
           "04_elbo_reparameterization", "05_vae"]
 PART_2 = ["06_gan_objective", "07_gan", "08_vae_vs_gan"]
@@ -52,11 +54,11 @@ LIMITS = {"quick_total_seconds": 300, "quick_total_seconds_06_08": 300,
 OUT = "notebooks.json"
 
 
-def run_script(name: str, quick: bool, cache: str, pin: str | None) -> dict:
+def run_script(name: str, quick: bool, cache: str, pin: str | None, report: str) -> dict:
     """Run the notebook's .py pair as a plain script (MPLBACKEND=Agg), optionally pinned with taskset."""
     env = {**os.environ, "COURSE_QUICK": "1" if quick else "0", "COURSE_CACHE_DIR": cache, "MPLBACKEND": "Agg",
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-    env.pop("COURSE_REPORT_FILE", None)
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+           "COURSE_REPORT_FILE": report}
     cmd = ([*(["taskset", "-c", pin] if pin else []), sys.executable, str(ROOT / "notebooks" / f"{name}.py")])
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, env=env, cwd=ROOT / "notebooks", stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
@@ -68,7 +70,7 @@ def run_script(name: str, quick: bool, cache: str, pin: str | None) -> dict:
     return {"seconds": seconds, "ok": True}
 
 
-def run_once(name: str, quick: bool, cache: str) -> dict:
+def run_once(name: str, quick: bool, cache: str, report: str) -> dict:
     import nbformat
 
     from course_utils.nbtools import execute
@@ -78,7 +80,7 @@ def run_once(name: str, quick: bool, cache: str) -> dict:
     t0 = time.perf_counter()
     try:
         _, seconds = execute(nb, path.parent, quick=quick, timeout=3600,
-                             env={"COURSE_CACHE_DIR": cache, "COURSE_REPORT_FILE": None})
+                             env={"COURSE_CACHE_DIR": cache, "COURSE_REPORT_FILE": report})
         return {"seconds": round(seconds, 1), "ok": True}
     except Exception as exc:  # record the failure, keep benchmarking the others
         lines = str(exc).strip().splitlines()
@@ -119,14 +121,17 @@ def main(argv=None) -> int:
             own = None if shared else tempfile.TemporaryDirectory(prefix="bench-nb-cache-")
             cache = (shared or own).name
             load = os.getloadavg()
-            r = (run_script(name, mode == "quick", cache, args.pin) if args.as_scripts
-                 else run_once(name, mode == "quick", cache))
+            report = os.path.join(cache, f"report-{name}-{mode}.json")
+            r = (run_script(name, mode == "quick", cache, args.pin, report) if args.as_scripts
+                 else run_once(name, mode == "quick", cache, report))
             entry = results.setdefault(name, {})
             entry[f"{mode}_seconds"] = r["seconds"]
             entry[f"{mode}_ok"] = r["ok"]
             entry[f"{mode}_load_average_before"] = [round(v, 2) for v in load]
             entry[f"{mode}_cache"] = (f"shared, after {', '.join(before)}" if before
                                       else "empty (nothing trained or decoded yet)")
+            # the numbers the notebook reported (course_utils.report.record), e.g. 08's Frechet distances
+            entry[f"{mode}_reported"] = {e["name"]: e["value"] for e in read_report(report)}
             if not r["ok"]:
                 entry[f"{mode}_error"] = r["error"]
             else:
@@ -134,8 +139,9 @@ def main(argv=None) -> int:
             print(f"{name:30s} {mode:5s} {r['seconds']:8.1f} s {'ok' if r['ok'] else 'FAILED: ' + r['error']}",
                   flush=True)
             if mode == "full" and args.rerun and r["ok"]:
-                again = (run_script(name, False, cache, args.pin) if args.as_scripts
-                         else run_once(name, False, cache))
+                rerun_report = os.path.join(cache, f"report-{name}-rerun.json")
+                again = (run_script(name, False, cache, args.pin, rerun_report) if args.as_scripts
+                         else run_once(name, False, cache, rerun_report))
                 entry["full_rerun_seconds"] = again["seconds"]
                 print(f"{name:30s} rerun {again['seconds']:8.1f} s (warm cache)", flush=True)
             if own is not None:

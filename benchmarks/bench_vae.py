@@ -29,6 +29,7 @@ Writes benchmarks/results/vae.json (``--quick``: vae_quick.json).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import tempfile
 import time
@@ -38,7 +39,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from common import write_results  # also puts the repo root on sys.path
+from common import RESULTS, stamp, write_results  # also puts the repo root on sys.path
 
 from course_utils.batches import Batches
 from course_utils.data import Data, _TV_CLASS, _stage, load_data, locate
@@ -285,8 +286,10 @@ def main() -> None:
     ap.add_argument("--iw-k", type=int, default=5000)
     ap.add_argument("--iw-images", type=int, default=2000, help="test images for the IW estimate (0: all)")
     ap.add_argument("--speed-repeats", type=int, default=3)
-    ap.add_argument("--skip-speed", action="store_true")
-    ap.add_argument("--skip-quality", action="store_true")
+    ap.add_argument("--skip-speed", action="store_true",
+                    help="measure quality only; the speed keys of the existing results file are kept")
+    ap.add_argument("--skip-quality", action="store_true",
+                    help="measure speed only; the quality keys of the existing results file are kept")
     ap.add_argument("--use-cache", action="store_true", help="load/store the quality model in the model cache")
     args = ap.parse_args()
 
@@ -294,9 +297,21 @@ def main() -> None:
     load_before = os.getloadavg()
     cpu0, wall0 = time.process_time(), time.perf_counter()
     data = load_data(args.dataset, pixels="dynamic")
+    out = "vae_quick.json" if args.quick else "vae.json"
     results: dict = {"dataset": data.name, "pixels": "dynamic", "threads": threads, "quick": args.quick}
+    # which run produced each part; a part skipped now keeps its keys and provenance from the file
+    previous = json.loads((RESULTS / out).read_text()) if (RESULTS / out).is_file() else {}
+    parts = dict(previous.get("parts", {}))
+    for part, skipped in (("speed", args.skip_speed), ("quality", args.skip_quality)):
+        if skipped and part in parts and previous.get("dataset") == data.name:
+            results.update({k: previous[k] for k in parts[part]["keys"] if k in previous})
+        elif skipped:
+            parts.pop(part, None)
     if not args.skip_speed:
-        results.update(speed(data, args.quick, 1 if args.quick else args.speed_repeats))
+        measured = speed(data, args.quick, 1 if args.quick else args.speed_repeats)
+        results.update(measured)
+        parts["speed"] = {**stamp(), "threads": threads, "load_average_before": [round(v, 2) for v in load_before],
+                          "keys": sorted(measured)}
         print({k: v for k, v in results.items() if "seconds" in k or "gflops" in k or k == "speedup"}, flush=True)
     if not args.skip_quality:
         config = FULL_CONFIG
@@ -306,7 +321,10 @@ def main() -> None:
             config = VAEConfig(**{**config.to_dict(), "epochs": args.epochs})
         iw_k = 100 if args.quick else args.iw_k
         iw_images = 100 if args.quick else (args.iw_images or None)
-        results.update(quality(data, config, iw_k, iw_images, args.use_cache))
+        measured = quality(data, config, iw_k, iw_images, args.use_cache)
+        results.update(measured)
+        parts["quality"] = {**stamp(), "threads": threads, "keys": sorted(measured)}
+    results["parts"] = parts
     wall = time.perf_counter() - wall0
     results["contention"] = {
         "load_average_before": [round(v, 2) for v in load_before],
@@ -316,7 +334,7 @@ def main() -> None:
     }
     results["notes"] = NOTES
     results["iw_note"] = "IW estimate on the first iw_images test images; test ELBO on all test images"
-    write_results("vae_quick.json" if args.quick else "vae.json", results)
+    write_results(out, results)
 
 
 if __name__ == "__main__":
