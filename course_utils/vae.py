@@ -113,9 +113,10 @@ def full_config(z_dim: int = 20, **overrides) -> VAEConfig:
     The assignment's model and optimizer (500 hidden units, Adam with a peak rate
     of 1e-3, batch 128) trained for 100 epochs with the learning rate decaying
     along a cosine to 5e-5. On dynamically binarized Fashion-MNIST this gave a
-    test ELBO of -235.8 nats and an importance-weighted log-likelihood of -233.5
-    nats (k = 5000, first 2000 test images), after 516 CPU-seconds of training on
-    one core of an AMD EPYC (``benchmarks/results/vae.json``). A constant rate
+    test ELBO of -235.8 nats and an importance-weighted log-likelihood of -233.6
+    nats (k = 5000, first 2000 test images) after 301 s of training on 2 cores of
+    an AMD EPYC with bfloat16 matrix products (float32: -235.8 / -233.5;
+    ``benchmarks/results/vae.json``). A constant rate
     reached a worse bound in the same epochs, and a KL warm-up did not help
     (see the benchmark's notes).
     """
