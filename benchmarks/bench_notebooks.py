@@ -40,7 +40,7 @@ import sys
 import tempfile
 import time
 
-from common import RESULTS, ROOT, write_results  # also puts the repo root on sys.path
+from common import RESULTS, ROOT, stamp, write_results  # also puts the repo root on sys.path
 
 from course_utils.report import read as read_report  # noqa: E402
 
@@ -130,6 +130,8 @@ def main(argv=None) -> int:
             entry[f"{mode}_load_average_before"] = [round(v, 2) for v in load]
             entry[f"{mode}_cache"] = (f"shared, after {', '.join(before)}" if before
                                       else "empty (nothing trained or decoded yet)")
+            run = stamp()  # each entry keeps the command and date that measured it
+            entry[f"{mode}_date"], entry[f"{mode}_command"] = run["date"], run["command"]
             # the numbers the notebook reported (course_utils.report.record), e.g. 08's Frechet distances
             entry[f"{mode}_reported"] = {e["name"]: e["value"] for e in read_report(report)}
             if not r["ok"]:
