@@ -17,6 +17,7 @@ import matplotlib
 
 from .data import DataError, load_data
 from .gan import GANConfig, to_unit
+from .runtime import PRECISIONS, get_device, training_precision
 from .storage import write_json
 from .training import NonFiniteLossError
 
@@ -28,6 +29,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--dataset", default=None, help="auto (default), mnist or fashion-mnist")
     parser.add_argument("--out", default="outputs/gan", help="folder for figures and metrics (default %(default)s)")
     parser.add_argument("--seed", type=int, default=DEFAULTS.seed)
+    parser.add_argument("--precision", choices=PRECISIONS, default=DEFAULTS.precision,
+                        help="training's matrix products: auto (bfloat16 where the hardware has it), float32, bfloat16")
     parser.add_argument("--generator-loss", choices=["non-saturating", "saturating"],
                         default=DEFAULTS.generator_loss)
     parser.add_argument("--latent-dim", type=int, default=DEFAULTS.latent_dim)
@@ -61,7 +64,7 @@ def run(args) -> int:
         print(f"error: {exc}")
         return 2
     config = GANConfig(epochs=args.epochs, seed=args.seed, generator_loss=args.generator_loss,
-                       latent_dim=args.latent_dim, train_size=args.train_size)
+                       latent_dim=args.latent_dim, train_size=args.train_size, precision=args.precision)
     print(f"{data}\n{config}")
     try:
         generator, _, history = train_gan(config, data, max_seconds=args.max_seconds,
@@ -85,6 +88,7 @@ def run(args) -> int:
         metrics.update(sample_quality(images, data, classifier))
     metrics["seconds"] = round(time.perf_counter() - t0, 2)
     metrics["config"] = config.to_dict()
+    metrics["precision"] = training_precision(config.precision, get_device())
     paths.append(write_json(out / "metrics.json", metrics))
     for key in ("fd", "fd_real_floor", "classes_covered", "classifier_accuracy"):
         if key in metrics:

@@ -15,7 +15,7 @@ from pathlib import Path
 import matplotlib
 
 from .data import DataError, load_data
-from .runtime import set_threads
+from .runtime import PRECISIONS, get_device, set_threads, training_precision
 from .storage import write_json
 from .training import NonFiniteLossError
 from .vae import VAEConfig
@@ -31,6 +31,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--kl-warmup-epochs", type=float, default=d.kl_warmup_epochs)
     parser.add_argument("--batch-size", type=int, default=d.batch_size)
     parser.add_argument("--seed", type=int, default=d.seed)
+    parser.add_argument("--precision", choices=PRECISIONS, default=d.precision,
+                        help="training's matrix products: auto (bfloat16 where the hardware has it), float32, bfloat16")
     parser.add_argument("--dataset", default=None, help="auto (default), mnist or fashion-mnist")
     parser.add_argument("--pixels", choices=("dynamic", "static", "gray"), default="dynamic",
                         help="binarization of the images (default: dynamic)")
@@ -58,7 +60,7 @@ def run(args) -> int:
         data = load_data(args.dataset, pixels=args.pixels)
         config = VAEConfig(z_dim=args.z_dim, hidden=args.hidden, epochs=args.epochs, lr=args.lr,
                            lr_schedule=args.lr_schedule, kl_warmup_epochs=args.kl_warmup_epochs,
-                           batch_size=args.batch_size, seed=args.seed)
+                           batch_size=args.batch_size, seed=args.seed, precision=args.precision)
     except (DataError, ValueError) as exc:
         print(f"error: {exc}")
         return 2
@@ -106,6 +108,7 @@ def run(args) -> int:
         "epochs": len(history), "train_seconds": history.seconds, "stop_reason": history.stop_reason,
         "interrupted": history.interrupted, "seconds_total": time.perf_counter() - t0,
         "dataset": data.name, "pixels": data.pixels, "config": config.to_dict(),
+        "precision": training_precision(config.precision, get_device(args.device)),
     }
     print(f"wrote {write_json(out / 'metrics.json', metrics)}")
     iw = f"{metrics['test_iw_ll']:.2f}" if metrics["test_iw_ll"] is not None else "skipped"

@@ -86,7 +86,7 @@ print(f"parameters: {sum(p.numel() for p in model.parameters()):,}")
 # One training step — encode, reparameterize, decode, the negative ELBO averaged over the batch
 # (your `per_example_loss` of notebook 04 is `negative_elbo(...)["loss"]`), a check that the loss
 # is finite, then an Adam step. On a CPU with bfloat16 instructions (recent AMD EPYC/Ryzen, Intel
-# Xeon) `precision="auto"` runs the matrix products in bfloat16 under `torch.autocast`, about 1.3×
+# Xeon) `precision="auto"` runs the matrix products in bfloat16 under `torch.autocast`, 1.3–1.5×
 # faster here with the same test ELBO; the weights, the loss and all evaluation stay float32.
 # `VAEConfig(precision="float32")` turns it off.
 

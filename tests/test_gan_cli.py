@@ -20,7 +20,7 @@ def test_cli_writes_figures_and_metrics(tmp_path, monkeypatch):
     monkeypatch.setattr(evaluation, "train_classifier", lambda data, **kw: real_train(data, tiny, **kw))
     out = tmp_path / "out"
     rc = main(["gan", "--dataset", "fashion-mnist", "--epochs", "2", "--train-size", "640", "--out", str(out),
-               "--eval-samples", "300", "--steps", "7", "--pairs", "2", "--quiet"])
+               "--eval-samples", "300", "--steps", "7", "--pairs", "2", "--quiet", "--precision", "float32"])
     assert rc == 0
     for name in ("samples.png", "interpolation.png", "losses.png", "metrics.json"):
         assert (out / name).stat().st_size > 0, name
@@ -29,6 +29,7 @@ def test_cli_writes_figures_and_metrics(tmp_path, monkeypatch):
     assert metrics["fd"] > metrics["fd_real_floor"] > 0
     assert 0 <= metrics["classes_covered"] <= 10 and sum(metrics["class_histogram"]) == 300
     assert metrics["train_seconds"] > 0 and metrics["config"]["train_size"] == 640
+    assert metrics["config"]["precision"] == metrics["precision"] == "float32"
 
 
 def test_cli_reports_a_missing_data_set(tmp_path, monkeypatch, capsys):

@@ -273,4 +273,7 @@ def test_cli_writes_figures_and_metrics(fashion, tmp_path, monkeypatch):
     assert metrics["epochs"] == 2 and metrics["iw_images"] == 30 and metrics["test_elbo_images"] == 300
     assert metrics["test_iw_ll"] > metrics["test_elbo_on_iw_images"]
     assert metrics["dataset"] == "fashion-mnist" and metrics["config"]["z_dim"] == 2
+    assert metrics["config"]["precision"] == "auto" and metrics["precision"] in ("float32", "bfloat16")
     assert main(argv) == 0  # the second run loads from the cache
+    with pytest.raises(SystemExit):  # argparse names the valid choices
+        main([*argv, "--precision", "float16"])
