@@ -42,7 +42,8 @@ def clean(nb):
     - execution counts are cleared, except on checked cells (nbval treats a cell with
       outputs but no execution count as "unrun" and fails it); they are renumbered
       1, 2, 3, ... over the checked cells so a re-execution does not churn them;
-    - checked cells keep text outputs only (no images or widget views);
+    - checked cells keep text outputs only (no images or widget views), and consecutive
+      prints to the same stream become one output (the kernel's chunking is timing);
     - widget state and per-cell timing metadata are removed.
     """
     nb.metadata.pop("widgets", None)
@@ -68,9 +69,19 @@ def clean(nb):
                 out["metadata"] = {}
                 if "execution_count" in out:
                     out["execution_count"] = count
+            previous = kept[-1] if kept else None
+            if (out.get("output_type") == "stream" and previous is not None
+                    and previous.get("output_type") == "stream" and previous.get("name") == out.get("name")):
+                # one stream output per run of prints: how the kernel chunked stdout is timing, not content
+                previous["text"] = _text(previous["text"]) + _text(out["text"])
+                continue
             kept.append(out)
         cell.outputs = kept
     return nb
+
+
+def _text(text) -> str:
+    return "".join(text) if isinstance(text, list) else text
 
 
 @contextlib.contextmanager
@@ -117,6 +128,35 @@ def read_pair_source(py_path: str | os.PathLike):
     return jupytext.read(py_path, fmt="py:percent")
 
 
+def stable_cell_ids(nb, previous=None):
+    """Give ``nb``'s cells ids that do not change when their content does not (in place; returns ``nb``).
+
+    A cell whose type and source equal a cell of ``previous`` (the notebook as last
+    committed) keeps that cell's id; any other cell gets an id derived from its
+    content. So rebuilding a notebook changes only the ids of the cells that changed,
+    and the diff shows the edit instead of every id being redrawn.
+    """
+    import hashlib
+
+    unused: dict[tuple[str, str], list[str]] = {}
+    for cell in (previous.cells if previous is not None else []):
+        if cell.get("id"):
+            unused.setdefault((cell.cell_type, cell.source), []).append(cell.id)
+    taken: set[str] = set()
+    for cell in nb.cells:
+        reuse = unused.get((cell.cell_type, cell.source))
+        new_id = reuse.pop(0) if reuse else None
+        if new_id is None or new_id in taken:
+            digest = hashlib.sha1(f"{cell.cell_type}\n{cell.source}".encode()).hexdigest()
+            new_id, n = digest[:8], 0
+            while new_id in taken:
+                n += 1
+                new_id = hashlib.sha1(f"{digest}-{n}".encode()).hexdigest()[:8]
+        cell.id = new_id
+        taken.add(new_id)
+    return nb
+
+
 def build(py_path: str | os.PathLike, quick: bool = True, timeout: int = 1200) -> Path:
     """Execute the notebook in ``py_path`` and write its cleaned ``.ipynb`` pair next to it."""
     import jupytext
@@ -127,6 +167,7 @@ def build(py_path: str | os.PathLike, quick: bool = True, timeout: int = 1200) -
     nb, seconds = execute(nb, py_path.parent, quick=quick, timeout=timeout)
     clean(nb)
     out = py_path.with_suffix(".ipynb")
+    stable_cell_ids(nb, nbformat.read(out, as_version=4) if out.is_file() else None)
     jupytext.write(nb, out, fmt="ipynb")
     # write the .py back from the same notebook so the pair is byte-identical to what --sync produces
     jupytext.write(nb, py_path, fmt="py:percent")

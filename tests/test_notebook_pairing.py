@@ -84,3 +84,44 @@ def test_checked_cells_have_stored_output(path):
     for i, cell in enumerate(nb.cells):
         if cell.cell_type == "code" and CHECK_MARK in cell.source:
             assert cell.outputs, f"{path.name}: checked cell {i} has no stored output to compare with"
+
+
+def test_rebuilt_notebooks_keep_the_ids_of_unchanged_cells():
+    import nbformat
+
+    from course_utils.nbtools import stable_cell_ids
+
+    def notebook(*sources):
+        nb = nbformat.v4.new_notebook()
+        nb.cells = [nbformat.v4.new_markdown_cell(sources[0])] + [nbformat.v4.new_code_cell(s) for s in sources[1:]]
+        return nb
+
+    previous = notebook("# Title", "x = 1", "print(x)", "x = 1")
+    before = [c.id for c in previous.cells]
+    rebuilt = stable_cell_ids(notebook("# Title", "x = 1", "print(x + 1)", "x = 1"), previous)
+    after = [c.id for c in rebuilt.cells]
+    assert after[0] == before[0] and after[1] == before[1] and after[3] == before[3]  # unchanged cells
+    assert after[2] not in before  # the edited cell gets a new id ...
+    again = stable_cell_ids(notebook("# Title", "x = 1", "print(x + 1)", "x = 1"), previous)
+    assert [c.id for c in again.cells] == after  # ... the same one on every rebuild
+    assert len(set(after)) == len(after)
+    fresh = stable_cell_ids(notebook("a", "b", "b", "b"))  # no previous notebook, repeated sources
+    assert len({c.id for c in fresh.cells}) == 4
+    nbformat.validate(fresh)
+
+
+def test_clean_merges_stdout_chunks_and_keeps_other_streams_apart():
+    import nbformat
+
+    from course_utils.nbtools import clean
+
+    cell = nbformat.v4.new_code_cell(f"{CHECK_MARK}\nprint(1)\nprint(2)")
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="1\n"),
+                    nbformat.v4.new_output("stream", name="stdout", text=["2\n", "3\n"]),
+                    nbformat.v4.new_output("stream", name="stderr", text="warning\n"),
+                    nbformat.v4.new_output("stream", name="stdout", text="4\n")]
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [cell]
+    out = clean(nb).cells[0].outputs
+    assert [(o.name, o.text) for o in out] == [("stdout", "1\n2\n3\n"), ("stderr", "warning\n"), ("stdout", "4\n")]
+    nbformat.validate(nb)
