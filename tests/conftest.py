@@ -29,6 +29,22 @@ def one_thread():
     torch.set_num_threads(before)
 
 
+def load_offline_fashion(tmp_path_factory, pixels: str):
+    """The real Fashion-MNIST (Debian's offline copy) with its decoded-data cache in a temporary folder.
+
+    For module-scoped fixtures (loaded once per test module); skips the tests when the
+    data set is not installed.
+    """
+    from course_utils.data import DataError, load_data
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("COURSE_CACHE_DIR", str(tmp_path_factory.mktemp("data-cache")))
+        try:
+            return load_data("fashion-mnist", pixels=pixels, verbose=False)
+        except DataError as exc:
+            pytest.skip(f"Fashion-MNIST is not installed: {exc}")
+
+
 def write_idx(path: Path, array: torch.Tensor, compress: bool = True) -> Path:
     """Write a uint8 tensor in the IDX format used by (Fashion-)MNIST (big-endian header)."""
     array = array.to(torch.uint8).contiguous()

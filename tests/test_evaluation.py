@@ -9,7 +9,7 @@ import torch
 
 from course_utils import checkpoints
 from course_utils import evaluation as E
-from course_utils.data import DataError, load_data
+from conftest import load_offline_fashion
 from course_utils.gan import GANConfig, Generator, to_unit
 from course_utils.gan_train import sample
 
@@ -18,12 +18,7 @@ TINY = E.ClassifierConfig(channels=(8, 16), hidden=32, epochs=1, train_size=5000
 
 @pytest.fixture(scope="module")
 def fashion(tmp_path_factory):
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("COURSE_CACHE_DIR", str(tmp_path_factory.mktemp("data-cache")))
-        try:
-            data = load_data("fashion-mnist", pixels="gray", verbose=False)
-        except DataError as exc:
-            pytest.skip(f"Fashion-MNIST is not installed: {exc}")
+    data = load_offline_fashion(tmp_path_factory, pixels="gray")
     # 2000 validation and test images are plenty here and keep the test quick
     data.val, data.test = data.val.subset(2000), data.test.subset(2000)
     return data

@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from course_utils import checkpoints
-from course_utils.data import Data, DataError, Split, load_data
+from conftest import load_offline_fashion
+from course_utils.data import Data, Split
 from course_utils.gan import GANConfig, build_gan, to_signed
 from course_utils.gan_train import GANHistory, load_gan, make_noise, sample, save_gan, train_gan
 from course_utils.training import NonFiniteLossError
@@ -13,13 +14,8 @@ from course_utils.training import NonFiniteLossError
 
 @pytest.fixture(scope="module")
 def fashion(tmp_path_factory):
-    """The real Fashion-MNIST (offline), loaded once, with the decoded-data cache in a temporary folder."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("COURSE_CACHE_DIR", str(tmp_path_factory.mktemp("data-cache")))
-        try:
-            return load_data("fashion-mnist", pixels="gray", verbose=False)
-        except DataError as exc:
-            pytest.skip(f"Fashion-MNIST is not installed: {exc}")
+    """The real Fashion-MNIST (offline), loaded once."""
+    return load_offline_fashion(tmp_path_factory, pixels="gray")
 
 
 def random_data(n=256, lo=0.0, hi=1.0, dtype=torch.float32) -> Data:

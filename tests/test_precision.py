@@ -12,6 +12,7 @@ from course_utils.gan_train import make_step as make_gan_step
 from course_utils.gan_train import train_gan
 from course_utils.vae import VAE, VAEConfig
 
+from test_gan_train import random_data
 from test_vae_train import synthetic_data
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -118,13 +119,7 @@ def test_bfloat16_gan_step_matches_float32_within_rounding():
 
 
 def test_bfloat16_gan_training_is_deterministic_and_keyed_by_precision():
-    gen = torch.Generator().manual_seed(0)
-    from course_utils.data import Data, Split
-
-    images = torch.rand(128, 784, generator=gen)
-    data = Data("fashion-mnist", Split(images, torch.zeros(128, dtype=torch.long)),
-                Split(images[:16], torch.zeros(16, dtype=torch.long)),
-                Split(images[:16], torch.zeros(16, dtype=torch.long)), "gray", [str(i) for i in range(10)])
+    data = random_data(n=128)
     config = GANConfig(generator_hidden=(32, 64), discriminator_hidden=(64, 32), batch_size=32, epochs=2,
                        precision="bfloat16")
     g1, _, h1 = train_gan(config, data, use_cache=False, progress=False)

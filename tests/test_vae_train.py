@@ -11,7 +11,8 @@ matplotlib.use("Agg")
 
 import course_utils.vae_train as vt  # noqa: E402
 from course_utils.checkpoints import load_checkpoint, model_cache_path  # noqa: E402
-from course_utils.data import Data, DataError, Split, load_data  # noqa: E402
+from conftest import load_offline_fashion  # noqa: E402
+from course_utils.data import Data, Split  # noqa: E402
 from course_utils.training import NonFiniteLossError  # noqa: E402
 from course_utils.vae import VAE, VAEConfig, load_vae  # noqa: E402
 
@@ -235,12 +236,7 @@ def test_figures(data, tmp_path):
 
 @pytest.fixture(scope="module")
 def fashion(tmp_path_factory):
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("COURSE_CACHE_DIR", str(tmp_path_factory.mktemp("data-cache")))
-        try:
-            return load_data("fashion-mnist", pixels="dynamic", verbose=False)
-        except DataError as exc:
-            pytest.skip(f"Fashion-MNIST is not installed: {exc}")
+    return load_offline_fashion(tmp_path_factory, pixels="dynamic")
 
 
 @pytest.mark.slow
