@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass
 import torch
 import torch.nn as nn
 
-from .runtime import PRECISIONS
+from .runtime import check_precision
 from .training import snapshot_epochs
 
 X_DIM = 784
@@ -91,8 +91,7 @@ class GANConfig:
         object.__setattr__(self, "betas", tuple(float(b) for b in self.betas))
         if self.sample_epochs is not None:
             object.__setattr__(self, "sample_epochs", tuple(int(e) for e in self.sample_epochs))
-        if self.precision not in PRECISIONS:
-            raise ValueError(f"GANConfig.precision must be one of {PRECISIONS}, got {self.precision!r}")
+        check_precision(self.precision, "GANConfig.precision")
 
     @property
     def snapshot_epochs(self) -> tuple[int, ...]:

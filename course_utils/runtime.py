@@ -124,6 +124,13 @@ def has_native_bfloat16(device: str | torch.device = "cpu") -> bool:
     return False
 
 
+def check_precision(precision: str, name: str = "precision") -> str:
+    """Return ``precision`` if it is one of :data:`PRECISIONS`; else a ValueError naming ``name`` and the choices."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"{name} must be one of {PRECISIONS}, got {precision!r}")
+    return precision
+
+
 def training_precision(precision: str, device: str | torch.device = "cpu") -> str:
     """What a training run computes its matrix products in: ``"float32"`` or ``"bfloat16"``.
 
@@ -134,9 +141,7 @@ def training_precision(precision: str, device: str | torch.device = "cpu") -> st
     trains the VAE and the GAN 1.3-1.5x faster with the same test ELBO,
     log-likelihood and Frechet distance (``benchmarks/results/``).
     """
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
-    if precision == "auto":
+    if check_precision(precision) == "auto":
         return "bfloat16" if has_native_bfloat16(device) else "float32"
     return precision
 

@@ -22,7 +22,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from . import checkpoints
-from .runtime import PRECISIONS
+from .runtime import check_precision
 from .training import snapshot_epochs
 
 X_DIM = 784
@@ -80,8 +80,7 @@ class VAEConfig:
             raise ValueError(f"VAEConfig.kl_warmup_epochs must be >= 0, got {self.kl_warmup_epochs}")
         if self.sample_epochs is not None:
             object.__setattr__(self, "sample_epochs", tuple(int(e) for e in self.sample_epochs))
-        if self.precision not in PRECISIONS:
-            raise ValueError(f"VAEConfig.precision must be one of {PRECISIONS}, got {self.precision!r}")
+        check_precision(self.precision, "VAEConfig.precision")
 
     @property
     def snapshot_epochs(self) -> tuple[int, ...]:
