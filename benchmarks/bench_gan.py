@@ -40,8 +40,7 @@ from course_utils.evaluation import ClassifierConfig, sample_quality, train_clas
 from course_utils.gan import GANConfig, build_gan, to_signed, to_unit  # noqa: E402
 from course_utils.gan_losses import discriminator_loss, generator_loss_non_saturating  # noqa: E402
 from course_utils.gan_train import sample, train_gan  # noqa: E402
-from course_utils.runtime import training_precision  # noqa: E402
-from course_utils.runtime import set_threads  # noqa: E402
+from course_utils.runtime import set_threads, training_precision  # noqa: E402
 
 
 # --------------------------------------------------------------------------- the reference loop
@@ -228,8 +227,8 @@ def main() -> None:
             "total_seconds": round(time.perf_counter() - t_start, 1),
         },
     }
-    for key in ("epoch_seconds", "baseline_epoch_seconds", "speedup", "speedup_float32", "fd_gan", "fd_vae", "fd_real_floor",
-                "classifier_accuracy", "classes_covered"):
+    for key in ("epoch_seconds", "baseline_epoch_seconds", "speedup", "speedup_float32", "fd_gan", "fd_vae",
+                "fd_real_floor", "classifier_accuracy", "classes_covered"):
         print(f"{key}: {results[key]}")
     if quick:
         print("quick mode: nothing written")

@@ -33,6 +33,7 @@ every other notebook <= 300 s.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
@@ -114,48 +115,47 @@ def main(argv=None) -> int:
     else:
         results["method"] = ("nbclient, fresh kernel per run, COURSE_QUICK per mode, COURSE_CACHE_DIR as in each "
                              "entry's <mode>_cache (empty: data decoded and models trained from scratch)")
+    def run(name: str, quick: bool, cache: str, report: str) -> dict:
+        return (run_script(name, quick, cache, args.pin, report) if args.as_scripts
+                else run_once(name, quick, cache, report))
+
     for mode in modes:
-        shared = tempfile.TemporaryDirectory(prefix="bench-nb-cache-") if args.shared_cache else None
         before: list[str] = []
-        for name in args.notebooks:
-            own = None if shared else tempfile.TemporaryDirectory(prefix="bench-nb-cache-")
-            cache = (shared or own).name
-            load = os.getloadavg()
-            report = os.path.join(cache, f"report-{name}-{mode}.json")
-            r = (run_script(name, mode == "quick", cache, args.pin, report) if args.as_scripts
-                 else run_once(name, mode == "quick", cache, report))
-            entry = results.setdefault(name, {})
-            entry[f"{mode}_seconds"] = r["seconds"]
-            entry[f"{mode}_ok"] = r["ok"]
-            entry[f"{mode}_load_average_before"] = [round(v, 2) for v in load]
-            entry[f"{mode}_cache"] = (f"shared, after {', '.join(before)}" if before
-                                      else "empty (nothing trained or decoded yet)")
-            run = stamp()  # each entry keeps the command and date that measured it
-            entry[f"{mode}_date"], entry[f"{mode}_command"] = run["date"], run["command"]
-            # the numbers the notebook reported (course_utils.report.record), e.g. 08's Frechet distances
-            entry[f"{mode}_reported"] = {e["name"]: e["value"] for e in read_report(report)}
-            if not r["ok"]:
-                entry[f"{mode}_error"] = r["error"]
-            else:
-                entry.pop(f"{mode}_error", None)
-            print(f"{name:30s} {mode:5s} {r['seconds']:8.1f} s {'ok' if r['ok'] else 'FAILED: ' + r['error']}",
-                  flush=True)
-            if mode == "full" and args.rerun and r["ok"]:
-                rerun_report = os.path.join(cache, f"report-{name}-rerun.json")
-                again = (run_script(name, False, cache, args.pin, rerun_report) if args.as_scripts
-                         else run_once(name, False, cache, rerun_report))
-                entry["full_rerun_seconds"] = again["seconds"]
-                print(f"{name:30s} rerun {again['seconds']:8.1f} s (warm cache)", flush=True)
-            if own is not None:
-                own.cleanup()
-            before.append(name)
-            for key, group in QUICK_TOTALS.items():
-                quick = [results[n]["quick_seconds"] for n in group if "quick_seconds" in results.get(n, {})]
-                if len(quick) == len(group):
-                    results[key] = round(sum(quick), 1)
-            write_results(args.output, results)
-        if shared is not None:
-            shared.cleanup()
+        # --shared-cache: one folder for the whole mode; otherwise a fresh one per notebook
+        with (tempfile.TemporaryDirectory(prefix="bench-nb-cache-") if args.shared_cache
+              else contextlib.nullcontext()) as shared:
+            for name in args.notebooks:
+                with (contextlib.nullcontext(shared) if args.shared_cache
+                      else tempfile.TemporaryDirectory(prefix="bench-nb-cache-")) as cache:
+                    load = os.getloadavg()
+                    report = os.path.join(cache, f"report-{name}-{mode}.json")
+                    r = run(name, mode == "quick", cache, report)
+                    entry = results.setdefault(name, {})
+                    entry[f"{mode}_seconds"] = r["seconds"]
+                    entry[f"{mode}_ok"] = r["ok"]
+                    entry[f"{mode}_load_average_before"] = [round(v, 2) for v in load]
+                    entry[f"{mode}_cache"] = (f"shared, after {', '.join(before)}" if before
+                                              else "empty (nothing trained or decoded yet)")
+                    provenance = stamp()  # each entry keeps the command and date that measured it
+                    entry[f"{mode}_date"], entry[f"{mode}_command"] = provenance["date"], provenance["command"]
+                    # the numbers the notebook reported (course_utils.report.record), e.g. 08's Frechet distances
+                    entry[f"{mode}_reported"] = {e["name"]: e["value"] for e in read_report(report)}
+                    if not r["ok"]:
+                        entry[f"{mode}_error"] = r["error"]
+                    else:
+                        entry.pop(f"{mode}_error", None)
+                    print(f"{name:30s} {mode:5s} {r['seconds']:8.1f} s "
+                          f"{'ok' if r['ok'] else 'FAILED: ' + r['error']}", flush=True)
+                    if mode == "full" and args.rerun and r["ok"]:
+                        again = run(name, False, cache, os.path.join(cache, f"report-{name}-rerun.json"))
+                        entry["full_rerun_seconds"] = again["seconds"]
+                        print(f"{name:30s} rerun {again['seconds']:8.1f} s (warm cache)", flush=True)
+                before.append(name)
+                for key, group in QUICK_TOTALS.items():
+                    quick = [results[n]["quick_seconds"] for n in group if "quick_seconds" in results.get(n, {})]
+                    if len(quick) == len(group):
+                        results[key] = round(sum(quick), 1)
+                write_results(args.output, results)
     return 0
 
 
