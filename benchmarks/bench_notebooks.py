@@ -150,7 +150,8 @@ def main(argv=None) -> int:
                         again = run(name, False, cache, os.path.join(cache, f"report-{name}-rerun.json"))
                         entry["full_rerun_seconds"] = again["seconds"]
                         print(f"{name:30s} rerun {again['seconds']:8.1f} s (warm cache)", flush=True)
-                before.append(name)
+                if args.shared_cache:
+                    before.append(name)
                 for key, group in QUICK_TOTALS.items():
                     quick = [results[n]["quick_seconds"] for n in group if "quick_seconds" in results.get(n, {})]
                     if len(quick) == len(group):
