@@ -1,7 +1,9 @@
 """Shared test fixtures: every test gets its own empty cache folder and quiet data choice."""
 from __future__ import annotations
 
+import contextlib
 import gzip
+import io
 import struct
 from pathlib import Path
 
@@ -43,6 +45,30 @@ def load_offline_fashion(tmp_path_factory, pixels: str):
             return load_data("fashion-mnist", pixels=pixels, verbose=False)
         except DataError as exc:
             pytest.skip(f"Fashion-MNIST is not installed: {exc}")
+
+
+def accepts(check, fn) -> str:
+    """Assert that the exercise check ``check(fn)`` passes: returns None and prints a line starting with OK.
+
+    Returns what it printed (non-empty, so ``assert accepts(...)`` reads naturally).
+    """
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        assert check(fn) is None
+    assert buf.getvalue().startswith("OK "), buf.getvalue()
+    return buf.getvalue()
+
+
+def rejects(check, fn, *fragments) -> str:
+    """Assert that ``check(fn)`` raises ExerciseError whose message contains every fragment; return the message."""
+    from course_utils.exercises import ExerciseError
+
+    with pytest.raises(ExerciseError) as info:
+        check(fn)
+    message = str(info.value)
+    for fragment in fragments:
+        assert fragment in message, f"{fragment!r} not in {message!r}"
+    return message
 
 
 def write_idx(path: Path, array: torch.Tensor, compress: bool = True) -> Path:

@@ -7,29 +7,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from conftest import accepts, rejects
 from course_utils import exercises as ex
-
-
-def accepts(check, fn):
-    """Assert that ``check(fn)`` passes: no exception and one line starting with OK."""
-    import contextlib
-    import io
-
-    buf = io.StringIO()
-    with contextlib.redirect_stdout(buf):
-        assert check(fn) is None
-    assert buf.getvalue().startswith("OK "), buf.getvalue()
-    return True
-
-
-def rejects(check, fn, *fragments):
-    """Assert that ``check(fn)`` fails with a message containing every fragment."""
-    with pytest.raises(ex.ExerciseError) as info:
-        check(fn)
-    message = str(info.value)
-    for fragment in fragments:
-        assert fragment in message, f"{fragment!r} not in {message!r}"
-    return message
 
 
 def test_checks_pass_not_implemented_through():

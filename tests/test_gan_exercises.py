@@ -1,35 +1,15 @@
 """Each GAN exercise check accepts the reference solution and names the typical wrong answers (06-07)."""
 from __future__ import annotations
 
-import contextlib
-import io
 import math
 
 import pytest
 import torch
 import torch.nn.functional as F
 
+from conftest import accepts, rejects
 from course_utils import gan_exercises as gx
 from course_utils import gan_losses, interpolation
-
-
-def accepts(check, fn) -> str:
-    """Assert that ``check(fn)`` passes: returns None and prints one line starting with OK."""
-    buf = io.StringIO()
-    with contextlib.redirect_stdout(buf):
-        assert check(fn) is None
-    assert buf.getvalue().startswith("OK "), buf.getvalue()
-    return buf.getvalue()
-
-
-def rejects(check, fn, *fragments) -> str:
-    """Assert that ``check(fn)`` raises ExerciseError whose message contains every fragment."""
-    with pytest.raises(gx.ExerciseError) as info:
-        check(fn)
-    message = str(info.value)
-    for fragment in fragments:
-        assert fragment in message, f"{fragment!r} not in {message!r}"
-    return message
 
 
 def test_every_check_passes_not_implemented_through():
