@@ -6,7 +6,7 @@ PIP ?= $(PYTHON) -m pip
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export PIP_DISABLE_PIP_VERSION_CHECK = 1
 
-.PHONY: setup setup-system setup-python setup-test course course-run test test-unit test-notebooks
+.PHONY: setup setup-system setup-python setup-test course course-run test test-unit test-notebooks lint
 
 setup: setup-system setup-python
 
@@ -35,11 +35,16 @@ course: setup
 # The instructor's headless run: every notebook in full mode (QUICK=1 for quick mode),
 # rendered to course-run/*.html with a summary in course-run/index.html.
 course-run: setup
-	$(PYTHON) -m course_utils.course_run $(if $(QUICK),--quick) --out course-run
+	$(PYTHON) -m course_utils.course.headless $(if $(QUICK),--quick) --out course-run
 
-test: setup-test
+test: setup-test lint
 	$(PYTHON) -m pytest tests
 	COURSE_QUICK=1 $(PYTHON) -m pytest --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider notebooks
 
 test-unit:
 	$(PYTHON) -m pytest tests
+
+# The package's layers (pyproject.toml [tool.importlinter]) and the linter (pyproject.toml [tool.ruff]).
+lint:
+	lint-imports
+	$(PYTHON) -m ruff check course_utils tests benchmarks notebooks

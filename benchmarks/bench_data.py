@@ -1,7 +1,7 @@
 """One pass over the training images at batch size 128: course_utils vs torchvision.
 
-Ours: the in-memory tensor from :func:`course_utils.data.load_data` and
-:class:`course_utils.batches.Batches` (with dynamic binarization, as training uses).
+Ours: the in-memory tensor from :func:`course_utils.core.data.load_data` and
+:class:`course_utils.core.batches.Batches` (with dynamic binarization, as training uses).
 Baseline: ``torchvision.datasets.<MNIST|FashionMNIST>`` + ``DataLoader`` +
 ``transforms.ToTensor()`` (the pytorch/examples style), with the same Bernoulli
 sampling applied per batch so both produce the same kind of batches.
@@ -18,11 +18,10 @@ import time
 from pathlib import Path
 
 import torch
-
 from common import write_results  # also puts the repo root on sys.path
 
-from course_utils.batches import Batches
-from course_utils.data import FILES, _TV_CLASS, _stage, load_data, locate, resolve_dataset
+from course_utils.core.batches import Batches
+from course_utils.core.data import _TV_CLASS, _stage, load_data, locate, resolve_dataset
 
 
 def one_pass(iterable) -> float:

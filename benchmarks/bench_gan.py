@@ -1,7 +1,7 @@
 """GAN benchmark: epoch speed against a tutorial-style loop, and sample quality against the VAE.
 
 Speed: seconds per epoch (the 50 000 training images, batch 64) of
-:func:`course_utils.gan_train.train_gan`'s loop -- with the default
+:func:`course_utils.gan.train.train_gan`'s loop -- with the default
 ``precision="auto"`` (bfloat16 matrix products where the CPU has them) and again
 with ``precision="float32"`` -- against a reference written the
 way common tutorials write it -- the torchvision data set with ``ToTensor`` and
@@ -31,17 +31,15 @@ import time
 from pathlib import Path
 
 import torch
-
 from common import write_results  # noqa: E402  (sets sys.path to the repository root)
 
-from course_utils import data as data_mod  # noqa: E402
-from course_utils.batches import Batches  # noqa: E402
+from course_utils.core import data as data_mod  # noqa: E402
+from course_utils.core.batches import Batches  # noqa: E402
+from course_utils.core.runtime import set_threads, training_precision  # noqa: E402
 from course_utils.evaluation import ClassifierConfig, sample_quality, train_classifier  # noqa: E402
-from course_utils.gan import GANConfig, build_gan, to_signed, to_unit  # noqa: E402
-from course_utils.gan_losses import discriminator_loss, generator_loss_non_saturating  # noqa: E402
-from course_utils.gan_train import sample, train_gan  # noqa: E402
-from course_utils.runtime import set_threads, training_precision  # noqa: E402
-
+from course_utils.gan.losses import discriminator_loss, generator_loss_non_saturating  # noqa: E402
+from course_utils.gan.model import GANConfig, build_gan, to_signed, to_unit  # noqa: E402
+from course_utils.gan.train import sample, train_gan  # noqa: E402
 
 # --------------------------------------------------------------------------- the reference loop
 
@@ -110,10 +108,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smoke test: small data, few samples; writes nothing")
     parser.add_argument("--dataset", default=None, help="auto (default), mnist or fashion-mnist")
-    parser.add_argument("--epochs", type=int, default=None, help="GAN epochs for the quality run (default: GANConfig's)")
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="GAN epochs for the quality run (default: GANConfig's)")
     parser.add_argument("--rounds", type=int, default=3, help="timed epochs of each loop (best kept)")
     parser.add_argument("--use-cache", action="store_true",
-                        help="reuse a cached GAN run (the classifier and the VAE always come from the cache when there)")
+                        help="reuse a cached GAN run "
+                             "(the classifier and the VAE always come from the cache when there)")
     parser.add_argument("--threads", type=int, default=None,
                         help="PyTorch CPU threads for both loops (default: $COURSE_THREADS or PyTorch's choice)")
     args = parser.parse_args()
@@ -168,9 +168,9 @@ def main() -> None:
 
     vae_q, vae_info = None, None
     try:
-        from course_utils.runs import vae_config as notebook_vae_config
-        from course_utils.vae import VAEConfig
-        from course_utils.vae_train import train_vae
+        from course_utils.course.runs import vae_config as notebook_vae_config
+        from course_utils.vae.model import VAEConfig
+        from course_utils.vae.train import train_vae
     except ImportError as exc:
         print(f"VAE not available ({exc}); fd_vae is null")
     else:

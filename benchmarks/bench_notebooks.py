@@ -43,7 +43,7 @@ import time
 
 from common import RESULTS, ROOT, stamp, write_results  # also puts the repo root on sys.path
 
-from course_utils.report import read as read_report  # noqa: E402
+from course_utils.course.report import read as read_report  # noqa: E402
 
 PART_1 = ["01_latent_variable_models", "02_naive_monte_carlo", "03_kl_divergence",
           "04_elbo_reparameterization", "05_vae"]
@@ -74,7 +74,7 @@ def run_script(name: str, quick: bool, cache: str, pin: str | None, report: str)
 def run_once(name: str, quick: bool, cache: str, report: str) -> dict:
     import nbformat
 
-    from course_utils.nbtools import execute
+    from course_utils.course.nbtools import execute
 
     path = ROOT / "notebooks" / f"{name}.ipynb"
     nb = nbformat.read(path, as_version=4)
@@ -111,7 +111,8 @@ def main(argv=None) -> int:
     results["limits"] = LIMITS
     if args.as_scripts:
         results["method"] = ("each notebook's jupytext .py run with python (no Jupyter kernel), MPLBACKEND=Agg, "
-                             f"COURSE_QUICK per mode, COURSE_CACHE_DIR as in each entry's <mode>_cache; CPUs: {args.pin or 'all'}")
+                             f"COURSE_QUICK per mode, COURSE_CACHE_DIR as in each entry's <mode>_cache; "
+                              f"CPUs: {args.pin or 'all'}")
     else:
         results["method"] = ("nbclient, fresh kernel per run, COURSE_QUICK per mode, COURSE_CACHE_DIR as in each "
                              "entry's <mode>_cache (empty: data decoded and models trained from scratch)")
@@ -138,7 +139,7 @@ def main(argv=None) -> int:
                                               else "empty (nothing trained or decoded yet)")
                     provenance = stamp()  # each entry keeps the command and date that measured it
                     entry[f"{mode}_date"], entry[f"{mode}_command"] = provenance["date"], provenance["command"]
-                    # the numbers the notebook reported (course_utils.report.record), e.g. 08's Frechet distances
+                    # the numbers the notebook reported (course_utils.course.report.record), e.g. 08's Frechet distances
                     entry[f"{mode}_reported"] = {e["name"]: e["value"] for e in read_report(report)}
                     if not r["ok"]:
                         entry[f"{mode}_error"] = r["error"]

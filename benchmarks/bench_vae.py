@@ -1,7 +1,7 @@
 """VAE benchmark: training speed against a pytorch/examples-style loop, FLOP efficiency, and quality.
 
 Speed (same run, interleaved, best of ``--speed-repeats``): one epoch of
-:func:`course_utils.vae_train.train_vae`'s loop (50k training images in memory,
+:func:`course_utils.vae.train.train_vae`'s loop (50k training images in memory,
 dynamic binarization, then the validation ELBO on 10k images) -- with the default
 ``precision="auto"`` (bfloat16 matrix products where the CPU has them) and again
 with ``precision="float32"`` -- against the same
@@ -38,16 +38,15 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-
 from common import RESULTS, stamp, write_results  # also puts the repo root on sys.path
 
-from course_utils.batches import Batches
-from course_utils.data import Data, _TV_CLASS, _stage, load_data, locate
-from course_utils.runtime import set_threads, training_precision
-from course_utils.vae import VAE, VAEConfig, full_config
-from course_utils.vae_train import evaluate_vae, make_optimizer, make_step, train_vae
+from course_utils.core.batches import Batches
+from course_utils.core.data import _TV_CLASS, Data, _stage, load_data, locate
+from course_utils.core.runtime import set_threads, training_precision
+from course_utils.vae.model import VAE, VAEConfig, full_config
+from course_utils.vae.train import evaluate_vae, make_optimizer, make_step, train_vae
 
-# The full-mode configuration (course_utils.vae.full_config): cosine decay 1e-3 -> 5e-5 over 100 epochs.
+# The full-mode configuration (course_utils.vae.model.full_config): cosine decay 1e-3 -> 5e-5 over 100 epochs.
 FULL_CONFIG = full_config()
 
 NOTES = [
@@ -188,7 +187,7 @@ def our_step_seconds(data: Data, config: VAEConfig, n_steps: int, repeats: int) 
     optimizer = make_optimizer(model, config)
     batches = Batches(data.train.images, batch_size=config.batch_size, binarize=True, seed=0, drop_last=True)
     step = make_step(model, optimizer, config, len(batches), noise=torch.Generator().manual_seed(1))
-    xs = [x for _, x in zip(range(n_steps), batches)]
+    xs = [x for _, x in zip(range(n_steps), batches, strict=False)]  # the first n_steps batches
     for x in xs[:5]:
         step(x)
     best = float("inf")
@@ -201,7 +200,7 @@ def our_step_seconds(data: Data, config: VAEConfig, n_steps: int, repeats: int) 
 
 
 def speed(data: Data, quick: bool, repeats: int) -> dict:
-    from course_utils.data import split_indices
+    from course_utils.core.data import split_indices
 
     config = VAEConfig(epochs=1)
     train_idx, _ = split_indices(len(data.train) + len(data.val))

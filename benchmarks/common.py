@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
 sys.path.insert(0, str(ROOT))
 
-from course_utils.storage import write_json  # noqa: E402
+from course_utils.core.storage import write_json  # noqa: E402
 
 
 def machine() -> str:

@@ -15,17 +15,15 @@ import argparse
 import json
 import time
 
-import torch
-
 from common import RESULTS, stamp  # noqa: E402  (sets sys.path to the repository root)
 
-from course_utils import data as data_mod  # noqa: E402
+from course_utils.core import data as data_mod  # noqa: E402
+from course_utils.core.runtime import PRECISIONS, set_threads  # noqa: E402
+from course_utils.core.storage import write_json  # noqa: E402
+from course_utils.course.runs import EVAL_SEED  # noqa: E402
 from course_utils.evaluation import ClassifierConfig, sample_quality, train_classifier  # noqa: E402
-from course_utils.gan import GANConfig, to_unit  # noqa: E402
-from course_utils.gan_train import sample, train_gan  # noqa: E402
-from course_utils.runs import EVAL_SEED  # noqa: E402
-from course_utils.runtime import PRECISIONS, set_threads  # noqa: E402
-from course_utils.storage import write_json  # noqa: E402
+from course_utils.gan.model import GANConfig, to_unit  # noqa: E402
+from course_utils.gan.train import sample, train_gan  # noqa: E402
 
 OUT = RESULTS / "gan_precision.json"
 

@@ -16,20 +16,19 @@ import argparse
 import time
 
 import torch
-
 from common import write_results  # puts the repo root on sys.path
 
-from course_utils.data import load_data
-from course_utils.gan import GANConfig
-from course_utils.gan_train import sample, train_gan
-from course_utils.runtime import get_device
-from course_utils.vae import VAEConfig
-from course_utils.vae_train import evaluate_vae, train_vae
+from course_utils.core.data import load_data
+from course_utils.core.runtime import get_device
+from course_utils.gan.model import GANConfig
+from course_utils.gan.train import sample, train_gan
+from course_utils.vae.model import VAEConfig
+from course_utils.vae.train import evaluate_vae, train_vae
 
 
 def same_params(a: torch.nn.Module, b: torch.nn.Module) -> bool:
     return all(torch.equal(x.detach().cpu(), y.detach().cpu())
-               for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+               for x, y in zip(a.state_dict().values(), b.state_dict().values(), strict=True))
 
 
 def main() -> None:

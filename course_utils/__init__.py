@@ -1,15 +1,19 @@
 """course_utils: the tested code behind the deep generative models course.
 
-Modules, one role each:
+The package is a few rooms, one role each; a room imports only from the rooms
+below it (``lint-imports`` checks this in the test command):
 
-- :mod:`~course_utils.runtime`     device, seeding, threads, quick mode, cache folder
-- :mod:`~course_utils.data`        MNIST / Fashion-MNIST in memory, chosen in one place
-- :mod:`~course_utils.batches`     the seeded batch iterator every training loop uses
-- :mod:`~course_utils.training`    the model-agnostic epoch loop (hooks, budgets, Ctrl-C)
-- :mod:`~course_utils.checkpoints` safetensors checkpoints and the trained-model cache
-- :mod:`~course_utils.storage`     atomic file writes, read-only-safe cache folders
+- :mod:`course_utils.course`      the course's machinery: shared runs, notebook tooling, student
+  versions, the headless run, the command lines (top)
+- :mod:`course_utils.exercises`   the checks students call on their solutions
+- :mod:`course_utils.widgets`     the sliders students drag
+- :mod:`course_utils.evaluation`  the classifier, the Fréchet distance, coverage, VAE vs GAN
+- :mod:`course_utils.toys`        small exact models of the early notebooks (PPCA, the linear-Gaussian
+  model, Gaussians and KL, the ELBO gap, gradient estimators, the 1-D GAN)
+- :mod:`course_utils.vae`, :mod:`course_utils.gan`  the two image models: model, losses, training, figures
+- :mod:`course_utils.core`        runtime, storage, checkpoints, data, batches, the training loop, plots (bottom)
 
-Model code (VAE, GAN), estimators, figures, widgets and exercise checks live in
-their own modules next to these.
+Importing the package does nothing but define names: no arguments are parsed and no
+data are touched until a function is called.
 """
 __version__ = "0.1.0"

@@ -11,9 +11,9 @@ import sys
 
 # subcommand -> (module, help); each module defines add_arguments(parser) and run(args)
 COMMANDS = {
-    "data": ("course_utils.data_cli", "load (and, online, download) a data set; print its summary"),
-    "vae": ("course_utils.vae_cli", "train or load the VAE; write its figures and metrics"),
-    "gan": ("course_utils.gan_cli", "train or load the GAN; write its figures and metrics"),
+    "data": ("course_utils.course.cli.data", "load (and, online, download) a data set; print its summary"),
+    "vae": ("course_utils.course.cli.vae", "train or load the VAE; write its figures and metrics"),
+    "gan": ("course_utils.course.cli.gan", "train or load the GAN; write its figures and metrics"),
 }
 
 

@@ -28,10 +28,10 @@
 # %% [markdown]
 # ## Setup
 #
-# The data set is chosen in one place, `course_utils.data.load_data` (MNIST when
+# The data set is chosen in one place, `course_utils.core.data.load_data` (MNIST when
 # available, else Fashion-MNIST; set `COURSE_DATASET` to choose). `pixels="dynamic"`
 # keeps gray intensities in [0, 1] and binarizes each training batch afresh.
-# Quick mode (`COURSE_QUICK=1`, read by `course_utils.runtime.pick`) uses a subset of
+# Quick mode (`COURSE_QUICK=1`, read by `course_utils.core.runtime.pick`) uses a subset of
 # the training images and one epoch, so the notebook runs in seconds; the default
 # (full mode) trains for real.
 
@@ -42,15 +42,10 @@ import inspect
 import matplotlib.pyplot as plt
 import torch
 
-from course_utils.data import load_data
-from course_utils.estimators import LinearGaussian
+from course_utils.core import load_data, pick, quick_mode, seed_everything, show_grid
 from course_utils.exercises import check_sample_pixels
-from course_utils.plots import show_grid
-from course_utils.ppca import fit_ppca, linearity_gap, mean_image
-from course_utils.runtime import pick, quick_mode, seed_everything
-from course_utils.toy_maps import ring_map
-from course_utils.vae import VAEConfig
-from course_utils.vae_train import train_vae
+from course_utils.toys import LinearGaussian, fit_ppca, linearity_gap, mean_image, ring_map
+from course_utils.vae import VAEConfig, train_vae
 from course_utils.widgets import LatentExplorer
 
 seed_everything(0)
@@ -110,7 +105,7 @@ ppca_samples = ppca_means + ppca.noise_std * torch.randn(16, 784, generator=g, d
 print(f"PPCA noise std σ = {ppca.noise_std[0].item():.3f} (pixel values are in [0, 1])")
 
 # %% [markdown]
-# Next, a VAE with the same latent dimension. Its code is in `course_utils.vae` (notebook 05
+# Next, a VAE with the same latent dimension. Its code is in `course_utils.vae.model` (notebook 05
 # builds it piece by piece); here we only train it. Training results are cached: a second run
 # with the same settings loads the model instead of training again.
 
@@ -226,7 +221,7 @@ plt.show()
 # (3) for every pixel m independently draw `x_m ~ Bernoulli(f_θ(z)_m)` (e.g.
 # `torch.bernoulli(f, generator=g)`, or `(u < f)` with `u` uniform). Thresholding
 # `f > 0.5` or returning `f` itself are not samples. The code is
-# `course_utils.vae.VAE.sample_prior` (with `binary=True` for step 3).
+# `course_utils.vae.model.VAE.sample_prior` (with `binary=True` for step 3).
 # </details>
 
 # %% [markdown]
@@ -245,8 +240,9 @@ print(inspect.getsource(ring_map))
 z = torch.randn(5000, 2, generator=torch.Generator().manual_seed(0))
 ring = ring_map(z)
 radius_in, radius_out = z.norm(dim=1), ring.norm(dim=1)
-print(f"|z|    : mean {radius_in.mean():.3f}, std {radius_in.std():.3f}, fraction inside radius 0.5: {(radius_in < 0.5).float().mean():.3f}")
-print(f"|g(z)| : mean {radius_out.mean():.3f}, std {radius_out.std():.3f}, fraction inside radius 0.5: {(radius_out < 0.5).float().mean():.3f}")
+for name, radius in (("|z|   ", radius_in), ("|g(z)|", radius_out)):
+    inside = (radius < 0.5).float().mean()
+    print(f"{name} : mean {radius.mean():.3f}, std {radius.std():.3f}, fraction inside radius 0.5: {inside:.3f}")
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(9, 4.2))
@@ -254,7 +250,7 @@ axes[0].scatter(z[:, 0], z[:, 1], s=2, alpha=0.4)
 axes[0].set_title("z ~ N(0, I): samples of the prior")
 axes[1].scatter(ring[:, 0], ring[:, 1], s=2, alpha=0.4, color="C1")
 axes[1].set_title("g(z) = z/10 + z/|z|: a ring")
-for ax, name in zip(axes, ["z", "g(z)"]):
+for ax, name in zip(axes, ["z", "g(z)"], strict=True):
     ax.set_xlabel(f"{name}, coordinate 1")
     ax.set_ylabel(f"{name}, coordinate 2")
     ax.set_aspect("equal")
@@ -286,7 +282,7 @@ plt.show()
 # Five sliders set the first five coordinates of z (the other 15 stay at 0, the prior's
 # mean); the image is the decoder's mean `f_θ(z)`. Which coordinates change the image most?
 # Go beyond ±2: the prior rarely puts z there, and the decoder has seen few such points.
-# (The callback, `course_utils.widgets.LatentExplorer.update`, decodes and redraws in a few
+# (The callback, `course_utils.widgets.vae.LatentExplorer.update`, decodes and redraws in a few
 # milliseconds.)
 
 # %%

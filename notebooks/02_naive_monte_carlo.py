@@ -24,8 +24,9 @@
 
 # %% [markdown]
 # ## Setup
-# Models and estimators come from `course_utils.estimators` (`LinearGaussian`, `naive_log_px`,
-# `iw_log_px`); the trained VAEs from `course_utils.vae_train`. Quick mode uses fewer samples,
+# The estimators come from `course_utils.vae.estimators` (`naive_log_px`, `iw_log_px`), the
+# exact model from `course_utils.toys.linear_gaussian` (`LinearGaussian`) and the trained VAEs
+# from `course_utils.vae.train`. Quick mode uses fewer samples,
 # fewer images and barely trained VAEs; the linear-Gaussian results are the same in both modes.
 
 # %%
@@ -37,13 +38,10 @@ import matplotlib.pyplot as plt
 import torch
 from torch.distributions import MultivariateNormal, kl_divergence
 
-from course_utils import estimators
-from course_utils.data import load_data
-from course_utils.estimators import LinearGaussian, vae_iw_log_px, vae_naive_log_px
+from course_utils.core import load_data, pick, quick_mode, seed_everything
 from course_utils.exercises import check_naive_log_px
-from course_utils.runtime import pick, quick_mode, seed_everything
-from course_utils.vae import VAEConfig
-from course_utils.vae_train import evaluation_images, train_vae
+from course_utils.toys import LinearGaussian
+from course_utils.vae import VAEConfig, estimators, evaluation_images, train_vae, vae_iw_log_px, vae_naive_log_px
 from course_utils.widgets import MonteCarloExplorer
 
 seed_everything(0)
@@ -120,7 +118,8 @@ for n in range(3):
 # %% [markdown]
 # <details><summary><b>Worked answer (Q1.4a)</b></summary>
 #
-# $$\log p(x_n) = \log \mathbb{E}_{p(z)}[p(x_n|z)] \approx \log \frac1M \sum_{m=1}^M p(x_n|z^{(m)}),\qquad z^{(m)} \sim p(z) = N(0, I),$$
+# $$\log p(x_n) = \log \mathbb{E}_{p(z)}[p(x_n|z)]
+#   \approx \log \frac1M \sum_{m=1}^M p(x_n|z^{(m)}),\qquad z^{(m)} \sim p(z) = N(0, I),$$
 #
 # computed as `torch.logsumexp(log_px_given_z, dim=0) - math.log(M)`, where for the VAE
 # `log p(x_n|z) = Σ_pixels [x log f(z) + (1−x) log(1−f(z))]`. The estimate of `p(x)` is unbiased;
@@ -238,7 +237,7 @@ for z_dim, vae in vaes.items():
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
-for ax, z_dim in zip(axes, (2, 20)):
+for ax, z_dim in zip(axes, (2, 20), strict=True):
     for name, style in (("naive (prior)", "o-"), ("IW (encoder)", "s-")):
         ax.plot(sample_counts, results[(z_dim, name)], style, label=name)
     ax.set_xscale("log")
@@ -277,7 +276,7 @@ plt.show()
 # The slider `log₂ M` sets the number of prior samples, `latent d` the latent dimension of the
 # linear-Gaussian model (one data point each). The plot shows the naive estimate after each
 # number of samples and the exact value. (Everything is precomputed when the widget is built,
-# so moving a slider only slices and redraws — `course_utils.widgets.MonteCarloExplorer`.)
+# so moving a slider only slices and redraws — `course_utils.widgets.vae.MonteCarloExplorer`.)
 
 # %%
 explorer = MonteCarloExplorer(dims=(1, 2, 5, 10, 20), max_log2=pick(16, 12))

@@ -28,8 +28,8 @@
 
 # %% [markdown]
 # ## Setup
-# The code behind this notebook lives in `course_utils.gaussians` (univariate Gaussians,
-# three ways of computing the KL) and `course_utils.losses` (the VAE's loss pieces).
+# The code behind this notebook lives in `course_utils.toys.gaussians` (univariate Gaussians,
+# three ways of computing the KL) and `course_utils.vae.losses` (the VAE's loss pieces).
 # Nothing here depends on the data set or on quick mode: every number below is exact or
 # comes from a seeded Monte Carlo run.
 
@@ -40,9 +40,9 @@ import matplotlib.pyplot as plt
 import torch
 from torch.distributions import Independent, Normal, kl_divergence
 
+from course_utils.core import quick_mode, seed_everything
 from course_utils.exercises import check_kl_std_normal
-from course_utils.gaussians import kl_monte_carlo, kl_normal, kl_symbolic, kl_torch, normal_log_pdf
-from course_utils.runtime import quick_mode, seed_everything
+from course_utils.toys import kl_monte_carlo, kl_normal, kl_symbolic, kl_torch, normal_log_pdf
 from course_utils.widgets import KLExplorer
 
 seed_everything(0)
@@ -58,7 +58,8 @@ print("quick mode:", quick_mode())
 #
 # **Step 1 — subtract.** The `log 2π` terms cancel:
 #
-# $$\log q(z) - \log p(z) = \log\frac{\sigma_p}{\sigma_q} - \frac{(z-\mu_q)^2}{2\sigma_q^2} + \frac{(z-\mu_p)^2}{2\sigma_p^2}.$$
+# $$\log q(z) - \log p(z) = \log\frac{\sigma_p}{\sigma_q}
+#   - \frac{(z-\mu_q)^2}{2\sigma_q^2} + \frac{(z-\mu_p)^2}{2\sigma_p^2}.$$
 #
 # **Step 2 — take expectations under q.** Two moments of q are all we need:
 # `E_q[(z − μ_q)²] = σ_q²` (the variance), and, writing `z − μ_p = (z − μ_q) + (μ_q − μ_p)`,
@@ -66,7 +67,8 @@ print("quick mode:", quick_mode())
 #
 # **Step 3 — collect.**
 #
-# $$\mathrm{KL}(q\,\|\,p) = \log\frac{\sigma_p}{\sigma_q} + \frac{\sigma_q^2 + (\mu_q-\mu_p)^2}{2\sigma_p^2} - \frac12 .$$
+# $$\mathrm{KL}(q\,\|\,p) = \log\frac{\sigma_p}{\sigma_q}
+#   + \frac{\sigma_q^2 + (\mu_q-\mu_p)^2}{2\sigma_p^2} - \frac12 .$$
 #
 # **The trap.** The first term is `log(σ_p/σ_q)`, a ratio of *standard deviations*. Writing
 # `log(σ_p²/σ_q²)` — easy to do when the densities are written with variances — doubles it.
@@ -169,7 +171,7 @@ for name, (mean, variance) in examples.items():
 # %%
 z = torch.linspace(-4, 7, 1101, dtype=torch.float64)
 fig, axes = plt.subplots(1, 2, figsize=(10, 3))
-for ax, (name, (mean, variance)) in zip(axes, [("small", (0.1, 0.9)), ("large", (5.0, 0.01))]):
+for ax, (name, (mean, variance)) in zip(axes, [("small", (0.1, 0.9)), ("large", (5.0, 0.01))], strict=True):
     ax.plot(z, normal_log_pdf(z, 0.0, 1.0).exp(), label="p = N(0, 1)")
     ax.plot(z, normal_log_pdf(z, mean, variance**0.5).exp(), label=f"q = N({mean}, {variance})")
     ax.set_title(f"{name} KL: {kl_normal(mean, variance**0.5).item():.2f} nats")
@@ -225,7 +227,8 @@ plt.show()
 # terms, each depending on one coordinate; the expectation of a sum is the sum of the
 # expectations. Hence the KL is the **sum** over dimensions (not the mean):
 #
-# $$\mathrm{KL}\big(N(\mu, \mathrm{diag}\,\sigma^2)\,\|\,N(0, I)\big) = \sum_{j=1}^{D}\left(-\log\sigma_j + \frac{\sigma_j^2 + \mu_j^2}{2} - \frac12\right).$$
+# $$\mathrm{KL}\big(N(\mu, \mathrm{diag}\,\sigma^2)\,\|\,N(0, I)\big)
+#   = \sum_{j=1}^{D}\left(-\log\sigma_j + \frac{\sigma_j^2 + \mu_j^2}{2} - \frac12\right).$$
 #
 # ### Exercise — `kl_to_standard_normal`
 # Implement it for a batch: `mu` and `sigma` have shape `(N, D)` (`sigma` is the standard
@@ -262,11 +265,11 @@ for row in range(3):
           f"| torch {via_torch[row]:.5f} nats")
 
 # %% [markdown]
-# The VAE's loss uses the same formula from the package, `course_utils.losses.kl_std_normal` —
+# The VAE's loss uses the same formula from the package, `course_utils.vae.losses.kl_std_normal` —
 # read it and compare with yours:
 
 # %%
-from course_utils.losses import kl_std_normal
+from course_utils.vae.losses import kl_std_normal
 
 print(inspect.getsource(kl_std_normal))
 
@@ -306,7 +309,7 @@ for (mq, sq), (mp, sp) in [((0.0, 0.3), (0.0, 1.0)), ((2.0, 0.5), (0.0, 1.0)), (
 #
 # Move the sliders: the plot shows q and p, the title both KLs. Find a q with `KL(q‖p) ≈ 1`
 # nat in two different ways (shifting versus shrinking). The callback is
-# `course_utils.widgets.KLExplorer.update`; it redraws in a few tens of milliseconds.
+# `course_utils.widgets.vae.KLExplorer.update`; it redraws in a few tens of milliseconds.
 
 # %%
 explorer = KLExplorer(mu_p=0.0, sigma_p=1.0, mu_q=1.0, sigma_q=0.5)

@@ -30,9 +30,9 @@
 
 # %% [markdown]
 # ## Setup
-# Exact ELBOs, posteriors and `log p(x)` come from `course_utils.estimators.LinearGaussian`;
-# the comparisons from `course_utils.elbo_gap`; the gradient estimators from
-# `course_utils.gradient_estimators`; the VAE's loss pieces from `course_utils.losses`.
+# Exact ELBOs, posteriors and `log p(x)` come from `course_utils.toys.linear_gaussian.LinearGaussian`;
+# the comparisons from `course_utils.toys.elbo_gap`; the gradient estimators from
+# `course_utils.toys.gradient_estimators`; the VAE's loss pieces from `course_utils.vae.losses`.
 # Quick mode only shortens the optimisation demo and the sample counts of the plots.
 
 # %%
@@ -44,14 +44,18 @@ import torch
 import torch.nn.functional as F
 from torch.distributions import Normal
 
-from course_utils.elbo_gap import ascend_elbo, elbo_table
-from course_utils.estimators import LinearGaussian
+from course_utils.core import pick, quick_mode, seed_everything
 from course_utils.exercises import check_per_example_loss, check_reparameterize
-from course_utils.gradient_estimators import (gradient_statistics, reparameterization_gradients,
-                                              score_function_gradients, squared_distance)
-from course_utils.losses import bernoulli_log_likelihood, kl_std_normal, negative_elbo
-from course_utils.runtime import pick, quick_mode, seed_everything
-from course_utils.vae import VAE, VAEConfig
+from course_utils.toys import (
+    LinearGaussian,
+    ascend_elbo,
+    elbo_table,
+    gradient_statistics,
+    reparameterization_gradients,
+    score_function_gradients,
+)
+from course_utils.toys.gradient_estimators import squared_distance
+from course_utils.vae import VAE, VAEConfig, kl_std_normal, negative_elbo
 
 seed_everything(0)
 print("quick mode:", quick_mode())
@@ -66,7 +70,8 @@ print("quick mode:", quick_mode())
 #
 # `log p(x)` does not depend on z, so it leaves the expectation. Rearranging,
 #
-# $$\log p(x) - \mathrm{KL}(q(z|x)\,\|\,p(z|x)) = \mathbb{E}_q[\log p(x|z)] - \mathbb{E}_q\!\left[\log\frac{q(z|x)}{p(z)}\right]
+# $$\log p(x) - \mathrm{KL}(q(z|x)\,\|\,p(z|x))
+#  = \mathbb{E}_q[\log p(x|z)] - \mathbb{E}_q\!\left[\log\frac{q(z|x)}{p(z)}\right]
 #  = \underbrace{\mathbb{E}_q[\log p(x|z)] - \mathrm{KL}(q(z|x)\,\|\,p(z))}_{\text{ELBO}} .$$
 #
 # Since `KL(q ‖ p(z|x)) ≥ 0`, the right side is `≤ log p(x)`: a **lower bound** on the
@@ -320,7 +325,8 @@ print(f"batch loss (mean over the 4 examples): {yours.mean().item():.3f} nats")
 #
 # With `z^(n) = μ_n + σ_n ⊙ ε`, `ε ~ N(0, I)`, and `f = f_θ(z^(n))`:
 #
-# $$L_n = -\sum_{m=1}^{784}\big[x_{n,m}\log f_m + (1-x_{n,m})\log(1-f_m)\big] - \frac12\sum_{j=1}^{D}\big(1 + \log\sigma_{n,j}^2 - \mu_{n,j}^2 - \sigma_{n,j}^2\big),
+# $$L_n = -\sum_{m=1}^{784}\big[x_{n,m}\log f_m + (1-x_{n,m})\log(1-f_m)\big]
+#   - \frac12\sum_{j=1}^{D}\big(1 + \log\sigma_{n,j}^2 - \mu_{n,j}^2 - \sigma_{n,j}^2\big),
 #   \qquad \mathcal{L} = \frac1N\sum_n L_n .$$
 #
 # The first sum is the binary cross-entropy summed over pixels (the one-sample estimate of the
@@ -368,7 +374,7 @@ def reparameterize(mu, sigma, eps):
 check_reparameterize(reparameterize)
 
 # %% [markdown]
-# The VAE uses the same line (`course_utils.vae.VAE.reparameterize`):
+# The VAE uses the same line (`course_utils.vae.model.VAE.reparameterize`):
 
 # %%
 print(inspect.getsource(VAE.reparameterize))
@@ -391,7 +397,8 @@ f = squared_distance(1.0)
 print(f"{'dim':>4} | {'score-function mean':>19} {'variance':>10} | {'reparameterized mean':>20} {'variance':>9}")
 for dim in (1, 10, 100):
     s = gradient_statistics(f, dim, n=10_000, seed=0)
-    print(f"{dim:4d} | {s['score_mean']:19.3f} {s['score_var']:10.1f} | {s['reparam_mean']:20.3f} {s['reparam_var']:9.3f}")
+    print(f"{dim:4d} | {s['score_mean']:19.3f} {s['score_var']:10.1f} | "
+          f"{s['reparam_mean']:20.3f} {s['reparam_var']:9.3f}")
 
 # %% [markdown]
 # The variance as a function of the dimension, and the distribution of one-sample estimates in

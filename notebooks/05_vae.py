@@ -25,12 +25,12 @@
 
 # %% [markdown]
 # ## Setup
-# The data set is chosen in `course_utils.data.load_data` (MNIST, or Fashion-MNIST offline).
+# The data set is chosen in `course_utils.core.data.load_data` (MNIST, or Fashion-MNIST offline).
 # Full mode (the default) trains on all 50 000 training images: the z = 20 model for 100 epochs
 # with a cosine learning-rate decay (the recipe behind `benchmarks/results/vae.json`, about 5–8
 # minutes on a laptop CPU), the z = 2 model for 15 epochs; both are then cached. Quick mode
 # (`COURSE_QUICK=1`) trains 2 epochs on 3 000 images so the notebook runs in seconds (and the
-# figures look accordingly). The runs are defined once, in `course_utils.runs`.
+# figures look accordingly). The runs are defined once, in `course_utils.course.runs`.
 
 # %%
 import inspect
@@ -38,21 +38,27 @@ import inspect
 import matplotlib.pyplot as plt
 import torch
 
-from course_utils.data import load_data
+from course_utils.core import get_device, load_data, pick, quick_mode, seed_everything
+from course_utils.course import record, vae2_config, vae_config, vae_data
 from course_utils.exercises import check_gaussian_quantiles
-from course_utils.losses import negative_elbo
-from course_utils.report import record
-from course_utils.runs import vae2_config, vae_config, vae_data
-from course_utils.runtime import get_device, pick, quick_mode, seed_everything
-from course_utils.vae import VAE, VAEConfig
-from course_utils.vae_figures import (gaussian_quantile_grid, plot_elbo_curves, plot_manifold,
-                                      plot_reconstructions, plot_samples_at_epochs)
-from course_utils.vae_train import evaluate_vae, evaluation_images, make_step, train_vae
+from course_utils.vae import (
+    VAE,
+    VAEConfig,
+    evaluate_vae,
+    evaluation_images,
+    gaussian_quantile_grid,
+    make_step,
+    plot_elbo_curves,
+    plot_manifold,
+    plot_reconstructions,
+    plot_samples_at_epochs,
+    train_vae,
+)
 from course_utils.widgets import LatentExplorer, ReconstructionExplorer
 
 seed_everything(0)
 data = load_data(pixels="dynamic")
-data = vae_data(data)  # all images in full mode, a subset in quick mode (course_utils.runs)
+data = vae_data(data)  # all images in full mode, a subset in quick mode (course_utils.course.runs)
 print(data, "| device:", get_device(), "| quick mode:", quick_mode())
 
 # %% [markdown]
@@ -111,14 +117,14 @@ print(inspect.getsource(make_step))
 # %% [markdown]
 # ## Training (z = 20)
 #
-# `train_vae` runs the shared training loop (`course_utils.training.fit`), records the training
+# `train_vae` runs the shared training loop (`course_utils.core.training.fit`), records the training
 # ELBO (averaged over each epoch's batches) and the validation ELBO (after each epoch), and keeps
 # sample grids at fixed latent points at epoch 0, the middle and the end. A finished run is cached
 # under a key made of every setting and the data set, so re-running this cell loads it.
 # Ctrl-C (or the stop button) stops after the current step and returns the model as it is.
 
 # %%
-config20 = vae_config()  # the tuned recipe: 100 epochs, cosine learning rate (course_utils.runs)
+config20 = vae_config()  # the tuned recipe: 100 epochs, cosine learning rate (course_utils.course.runs)
 print(config20)
 vae20, history20 = train_vae(config20, data)
 

@@ -28,10 +28,10 @@
 
 # %% [markdown]
 # ## Setup
-# The code behind this notebook: `course_utils.gan_losses` (the losses of the real GAN, from the
-# discriminator's logits), `course_utils.toy_gan` (the 1-D toy problem: exact densities, the
-# optimal discriminator, the value on a grid, a tiny GAN), `course_utils.toy_gan_figures`, the
-# exercise checks in `course_utils.gan_exercises` and the widget in `course_utils.gan_widgets`.
+# The code behind this notebook: `course_utils.gan.losses` (the losses of the real GAN, from the
+# discriminator's logits), `course_utils.toys.gan1d` (the 1-D toy problem: exact densities, the
+# optimal discriminator, the value on a grid, a tiny GAN), `course_utils.toys.gan1d_figures`, the
+# exercise checks in `course_utils.exercises.gan` and the widget in `course_utils.widgets.gan`.
 # Nothing here loads images; quick mode only shortens the toy runs.
 
 # %%
@@ -43,17 +43,33 @@ import matplotlib.pyplot as plt
 import torch
 import torch.nn.functional as F
 
-from course_utils import gan_losses, toy_gan
-from course_utils.gan import Discriminator, GANConfig, Generator
-from course_utils.gan_exercises import check_discriminator_loss, check_generator_loss_non_saturating
-from course_utils.gan_losses import LOG_4, discriminator_loss, value_function
-from course_utils.gan_widgets import ToyGANExplorer
-from course_utils.runtime import pick, quick_mode, seed_everything
-from course_utils.toy_gan import (Mixture1D, ToyConfig, default_grid, fit_discriminator, generator_gradients,
-                                  jensen_shannon, mean_distance_from_half, normal_pdf, optimal_discriminator,
-                                  train_toy_gan, value_on_grid)
-from course_utils.toy_gan_figures import (generator_loss_figure, optimal_discriminator_figure, saturation_figure,
-                                          toy_history_figure, toy_snapshots_figure, value_path_figure)
+from course_utils.core import pick, quick_mode, seed_everything
+from course_utils.exercises import check_discriminator_loss, check_generator_loss_non_saturating
+from course_utils.gan import LOG_4, Discriminator, GANConfig, Generator, discriminator_loss, value_function
+from course_utils.gan import losses as gan_losses
+from course_utils.toys import gan1d as toy_gan
+from course_utils.toys.gan1d import (
+    Mixture1D,
+    ToyConfig,
+    default_grid,
+    fit_discriminator,
+    generator_gradients,
+    jensen_shannon,
+    mean_distance_from_half,
+    normal_pdf,
+    optimal_discriminator,
+    train_toy_gan,
+    value_on_grid,
+)
+from course_utils.toys.gan1d_figures import (
+    generator_loss_figure,
+    optimal_discriminator_figure,
+    saturation_figure,
+    toy_history_figure,
+    toy_snapshots_figure,
+    value_path_figure,
+)
+from course_utils.widgets import ToyGANExplorer
 
 seed_everything(0)
 TOY_STEPS = pick(1500, 800)  # training steps of the toy GAN (quick mode: fewer)
@@ -217,8 +233,10 @@ print(inspect.getsource(discriminator_loss))
 #
 # **Step 2: the value at D\*.** Substitute, and write `m = (p_data + p_g)/2`:
 #
-# $$V(D^*, G) = \mathbb{E}_{p_\text{data}}\Big[\log \frac{p_\text{data}}{2m}\Big] + \mathbb{E}_{p_g}\Big[\log \frac{p_g}{2m}\Big]
-#   = -\log 4 + \mathrm{KL}(p_\text{data}\,\|\,m) + \mathrm{KL}(p_g\,\|\,m) = -\log 4 + 2\,\mathrm{JSD}(p_\text{data}, p_g).$$
+# $$V(D^*, G) = \mathbb{E}_{p_\text{data}}\Big[\log \frac{p_\text{data}}{2m}\Big]
+#   + \mathbb{E}_{p_g}\Big[\log \frac{p_g}{2m}\Big]
+#   = -\log 4 + \mathrm{KL}(p_\text{data}\,\|\,m) + \mathrm{KL}(p_g\,\|\,m)
+#   = -\log 4 + 2\,\mathrm{JSD}(p_\text{data}, p_g).$$
 #
 # The Jensen–Shannon divergence is ≥ 0 and 0 only when `p_g = p_data`. So the generator's best
 # possible outcome is `p_g = p_data`, where `D* = 1/2` everywhere and **`V = −log 4 ≈ −1.386`**.
@@ -264,9 +282,10 @@ print(f"-log 4 = {-math.log(4):.4f}")
 # %% [markdown]
 # The last column is the average distance of D\* from a coin flip where the data and the fakes
 # are (weighted by `m = (p_data + p_g)/2`). The last row is the converged game: `D* = 1/2`
-# everywhere, and the value is exactly `−log 4`. The other generators leave D something to exploit, and `V(D*, G)` is higher by twice
-# their JSD. The figure shows the three optimal discriminators: each is 1 where only data live,
-# 0 where only fakes live, and 1/2 where the two densities are equal.
+# everywhere, and the value is exactly `−log 4`. The other generators leave D something to
+# exploit, and `V(D*, G)` is higher by twice their JSD. The figure shows the three optimal
+# discriminators: each is 1 where only data live, 0 where only fakes live, and 1/2 where the
+# two densities are equal.
 
 # %%
 fig = optimal_discriminator_figure(x, p_data, candidates)
@@ -331,7 +350,8 @@ plt.show()
 # `V(D*, G) = −log 4 + 2 JSD(p_data ‖ p_g)`. At convergence `p_g = p_data`, so `D*(x) = 1/2`
 # everywhere (D can do no better than a coin flip) and the JSD is 0:
 #
-# $$V(D^*, G^*) = \mathbb{E}_{p_\text{data}}[\log \tfrac12] + \mathbb{E}_{p_g}[\log \tfrac12] = 2\log\tfrac12 = -\log 4 \approx -1.386 \text{ nats}.$$
+# $$V(D^*, G^*) = \mathbb{E}_{p_\text{data}}[\log \tfrac12] + \mathbb{E}_{p_g}[\log \tfrac12]
+#   = 2\log\tfrac12 = -\log 4 \approx -1.386 \text{ nats}.$$
 #
 # Numerically above: 1/2 to four decimals and −1.3863 on the grid. (Correspondingly the
 # discriminator's loss `−V` is `log 4 ≈ 1.386` at the optimum.)
@@ -344,7 +364,8 @@ plt.show()
 # are poor and the discriminator rejects them confidently: `D(G(z)) ≈ 0`. There, the loss is
 # flat. With `D = sigmoid(a)` and `a` D's logit for a fake, the derivatives are
 #
-# $$\frac{\partial}{\partial a}\log\big(1 - D\big) = -D, \qquad \frac{\partial}{\partial a}\big(-\log D\big) = -(1 - D).$$
+# $$\frac{\partial}{\partial a}\log\big(1 - D\big) = -D, \qquad
+#   \frac{\partial}{\partial a}\big(-\log D\big) = -(1 - D).$$
 #
 # Everything the generator learns flows back through `∂loss/∂a`. For the original
 # (**saturating**) loss it is `D(G(z))` in size: almost 0 exactly when the fakes are worst. The
@@ -358,7 +379,7 @@ plt.show()
 
 # %% [markdown]
 # The numbers behind the figure, at a few values of `D(G(z))` (derivatives computed by autograd
-# through `course_utils.gan_losses`; `∂/∂D` is the derivative with respect to the probability):
+# through `course_utils.gan.losses`; `∂/∂D` is the derivative with respect to the probability):
 
 # %%
 print(inspect.getsource(generator_gradients))
@@ -434,7 +455,7 @@ plt.show()
 # though: the saturating loss weights each fake by `D(G(z))`, so the fakes D already likes get
 # almost all of the gradient and the worst fakes almost none, and once the signal is tiny the
 # rescaled step is dominated by noise. The non-saturating loss gives a strong, well-weighted signal regardless of
-# the optimizer, which is why it is the standard choice (and the default in `course_utils.gan`).
+# the optimizer, which is why it is the standard choice (and the default in `course_utils.gan.model`).
 #
 # <details><summary><b>Worked answer (Q2.4)</b></summary>
 #
@@ -466,8 +487,8 @@ plt.show()
 # %% [markdown]
 # What to look at: the generator's histogram (orange) moves from near 0 onto the data and splits
 # into two bumps; D (green) bends wherever one distribution has more mass than the other (compare
-# with D\* in Q2.3) and stays close to 1/2 where the fakes cover the data. The losses settle near the equilibrium values of Q2.3: D's loss
-# near `log 4` and both mean outputs near 1/2.
+# with D\* in Q2.3) and stays close to 1/2 where the fakes cover the data. The losses settle
+# near the equilibrium values of Q2.3: D's loss near `log 4` and both mean outputs near 1/2.
 
 # %%
 fig = toy_history_figure(toy_run)
@@ -486,7 +507,7 @@ plt.show()
 #   1/2 *without* `p_g = p_data`: Q2.3's argument assumes the discriminator is optimal, and a small
 #   D trained by a few steps of gradient descent may not be.
 #
-# The callback is `course_utils.gan_widgets.ToyGANExplorer.update`; scrolling redraws in a few
+# The callback is `course_utils.widgets.gan.ToyGANExplorer.update`; scrolling redraws in a few
 # tens of milliseconds.
 
 # %%

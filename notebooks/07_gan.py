@@ -27,9 +27,9 @@
 
 # %% [markdown]
 # ## Setup
-# The data set is chosen in one place, `course_utils.data.load_data` (MNIST, or Fashion-MNIST
+# The data set is chosen in one place, `course_utils.core.data.load_data` (MNIST, or Fashion-MNIST
 # offline). The GAN trains on gray images in [0, 1], which the training loop rescales to [−1, 1],
-# the range of the generator's tanh. The run's settings are in `course_utils.vae_vs_gan.gan_config`
+# the range of the generator's tanh. The run's settings are in `course_utils.course.runs.gan_config`
 # — the engine's defaults (`GANConfig()`: 30 epochs on all 50 000 training images) in full mode,
 # 3 epochs on 1 024 images in quick mode (`COURSE_QUICK=1`; the samples then look accordingly).
 # Trained models go to a checkpoint cache, so re-running the notebook loads them.
@@ -40,18 +40,25 @@ import inspect
 import matplotlib.pyplot as plt
 import torch
 
-from course_utils import interpolation
-from course_utils.data import load_data
+from course_utils.core import get_device, load_data, quick_mode, seed_everything, show_grid
+from course_utils.course import EVAL_SEED, classifier_config, gan_config, n_eval, record
 from course_utils.evaluation import sample_quality, train_classifier
-from course_utils.gan import Discriminator, GANConfig, Generator, to_signed, to_unit
-from course_utils.gan_exercises import check_lerp, check_slerp
-from course_utils.gan_figures import history_figure, interpolation_figure, snapshots_figure
-from course_utils.gan_train import make_step, sample, train_gan
-from course_utils.gan_widgets import InterpolationExplorer
-from course_utils.plots import show_grid
-from course_utils.report import record
-from course_utils.runtime import get_device, quick_mode, seed_everything
-from course_utils.vae_vs_gan import EVAL_SEED, classifier_config, gan_config, n_eval
+from course_utils.exercises import check_lerp, check_slerp
+from course_utils.gan import (
+    Discriminator,
+    GANConfig,
+    Generator,
+    history_figure,
+    interpolation,
+    interpolation_figure,
+    make_step,
+    sample,
+    snapshots_figure,
+    to_signed,
+    to_unit,
+    train_gan,
+)
+from course_utils.widgets import InterpolationExplorer
 
 seed_everything(0)
 data = load_data(pixels="gray")
@@ -108,7 +115,7 @@ print(inspect.getsource(make_step))
 # %% [markdown]
 # ### Training
 #
-# `train_gan` runs that step over the epochs (the shared loop `course_utils.training.fit`),
+# `train_gan` runs that step over the epochs (the shared loop `course_utils.core.training.fit`),
 # keeps a grid of samples for fixed noise at the start, the middle and the end, and stores the
 # finished run in the cache. In full mode expect several minutes on a laptop CPU the first time
 # (Ctrl-C, or the stop button, ends training early and keeps what was learned; such a run is not cached).
@@ -145,8 +152,8 @@ plt.show()
 # - **Optimisation**: Adam for each network, lr 2·10⁻⁴, betas (0.5, 0.999), batches of 64 real
 #   images and 64 fakes; each step first updates D (fakes detached), then G through the updated D.
 #
-# The code is `course_utils.gan` (networks), `course_utils.gan_losses` (losses) and
-# `course_utils.gan_train` (the step and the loop); the printout above is the trained model's
+# The code is `course_utils.gan.model` (networks), `course_utils.gan.losses` (losses) and
+# `course_utils.gan.train` (the step and the loop); the printout above is the trained model's
 # architecture.
 # </details>
 
@@ -314,7 +321,7 @@ plt.show()
 # The same five pairs as in the figures. Pick one and a path; the slider (one step per arrow-key
 # press) decodes the current point and draws it; the strip on the right shows the whole path with
 # the current point framed, and the label shows `|z|` — watch it dip in the middle of the
-# straight line. The callback is `course_utils.gan_widgets.InterpolationExplorer.update`
+# straight line. The callback is `course_utils.widgets.gan.InterpolationExplorer.update`
 # (decoding one image and drawing it takes a few milliseconds).
 
 # %%

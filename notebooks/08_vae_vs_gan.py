@@ -24,7 +24,7 @@
 # %% [markdown]
 # ## Setup
 # The models are the ones notebooks 05 (the z = 20 VAE) and 07 (the GAN) trained: the settings
-# live in `course_utils.vae_vs_gan` (`vae_config`, `vae_data`, `gan_config`), so the engines'
+# live in `course_utils.course.runs` (`vae_config`, `vae_data`, `gan_config`), so the engines'
 # training functions find them in the checkpoint cache and nothing is trained again (run 05 and 07
 # first; otherwise they are trained here, which takes as long as there). The evaluation
 # classifier is `course_utils.evaluation`'s, trained once and cached (notebook 07 already used it).
@@ -36,17 +36,25 @@ import matplotlib.pyplot as plt
 import torch
 
 from course_utils import evaluation
-from course_utils.data import load_data
-from course_utils.evaluation import frechet_distance, frechet_distance_gaussians, train_classifier
-from course_utils.gan_train import train_gan
-from course_utils.plots import show_grid
-from course_utils.report import record
-from course_utils.runtime import get_device, quick_mode, seed_everything
-from course_utils.vae_train import elbo, evaluation_images, train_vae
-from course_utils.vae_vs_gan import (categorical_latent_gradients, class_distance, classifier_config, coverage_figure,
-                                     gan_config, gradient_through_rounding, model_samples, n_eval, per_image_elbo,
-                                     score_models, scores_figure, scores_table, side_by_side_figure, vae_config,
-                                     vae_data)
+from course_utils.core import get_device, load_data, quick_mode, seed_everything, show_grid
+from course_utils.course import classifier_config, gan_config, n_eval, record, vae_config, vae_data
+from course_utils.evaluation import (
+    categorical_latent_gradients,
+    class_distance,
+    coverage_figure,
+    frechet_distance,
+    frechet_distance_gaussians,
+    gradient_through_rounding,
+    model_samples,
+    per_image_elbo,
+    score_models,
+    scores_figure,
+    scores_table,
+    side_by_side_figure,
+    train_classifier,
+)
+from course_utils.gan import train_gan
+from course_utils.vae import elbo, evaluation_images, train_vae
 
 seed_everything(0)
 data = load_data(pixels="gray")

@@ -37,7 +37,7 @@ def load_offline_fashion(tmp_path_factory, pixels: str):
     For module-scoped fixtures (loaded once per test module); skips the tests when the
     data set is not installed.
     """
-    from course_utils.data import DataError, load_data
+    from course_utils.core.data import DataError, load_data
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("COURSE_CACHE_DIR", str(tmp_path_factory.mktemp("data-cache")))
@@ -61,7 +61,7 @@ def accepts(check, fn) -> str:
 
 def rejects(check, fn, *fragments) -> str:
     """Assert that ``check(fn)`` raises ExerciseError whose message contains every fragment; return the message."""
-    from course_utils.exercises import ExerciseError
+    from course_utils.exercises.vae import ExerciseError
 
     with pytest.raises(ExerciseError) as info:
         check(fn)
@@ -123,6 +123,6 @@ def offline(monkeypatch):
         raise urllib.error.URLError("network disabled in tests")
 
     monkeypatch.setattr(urllib.request, "urlopen", refuse)
-    from course_utils import data
+    from course_utils.core import data
     monkeypatch.setattr(data, "_DOWNLOAD_FAILED", {})
     return refuse

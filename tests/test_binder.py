@@ -57,7 +57,7 @@ def test_binder_requirements_take_cpu_torch_and_every_course_pin():
 def test_post_build_installs_course_and_prefetches_mnist():
     path = BINDER / "postBuild"
     assert path.stat().st_mode & 0o111, "postBuild must be executable"
-    lines = [l for l in path.read_text().splitlines() if l.strip() and not l.startswith("#")]
+    lines = [line for line in path.read_text().splitlines() if line.strip() and not line.startswith("#")]
     assert lines[0].startswith("set -e"), "postBuild must stop at the first failing step"
     body = path.read_text()
     assert "pip install --no-cache-dir --no-deps -e ." in body

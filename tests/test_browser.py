@@ -58,10 +58,10 @@ def lab(tmp_path_factory):
             try:
                 urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2)
                 break
-            except OSError:
+            except OSError as exc:
                 if proc.poll() is not None or time.time() > deadline:
                     log.flush()
-                    raise RuntimeError("JupyterLab did not start:\n" + Path(log.name).read_text()[-3000:])
+                    raise RuntimeError("JupyterLab did not start:\n" + Path(log.name).read_text()[-3000:]) from exc
                 time.sleep(0.5)
         yield base, token
     finally:
@@ -105,11 +105,9 @@ JS_STATE = """() => {
 def run_all(page, base, token, notebook: str, timeout_s: float = 600):
     page.goto(f"{base}/lab/tree/{notebook}?token={token}&reset")
     try:
-        page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell.currentWidget "
-                               "&& window.jupyterapp.shell.currentWidget.sessionContext "
-                               "&& window.jupyterapp.shell.currentWidget.sessionContext.session "
-                               "&& window.jupyterapp.shell.currentWidget.sessionContext.session.kernel "
-                               "&& window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle'",
+        page.wait_for_function("() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget; "
+                               "const k = w && w.sessionContext && w.sessionContext.session "
+                               "&& w.sessionContext.session.kernel; return k && k.status === 'idle'; }",
                                timeout=120_000)
     except playwright_api.TimeoutError:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -151,7 +149,10 @@ def slider_moves_image(page, shot_name: str) -> float:
     return float("inf")
 
 
-@pytest.mark.parametrize("notebook", os.environ.get("BROWSER_NOTEBOOKS", "notebooks/05_vae.ipynb,notebooks/07_gan.ipynb").split(","))
+BROWSER_NOTEBOOKS = os.environ.get("BROWSER_NOTEBOOKS", "notebooks/05_vae.ipynb,notebooks/07_gan.ipynb").split(",")
+
+
+@pytest.mark.parametrize("notebook", BROWSER_NOTEBOOKS)
 def test_notebook_runs_and_latent_slider_updates_image(lab, browser, notebook):
     if not (ROOT / notebook).is_file():
         pytest.fail(f"{notebook} does not exist")

@@ -6,8 +6,8 @@ import json
 import nbformat
 from nbformat.v4 import new_code_cell, new_notebook
 
-from course_utils import report
-from course_utils.course_run import main
+from course_utils.course import report
+from course_utils.course.headless import main
 
 
 def write_nb(path, *sources):
@@ -26,7 +26,7 @@ def test_record_is_a_no_op_without_a_report_file(monkeypatch, tmp_path):
 
 def test_course_run_writes_html_and_summary(tmp_path):
     good = write_nb(tmp_path / "01_good.ipynb",
-                    "import os\nfrom course_utils.report import record\n"
+                    "import os\nfrom course_utils.course.report import record\n"
                     "record('mode is quick', float(os.environ['COURSE_QUICK']), 'flag')\n"
                     "record('test ELBO', -101.5, 'nats')")
     bad = write_nb(tmp_path / "02_bad.ipynb", "raise ValueError('broken on purpose')")

@@ -6,11 +6,10 @@ import gzip
 
 import pytest
 import torch
-
 from conftest import make_tiny_mnist
-from course_utils import data as D
-from course_utils.batches import Batches
 
+from course_utils.core import data as D
+from course_utils.core.batches import Batches
 
 # ----------------------------------------------------------------------------- MNIST path
 

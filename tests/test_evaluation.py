@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 import scipy.linalg
 import torch
-
-from course_utils import checkpoints
-from course_utils import evaluation as E
 from conftest import load_offline_fashion
-from course_utils.gan import GANConfig, Generator, to_unit
-from course_utils.gan_train import sample
+
+from course_utils import evaluation as E
+from course_utils.core import checkpoints
+from course_utils.gan.model import GANConfig, Generator, to_unit
+from course_utils.gan.train import sample
 
 TINY = E.ClassifierConfig(channels=(8, 16), hidden=32, epochs=1, train_size=5000)
 
@@ -104,7 +104,7 @@ def test_classifier_learns_and_is_cached(fashion):
     assert len(files) == 1
     second = E.train_classifier(fashion, TINY, progress=False)
     assert second.test_accuracy == first.test_accuracy
-    for a, b in zip(first.state_dict().values(), second.state_dict().values()):
+    for a, b in zip(first.state_dict().values(), second.state_dict().values(), strict=True):
         assert torch.equal(a, b)
     assert len(second.history) == 1 and "val_accuracy" in second.history.last
 

@@ -6,9 +6,9 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
-
 from conftest import accepts, rejects
-from course_utils import exercises as ex
+
+from course_utils.exercises import vae as ex
 
 
 def test_checks_pass_not_implemented_through():
@@ -65,9 +65,10 @@ def test_naive_mistakes(wrong, fragment):
 # ----------------------------------------------------------------- 03 KL
 
 def test_kl_reference_and_package_agree():
-    from course_utils.losses import kl_std_normal
+    from course_utils.vae.losses import kl_std_normal
 
-    assert accepts(ex.check_kl_std_normal, lambda mu, s: -torch.log(s).sum(-1) + 0.5 * (s**2 + mu**2).sum(-1) - 0.5 * mu.shape[-1])
+    assert accepts(ex.check_kl_std_normal,
+                   lambda mu, s: -torch.log(s).sum(-1) + 0.5 * (s**2 + mu**2).sum(-1) - 0.5 * mu.shape[-1])
     assert accepts(ex.check_kl_std_normal, kl_std_normal)
     mu, s = torch.randn(4, 3), torch.rand(4, 3) + 0.1
     torch.testing.assert_close(ex.reference_kl_std_normal(mu, s), kl_std_normal(mu, s))
@@ -102,7 +103,7 @@ def reference_loss(x, logits, mu, sigma):
 
 
 def test_loss_reference_and_package_agree():
-    from course_utils.losses import negative_elbo
+    from course_utils.vae.losses import negative_elbo
 
     assert accepts(ex.check_per_example_loss, reference_loss)
     assert accepts(ex.check_per_example_loss, lambda x, lg, mu, s: negative_elbo(x, lg, mu, s)["loss"])
@@ -157,7 +158,7 @@ def test_reparameterize_mistakes(wrong, fragment):
 # ----------------------------------------------------------------- 05 quantiles
 
 def test_quantiles_reference_and_package_agree():
-    from course_utils.vae_figures import gaussian_quantile_grid
+    from course_utils.vae.figures import gaussian_quantile_grid
 
     normal = torch.distributions.Normal(0.0, 1.0)
     assert accepts(ex.check_gaussian_quantiles, lambda n: normal.icdf(torch.linspace(0.05, 0.95, n)))

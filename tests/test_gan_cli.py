@@ -5,9 +5,9 @@ import json
 
 import pytest
 
-from course_utils import evaluation
 from course_utils.__main__ import main
-from course_utils.data import DataError, load_data
+from course_utils.core.data import DataError, load_data
+from course_utils.evaluation import classifier as evaluation
 
 
 def test_cli_writes_figures_and_metrics(tmp_path, monkeypatch):
@@ -33,6 +33,6 @@ def test_cli_writes_figures_and_metrics(tmp_path, monkeypatch):
 
 
 def test_cli_reports_a_missing_data_set(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr("course_utils.data.DEBIAN_FASHION_DIR", tmp_path / "nowhere")
+    monkeypatch.setattr("course_utils.core.data.DEBIAN_FASHION_DIR", tmp_path / "nowhere")
     rc = main(["gan", "--dataset", "fashion-mnist", "--epochs", "1", "--out", str(tmp_path / "out")])
     assert rc == 2 and "Fashion-MNIST was not found" in capsys.readouterr().out

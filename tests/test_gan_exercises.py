@@ -6,10 +6,11 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
-
 from conftest import accepts, rejects
-from course_utils import gan_exercises as gx
-from course_utils import gan_losses, interpolation
+
+from course_utils.exercises import gan as gx
+from course_utils.gan import interpolation
+from course_utils.gan import losses as gan_losses
 
 
 def test_every_check_passes_not_implemented_through():

@@ -10,10 +10,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from course_utils.gan import GANConfig, Generator  # noqa: E402
-from course_utils.gan_figures import history_figure, interpolation_figure, snapshots_figure  # noqa: E402
-from course_utils.gan_train import GANHistory, sample  # noqa: E402
-from course_utils.interpolation import interpolate, latent_path, lerp, random_pairs, slerp  # noqa: E402
+from course_utils.gan.figures import history_figure, interpolation_figure, snapshots_figure  # noqa: E402
+from course_utils.gan.interpolation import interpolate, latent_path, lerp, random_pairs, slerp  # noqa: E402
+from course_utils.gan.model import GANConfig, Generator  # noqa: E402
+from course_utils.gan.train import GANHistory, sample  # noqa: E402
 
 
 def test_lerp_is_evenly_spaced_and_hits_both_ends():

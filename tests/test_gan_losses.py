@@ -7,7 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from course_utils import gan_losses as L
+from course_utils.gan import losses as L
 
 
 def logit(p: float) -> float:
@@ -78,7 +78,8 @@ def test_saturating_gradient_vanishes_as_d_of_g_goes_to_zero_non_saturating_does
 
 def test_losses_are_batch_means():
     a = torch.tensor([0.3, -1.2])
-    assert L.generator_loss_non_saturating(a.repeat(5)).item() == pytest.approx(L.generator_loss_non_saturating(a).item())
+    repeated = L.generator_loss_non_saturating(a.repeat(5)).item()
+    assert repeated == pytest.approx(L.generator_loss_non_saturating(a).item())
     assert L.discriminator_loss(a.repeat(3), a).item() == pytest.approx(L.discriminator_loss(a, a).item())
 
 

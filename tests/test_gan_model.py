@@ -5,8 +5,8 @@ import pytest
 import torch
 import torch.nn as nn
 
-from course_utils.gan import Discriminator, GANConfig, Generator, build_gan, to_signed, to_unit
-from course_utils.gan_train import make_noise, sample
+from course_utils.gan.model import Discriminator, GANConfig, Generator, build_gan, to_signed, to_unit
+from course_utils.gan.train import make_noise, sample
 
 
 def layer_types(module: nn.Module) -> list[str]:
@@ -59,7 +59,7 @@ def test_wrong_latent_size_is_a_clear_error():
 
 def test_same_seed_same_network_different_seed_different():
     a, b, c = Generator(GANConfig(seed=3)), Generator(GANConfig(seed=3)), Generator(GANConfig(seed=4))
-    for pa, pb in zip(a.parameters(), b.parameters()):
+    for pa, pb in zip(a.parameters(), b.parameters(), strict=True):
         assert torch.equal(pa, pb)
     assert not torch.equal(a.net[0].weight, c.net[0].weight)
     # the networks do not depend on (or disturb) the global random state

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import pytest
 import torch
-
-from course_utils import checkpoints
 from conftest import load_offline_fashion
-from course_utils.data import Data, Split
-from course_utils.gan import GANConfig, build_gan, to_signed
-from course_utils.gan_train import GANHistory, load_gan, make_noise, sample, save_gan, train_gan
-from course_utils.training import NonFiniteLossError
+
+from course_utils.core import checkpoints
+from course_utils.core.data import Data, Split
+from course_utils.core.training import NonFiniteLossError
+from course_utils.gan.model import GANConfig, build_gan, to_signed
+from course_utils.gan.train import GANHistory, load_gan, make_noise, sample, save_gan, train_gan
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +68,7 @@ def test_short_real_run_moves_d_of_g_and_gives_images(fashion):
     assert len(gan_cache_files()) == 1
     g2, d2, history2 = train_gan(config, fashion, progress=False)
     for a, b in zip([*g.state_dict().values(), *d.state_dict().values()],
-                    [*g2.state_dict().values(), *d2.state_dict().values()]):
+                    [*g2.state_dict().values(), *d2.state_dict().values()], strict=True):
         assert torch.equal(a, b)
     assert history2.epochs == history.epochs
     assert all(torch.equal(history.samples[e], history2.samples[e]) for e in history.samples)
@@ -79,9 +79,9 @@ def test_determinism_under_a_seed(fashion):
     config = GANConfig(epochs=2, train_size=640, seed=7, n_samples=4)
     runs = [train_gan(config, fashion, use_cache=False, progress=False) for _ in range(2)]
     (g1, d1, h1), (g2, d2, h2) = runs
-    for a, b in zip(g1.state_dict().values(), g2.state_dict().values()):
+    for a, b in zip(g1.state_dict().values(), g2.state_dict().values(), strict=True):
         assert torch.equal(a, b)
-    for a, b in zip(d1.state_dict().values(), d2.state_dict().values()):
+    for a, b in zip(d1.state_dict().values(), d2.state_dict().values(), strict=True):
         assert torch.equal(a, b)
     strip = lambda h: [{k: v for k, v in e.items() if k != "seconds"} for e in h.epochs]  # noqa: E731
     assert strip(h1) == strip(h2)
@@ -128,7 +128,7 @@ def test_uint8_and_nan_images_are_refused():
 
 
 def test_nan_stops_training_with_the_last_good_state_and_caches_nothing(monkeypatch):
-    import course_utils.gan_train as gt
+    import course_utils.gan.train as gt
 
     made = {}
 

@@ -7,11 +7,11 @@ from dataclasses import replace
 import pytest
 import torch
 
-from course_utils import gan_widgets as GW
-from course_utils.gan import GANConfig, Generator, to_unit
-from course_utils.gan_train import sample
-from course_utils.interpolation import lerp, slerp
-from course_utils.toy_gan import ToyConfig, train_toy_gan
+from course_utils.gan.interpolation import lerp, slerp
+from course_utils.gan.model import GANConfig, Generator, to_unit
+from course_utils.gan.train import sample
+from course_utils.toys.gan1d import ToyConfig, train_toy_gan
+from course_utils.widgets import gan as GW
 
 FAST = 0.1  # seconds: "well under 100 ms", asserted on the median of several moves
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from course_utils.estimators import LinearGaussian
-from course_utils.gaussians import kl_monte_carlo, kl_normal, kl_symbolic, kl_torch, normal_log_pdf
-from course_utils.ppca import fit_ppca, linearity_gap, mean_image
-from course_utils.toy_maps import ring_map
+from course_utils.toys.gaussians import kl_monte_carlo, kl_normal, kl_symbolic, kl_torch, normal_log_pdf
+from course_utils.toys.linear_gaussian import LinearGaussian
+from course_utils.toys.maps import ring_map
+from course_utils.toys.ppca import fit_ppca, linearity_gap, mean_image
 
 
 def test_ppca_recovers_a_known_model():
@@ -66,7 +66,7 @@ def test_symbolic_kl_when_sympy_is_there():
 # ----------------------------------------------------------------- notebook 04
 
 def test_gradient_estimators_unbiased_and_reparam_has_lower_variance():
-    from course_utils.gradient_estimators import gradient_statistics, squared_distance
+    from course_utils.toys.gradient_estimators import gradient_statistics, squared_distance
 
     s = gradient_statistics(squared_distance(1.0), dim=10, n=20000, seed=0)
     assert s["reparam_mean"] == pytest.approx(-2.0, abs=0.1)
@@ -76,7 +76,7 @@ def test_gradient_estimators_unbiased_and_reparam_has_lower_variance():
 
 
 def test_reparameterization_gradients_match_autograd_per_sample():
-    from course_utils.gradient_estimators import reparameterization_gradients, squared_distance
+    from course_utils.toys.gradient_estimators import reparameterization_gradients, squared_distance
 
     mu, sigma = torch.zeros(3, dtype=torch.float64), torch.full((3,), 0.5, dtype=torch.float64)
     grads = reparameterization_gradients(squared_distance(1.0), mu, sigma, 4, torch.Generator().manual_seed(0))
@@ -85,7 +85,7 @@ def test_reparameterization_gradients_match_autograd_per_sample():
 
 
 def test_elbo_gap_equals_kl_to_posterior():
-    from course_utils.elbo_gap import elbo_table
+    from course_utils.toys.elbo_gap import elbo_table
 
     model = LinearGaussian.random(5, 3, noise_std=0.5, seed=3)
     x, _ = model.sample(6, generator=torch.Generator().manual_seed(0))
@@ -96,7 +96,7 @@ def test_elbo_gap_equals_kl_to_posterior():
 
 
 def test_ascend_elbo_phases():
-    from course_utils.elbo_gap import ascend_elbo
+    from course_utils.toys.elbo_gap import ascend_elbo
 
     h = ascend_elbo(LinearGaussian.random(4, 2, seed=0), LinearGaussian.random(4, 2, seed=5),
                     n_points=10, steps_per_phase=30, lr=0.05)

@@ -16,7 +16,7 @@ import jupytext
 import nbformat
 import pytest
 
-from course_utils.nbtools import CHECK_MARK, audit
+from course_utils.course.nbtools import CHECK_MARK, audit
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -46,7 +46,7 @@ def test_pair_cells_agree(path):
     script = jupytext.read(path.with_suffix(".py"), fmt="py:percent")
     a, b = cells(ipynb), cells(script)
     assert len(a) == len(b), f"{path.name}: {len(a)} cells vs {len(b)} in the .py"
-    for i, (x, y) in enumerate(zip(a, b)):
+    for i, (x, y) in enumerate(zip(a, b, strict=True)):
         assert x == y, f"{path.name}: cell {i} differs between .ipynb and .py (run `jupytext --sync {path.name}`)"
 
 
@@ -89,7 +89,7 @@ def test_checked_cells_have_stored_output(path):
 def test_rebuilt_notebooks_keep_the_ids_of_unchanged_cells():
     import nbformat
 
-    from course_utils.nbtools import stable_cell_ids
+    from course_utils.course.nbtools import stable_cell_ids
 
     def notebook(*sources):
         nb = nbformat.v4.new_notebook()
@@ -113,7 +113,7 @@ def test_rebuilt_notebooks_keep_the_ids_of_unchanged_cells():
 def test_clean_merges_stdout_chunks_and_keeps_other_streams_apart():
     import nbformat
 
-    from course_utils.nbtools import clean
+    from course_utils.course.nbtools import clean
 
     cell = nbformat.v4.new_code_cell(f"{CHECK_MARK}\nprint(1)\nprint(2)")
     cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="1\n"),

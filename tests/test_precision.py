@@ -3,17 +3,15 @@ from __future__ import annotations
 
 import pytest
 import torch
-
-import course_utils.runtime as runtime
-import course_utils.vae_train as vt
-from course_utils.gan import GANConfig, build_gan
-from course_utils.gan_train import gan_cache_key, make_optimizers
-from course_utils.gan_train import make_step as make_gan_step
-from course_utils.gan_train import train_gan
-from course_utils.vae import VAE, VAEConfig
-
 from test_gan_train import random_data
 from test_vae_train import synthetic_data
+
+import course_utils.core.runtime as runtime
+import course_utils.vae.train as vt
+from course_utils.gan.model import GANConfig, build_gan
+from course_utils.gan.train import gan_cache_key, make_optimizers, train_gan
+from course_utils.gan.train import make_step as make_gan_step
+from course_utils.vae.model import VAE, VAEConfig
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -84,7 +82,7 @@ def test_bfloat16_vae_training_is_deterministic_and_learns():
     m1, h1 = vt.train_vae(config, data, use_cache=False, progress=False)
     m2, h2 = vt.train_vae(config, data, use_cache=False, progress=False)
     assert h1["val_elbo"] == h2["val_elbo"]
-    assert all(torch.equal(a, b) for a, b in zip(m1.state_dict().values(), m2.state_dict().values()))
+    assert all(torch.equal(a, b) for a, b in zip(m1.state_dict().values(), m2.state_dict().values(), strict=True))
     assert h1["val_elbo"][-1] > h1["val_elbo"][0]
 
 
@@ -125,6 +123,6 @@ def test_bfloat16_gan_training_is_deterministic_and_keyed_by_precision():
     g1, _, h1 = train_gan(config, data, use_cache=False, progress=False)
     g2, _, h2 = train_gan(config, data, use_cache=False, progress=False)
     assert h1["d_loss"] == h2["d_loss"]
-    assert all(torch.equal(a, b) for a, b in zip(g1.state_dict().values(), g2.state_dict().values()))
+    assert all(torch.equal(a, b) for a, b in zip(g1.state_dict().values(), g2.state_dict().values(), strict=True))
     float_key = gan_cache_key(GANConfig(**{**config.to_dict(), "precision": "float32"}), data, "cpu")
     assert gan_cache_key(config, data, "cpu") != float_key

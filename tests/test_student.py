@@ -8,8 +8,8 @@ from __future__ import annotations
 import nbformat
 import pytest
 
-from course_utils import student
-from course_utils.nbtools import execute
+from course_utils.course import student
+from course_utils.course.nbtools import execute
 
 SOURCES = student.default_sources()
 

@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 import torch
 
-from course_utils import toy_gan as T
+from course_utils.toys import gan1d as T
 
 
 def test_mixture_density_integrates_to_one_and_matches_samples():

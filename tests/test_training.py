@@ -4,10 +4,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from course_utils import checkpoints as C
-from course_utils.batches import Batches
-from course_utils.runtime import get_device, pick, quick_mode, seed_everything
-from course_utils.training import History, NonFiniteLossError, check_finite, fit
+from course_utils.core import checkpoints as C
+from course_utils.core.batches import Batches
+from course_utils.core.runtime import get_device, pick, quick_mode, seed_everything
+from course_utils.core.training import History, NonFiniteLossError, check_finite, fit
 
 
 def make_problem(seed=0):
@@ -126,7 +126,7 @@ def test_corrupt_checkpoint_gives_clear_error(tmp_path):
 
 
 def test_atomic_write_leaves_old_file_on_interrupt(tmp_path):
-    from course_utils.storage import atomic_write
+    from course_utils.core.storage import atomic_write
     target = tmp_path / "f.bin"
     target.write_bytes(b"old")
     with pytest.raises(KeyboardInterrupt):
@@ -138,7 +138,8 @@ def test_atomic_write_leaves_old_file_on_interrupt(tmp_path):
 
 def test_atomic_write_gives_usual_permissions(tmp_path):
     import os
-    from course_utils.storage import write_json
+
+    from course_utils.core.storage import write_json
     old = os.umask(0o022)
     try:
         path = write_json(tmp_path / "r.json", {"a": 1})

@@ -13,9 +13,8 @@ import math
 import pytest
 import torch
 
-from course_utils.estimators import (LinearGaussian, iw_log_px, log_mean_exp, naive_log_px, vae_iw_log_px,
-                                     vae_naive_log_px)
-
+from course_utils.toys.linear_gaussian import LinearGaussian
+from course_utils.vae.estimators import iw_log_px, log_mean_exp, naive_log_px, vae_iw_log_px, vae_naive_log_px
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -117,8 +116,8 @@ def test_estimators_are_chunked_and_reproducible():
 # --------------------------------------------------------------------------- on a VAE
 
 def test_vae_estimators_shapes_and_order():
-    from course_utils.vae import VAE, VAEConfig
-    from course_utils.vae_train import elbo
+    from course_utils.vae.model import VAE, VAEConfig
+    from course_utils.vae.train import elbo
 
     model = VAE(VAEConfig(z_dim=3, hidden=32)).eval()
     x = torch.bernoulli(torch.full((12, 784), 0.2), generator=g(0))

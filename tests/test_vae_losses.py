@@ -6,8 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch.distributions import Bernoulli, Independent, Normal, kl_divergence
 
-from course_utils import losses
-
+from course_utils.vae import losses
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from course_utils.checkpoints import CheckpointError
-from course_utils.losses import bernoulli_log_likelihood
-from course_utils.vae import VAE, VAEConfig, full_config, load_vae, save_vae
-
+from course_utils.core.checkpoints import CheckpointError
+from course_utils.vae.losses import bernoulli_log_likelihood
+from course_utils.vae.model import VAE, VAEConfig, full_config, load_vae, save_vae
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -88,7 +87,7 @@ def test_reparameterize_has_the_right_distribution():
 
 def test_same_seed_same_network_and_samples():
     a, b, c = VAE(VAEConfig(seed=3)), VAE(VAEConfig(seed=3)), VAE(VAEConfig(seed=4))
-    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters(), strict=True))
     assert not torch.equal(a.decoder_out.weight, c.decoder_out.weight)
     s1 = a.sample_prior(5, generator=torch.Generator().manual_seed(0))
     s2 = b.sample_prior(5, generator=torch.Generator().manual_seed(0))

@@ -9,13 +9,13 @@ import torch
 
 matplotlib.use("Agg")
 
-import course_utils.vae_train as vt  # noqa: E402
-from course_utils.checkpoints import load_checkpoint, model_cache_path  # noqa: E402
 from conftest import load_offline_fashion  # noqa: E402
-from course_utils.data import Data, Split  # noqa: E402
-from course_utils.training import NonFiniteLossError  # noqa: E402
-from course_utils.vae import VAE, VAEConfig, load_vae  # noqa: E402
 
+import course_utils.vae.train as vt  # noqa: E402
+from course_utils.core.checkpoints import load_checkpoint, model_cache_path  # noqa: E402
+from course_utils.core.data import Data, Split  # noqa: E402
+from course_utils.core.training import NonFiniteLossError  # noqa: E402
+from course_utils.vae.model import VAE, VAEConfig, load_vae  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -71,7 +71,7 @@ def test_same_seed_same_numbers_and_history_layout(data):
     m2, h2 = vt.train_vae(VAEConfig(**TINY), data, use_cache=False, progress=False)
     m3, h3 = vt.train_vae(VAEConfig(**TINY, seed=1), data, use_cache=False, progress=False)
     assert same_numbers(h1, h2) and not same_numbers(h1, h3)
-    assert all(torch.equal(p, q) for p, q in zip(m1.state_dict().values(), m2.state_dict().values()))
+    assert all(torch.equal(p, q) for p, q in zip(m1.state_dict().values(), m2.state_dict().values(), strict=True))
     assert len(h1) == 3 and h1.steps == 3 * 8 and not h1.interrupted
     for key in ("elbo", "reconstruction", "regularization", "val_elbo", "val_reconstruction",
                 "val_regularization", "lr", "kl_weight", "seconds"):
@@ -108,7 +108,7 @@ def test_cache_hit_for_same_config_and_miss_for_another(data, count_fits):
     assert len(count_fits) == 1 and len(models_in_cache()) == 1
     m2, h2 = vt.train_vae(VAEConfig(**TINY), data, progress=False)
     assert len(count_fits) == 1  # loaded, not trained
-    assert all(torch.equal(p, q) for p, q in zip(m1.state_dict().values(), m2.state_dict().values()))
+    assert all(torch.equal(p, q) for p, q in zip(m1.state_dict().values(), m2.state_dict().values(), strict=True))
     assert same_numbers(h1, h2) and h2.seconds == h1.seconds
     assert sorted(h2.samples) == sorted(h1.samples)
     assert all(torch.equal(h1.samples[e], h2.samples[e]) for e in h1.samples)
@@ -119,7 +119,7 @@ def test_cache_hit_for_same_config_and_miss_for_another(data, count_fits):
     path = model_cache_path(vt.vae_cache_key(VAEConfig(**TINY), data))
     loaded, meta = load_vae(path)
     assert meta["complete"] and meta["dataset"] == "fashion-mnist"
-    assert all(torch.equal(p, q) for p, q in zip(m1.state_dict().values(), loaded.state_dict().values()))
+    assert all(torch.equal(p, q) for p, q in zip(m1.state_dict().values(), loaded.state_dict().values(), strict=True))
 
 
 def test_interrupted_training_returns_the_model_and_caches_nothing(data, count_fits):
@@ -135,7 +135,7 @@ def test_interrupted_training_returns_the_model_and_caches_nothing(data, count_f
 
 
 def test_interrupt_while_saving_leaves_no_file(data):
-    import course_utils.storage as storage
+    import course_utils.core.storage as storage
 
     def interrupted_fsync(fd):
         raise KeyboardInterrupt
@@ -187,7 +187,7 @@ def test_bad_training_data_is_refused(data):
 
 
 def test_cached_model_of_another_architecture_is_retrained_not_loaded(data, count_fits):
-    from course_utils.checkpoints import save_checkpoint
+    from course_utils.core.checkpoints import save_checkpoint
 
     cfg = VAEConfig(**TINY)
     other = VAE(VAEConfig(**{**TINY, "z_dim": 7}))
@@ -213,8 +213,7 @@ def test_evaluate_vae_reports_elbo_and_iw(data):
 
 
 def test_figures(data, tmp_path):
-    from course_utils import vae_figures as vf
-
+    from course_utils.vae import figures as vf
     model, h = vt.train_vae(VAEConfig(**{**TINY, "z_dim": 2}), data, use_cache=False, progress=False)
     fig = vf.plot_elbo_curves(h, show_parts=True, save_to=tmp_path / "elbo.png")
     assert len(fig.axes) == 3 and "nats" in fig.axes[0].get_ylabel()
@@ -253,7 +252,7 @@ def test_a_few_hundred_steps_on_real_data_lower_the_validation_loss(fashion):
 
 @pytest.mark.slow
 def test_cli_writes_figures_and_metrics(fashion, tmp_path, monkeypatch):
-    import course_utils.vae_cli as cli
+    import course_utils.course.cli.vae as cli
     from course_utils.__main__ import main
 
     small = Data(fashion.name, fashion.train.subset(2560), fashion.val.subset(500), fashion.test.subset(300),

@@ -7,28 +7,29 @@ from pathlib import Path
 import pytest
 import torch
 
-from course_utils import vae_vs_gan as VG
+from course_utils.course import runs
 from course_utils.evaluation import ClassifierConfig
-from course_utils.gan import GANConfig, Generator
-from course_utils.vae import full_config
+from course_utils.evaluation import comparison as VG
+from course_utils.gan.model import GANConfig, Generator
+from course_utils.vae.model import full_config
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_full_and_quick_settings(monkeypatch):
     monkeypatch.setenv("COURSE_QUICK", "0")
-    assert VG.gan_config() == GANConfig()  # the engine's full-mode run, as benchmarks/bench_gan.py trains it
-    assert VG.classifier_config() == ClassifierConfig()
-    assert VG.n_eval() == 10_000
-    assert VG.vae_config() == full_config(20)  # the recipe benchmarks/bench_vae.py reports
+    assert runs.gan_config() == GANConfig()  # the engine's full-mode run, as benchmarks/bench_gan.py trains it
+    assert runs.classifier_config() == ClassifierConfig()
+    assert runs.n_eval() == 10_000
+    assert runs.vae_config() == full_config(20)  # the recipe benchmarks/bench_vae.py reports
     monkeypatch.setenv("COURSE_QUICK", "1")
-    assert VG.gan_config().epochs < GANConfig().epochs and VG.gan_config().train_size is not None
-    assert VG.classifier_config() == ClassifierConfig(epochs=1, train_size=5000)
-    assert VG.n_eval() == 1000
+    assert runs.gan_config().epochs < GANConfig().epochs and runs.gan_config().train_size is not None
+    assert runs.classifier_config() == ClassifierConfig(epochs=1, train_size=5000)
+    assert runs.n_eval() == 1000
 
 
 def test_vae_settings_match_notebook_05():
-    """Notebook 08 must reuse notebook 05's cached VAE: both take the run from course_utils.runs."""
+    """Notebook 08 must reuse notebook 05's cached VAE: both take the run from course_utils.course.runs."""
     source = (ROOT / "notebooks" / "05_vae.py").read_text()
     assert "config20 = vae_config()" in source and "data = vae_data(data)" in source
     assert 'load_data(pixels="dynamic")' in source
@@ -89,8 +90,8 @@ def test_scores_table_lists_every_model():
 
 
 def test_per_image_elbo_is_one_bound_per_image():
-    from course_utils.vae import VAE, VAEConfig
-    from course_utils.vae_train import elbo
+    from course_utils.vae.model import VAE, VAEConfig
+    from course_utils.vae.train import elbo
 
     vae = VAE(VAEConfig(z_dim=2, hidden=20)).eval()
     x = (torch.rand(30, 784, generator=torch.Generator().manual_seed(0)) < 0.3).float()

@@ -6,9 +6,9 @@ import statistics
 import pytest
 import torch
 
-from course_utils import widgets as W
-from course_utils.gaussians import kl_normal
-from course_utils.vae import VAE, VAEConfig
+from course_utils.toys.gaussians import kl_normal
+from course_utils.vae.model import VAE, VAEConfig
+from course_utils.widgets import vae as W
 
 FAST = 0.1  # seconds
 

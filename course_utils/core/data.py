@@ -1,0 +1,380 @@
+"""MNIST and Fashion-MNIST as in-memory tensors, chosen in one place.
+
+What lives here: finding the IDX files (or downloading MNIST through torchvision),
+parsing them with torchvision's dataset classes, caching the decoded tensors, the
+deterministic train/validation split and the pixel handling (grayscale, dynamic or
+static binarization). Batching lives in :mod:`course_utils.core.batches`.
+
+The data set is chosen by :func:`resolve_dataset`: an explicit name, else the
+``COURSE_DATASET`` environment variable (``auto``, ``mnist`` or ``fashion-mnist``),
+else ``auto``. ``auto`` takes MNIST when it is on disk or can be downloaded,
+otherwise Fashion-MNIST when it is installed, and prints one line saying which and
+why. Asking for ``mnist`` explicitly never falls back.
+
+Files are looked for, in order, in: the ``root`` argument, ``COURSE_DATA_DIR``, the
+per-user cache (``<cache>/data``) and, for Fashion-MNIST only, Debian's
+``/usr/share/datasets/fashion-mnist`` (package ``dataset-fashion-mnist``). In each
+folder both torchvision's layout (``<root>/MNIST/raw/...``) and a flat folder of
+the four files (``.gz`` or not) are accepted.
+"""
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import shutil
+import socket
+import tempfile
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from course_utils.core.runtime import cache_dir
+from course_utils.core.storage import atomic_write, writable_dir
+
+DATASETS = ("mnist", "fashion-mnist")
+ENV_DATASET = "COURSE_DATASET"
+ENV_DATA_DIR = "COURSE_DATA_DIR"
+DEBIAN_FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
+PIXELS = ("gray", "dynamic", "static")
+SPLIT_SEED = 20240611  # fixed: the validation split never depends on the training seed
+STATIC_BINARIZATION_SEED = 1234
+CACHE_VERSION = 1
+
+FILES = {
+    "train_images": "train-images-idx3-ubyte",
+    "train_labels": "train-labels-idx1-ubyte",
+    "test_images": "t10k-images-idx3-ubyte",
+    "test_labels": "t10k-labels-idx1-ubyte",
+}
+_TV_CLASS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST"}
+_PRETTY = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
+CLASS_NAMES = {
+    "mnist": [str(i) for i in range(10)],
+    "fashion-mnist": ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                      "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"],
+}
+
+
+class DataError(RuntimeError):
+    """A data set is missing, corrupt or asked for wrongly; the message says what to do."""
+
+
+# --------------------------------------------------------------------------- choice
+
+def _normalise(name: str) -> str:
+    key = name.strip().lower().replace("_", "-")
+    key = {"fashion": "fashion-mnist", "fashionmnist": "fashion-mnist"}.get(key, key)
+    if key not in DATASETS + ("auto",):
+        raise DataError(
+            f"Unknown data set {name!r}. Use one of: auto, mnist, fashion-mnist "
+            f"(as an argument or in the {ENV_DATASET} environment variable)."
+        )
+    return key
+
+
+def search_dirs(dataset: str, root: str | os.PathLike | None = None) -> list[Path]:
+    """The folders searched for ``dataset``'s files, in order."""
+    dirs = []
+    if root is not None:
+        dirs.append(Path(root).expanduser())
+    if os.environ.get(ENV_DATA_DIR):
+        dirs.append(Path(os.environ[ENV_DATA_DIR]).expanduser())
+    dirs.append(cache_dir() / "data")
+    if dataset == "fashion-mnist":
+        dirs.append(DEBIAN_FASHION_DIR)
+    return dirs
+
+
+def _find_files(dataset: str, folder: Path) -> dict[str, Path] | None:
+    """The four IDX files of ``dataset`` in ``folder`` (either layout), or None."""
+    for base in (folder / _TV_CLASS[dataset] / "raw", folder):
+        found = {}
+        for key, stem in FILES.items():
+            for candidate in (base / stem, base / f"{stem}.gz"):
+                if candidate.is_file():
+                    found[key] = candidate
+                    break
+        if len(found) == len(FILES):
+            return found
+    return None
+
+
+def locate(dataset: str, root=None) -> dict[str, Path] | None:
+    """The first complete set of files for ``dataset`` along :func:`search_dirs`."""
+    for folder in search_dirs(dataset, root):
+        files = _find_files(dataset, folder)
+        if files:
+            return files
+    return None
+
+
+def _cache_file(dataset: str) -> Path:
+    return cache_dir() / "data" / f"{dataset}-v{CACHE_VERSION}.pt"
+
+
+_DOWNLOAD_FAILED: dict[str, str] = {}  # per process: do not retry a failed download
+
+
+def download_mnist(root=None, timeout: float = 20.0) -> dict[str, Path]:
+    """Download MNIST with torchvision into ``root`` (default: the cache) and return its files.
+
+    Raises :class:`DataError` when offline. A failure is remembered for the rest
+    of the process so later calls do not wait again.
+    """
+    target = Path(root).expanduser() if root is not None else cache_dir() / "data"
+    if "mnist" in _DOWNLOAD_FAILED:
+        raise DataError(_DOWNLOAD_FAILED["mnist"])
+    import torchvision
+
+    old = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(timeout)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torchvision.datasets.MNIST(str(target), train=True, download=True)
+    except Exception as exc:  # URLError, RuntimeError('Error downloading'), OSError
+        first = str(exc).strip().splitlines()
+        reason = first[-1] if first else type(exc).__name__
+        _DOWNLOAD_FAILED["mnist"] = f"MNIST could not be downloaded into {target}: {reason}"
+        raise DataError(_DOWNLOAD_FAILED["mnist"]) from exc
+    finally:
+        socket.setdefaulttimeout(old)
+    files = _find_files("mnist", target)
+    if files is None:  # pragma: no cover - torchvision changed its layout
+        raise DataError(f"torchvision downloaded MNIST but its files are not in {target}.")
+    return files
+
+
+def _missing_message(dataset: str, root) -> str:
+    places = "\n".join(f"  - {p}" for p in search_dirs(dataset, root))
+    if dataset == "mnist":
+        remedies = (
+            "Remedies: (1) go online once and run `python -m course_utils data --dataset mnist` "
+            "(torchvision downloads it into the cache); or (2) copy the four IDX files "
+            "(train-images-idx3-ubyte.gz, ...) into one of the folders above or into "
+            f"${ENV_DATA_DIR}. To use the offline alternative, set {ENV_DATASET}=fashion-mnist."
+        )
+    else:
+        remedies = (
+            "Remedies: (1) `sudo apt-get install dataset-fashion-mnist` (Debian/Ubuntu); or "
+            "(2) copy the four Fashion-MNIST IDX files into one of the folders above or into "
+            f"${ENV_DATA_DIR}."
+        )
+    return f"{_PRETTY[dataset]} was not found. Looked in:\n{places}\n{remedies}"
+
+
+def resolve_dataset(name: str | None = None, root=None, verbose: bool = True) -> str:
+    """Return ``'mnist'`` or ``'fashion-mnist'`` for ``name`` (default: ``$COURSE_DATASET`` or auto).
+
+    ``auto`` prefers MNIST (cached, on disk, or downloadable); otherwise it takes
+    Fashion-MNIST and prints one line saying so and why.
+    """
+    if name is None:
+        name = os.environ.get(ENV_DATASET) or "auto"
+    key = _normalise(name)
+    if key != "auto":
+        return key
+    if _cache_file("mnist").is_file() or locate("mnist", root):
+        return "mnist"
+    try:
+        download_mnist(root)
+        return "mnist"
+    except DataError as exc:
+        why = str(exc)
+    if _cache_file("fashion-mnist").is_file() or locate("fashion-mnist", root):
+        if verbose:
+            print(f"Data set: Fashion-MNIST (offline alternative) -- {why}. "
+                  f"Set {ENV_DATASET}=mnist once MNIST is available.")
+        return "fashion-mnist"
+    raise DataError(
+        "No data set is available: MNIST is not on disk and could not be downloaded, and "
+        "Fashion-MNIST is not installed.\n"
+        + _missing_message("mnist", root) + "\n" + _missing_message("fashion-mnist", root)
+    )
+
+
+# --------------------------------------------------------------------------- parsing
+
+def _stage(files: dict[str, Path], raw: Path) -> None:
+    """Place uncompressed copies of ``files`` in torchvision's ``raw`` folder."""
+    raw.mkdir(parents=True, exist_ok=True)
+    for key, src in files.items():
+        dst = raw / FILES[key]
+        if src.suffix == ".gz":
+            try:
+                with gzip.open(src, "rb") as fin, open(dst, "wb") as fout:
+                    shutil.copyfileobj(fin, fout)
+            except (OSError, EOFError) as exc:
+                raise DataError(
+                    f"{src} is truncated or corrupt ({exc}). Delete it and get the file again "
+                    "(re-download, or reinstall the package that provided it)."
+                ) from exc
+        elif src.resolve() != dst.resolve():
+            shutil.copyfile(src, dst)
+
+
+def _parse(dataset: str, files: dict[str, Path]) -> dict[str, torch.Tensor]:
+    """Decode the IDX files with torchvision's dataset class; return uint8/int64 tensors."""
+    import torchvision
+
+    cls = getattr(torchvision.datasets, _TV_CLASS[dataset])
+    with tempfile.TemporaryDirectory(prefix="course-data-") as tmp:
+        _stage(files, Path(tmp) / _TV_CLASS[dataset] / "raw")
+        out = {}
+        for split, train in (("train", True), ("test", False)):
+            try:
+                ds = cls(tmp, train=train, download=False)
+            except Exception as exc:  # AssertionError/ValueError/RuntimeError from the parser
+                bad = files[f"{split}_images"], files[f"{split}_labels"]
+                raise DataError(
+                    f"Could not parse {bad[0]} / {bad[1]}: the file is truncated or corrupt "
+                    f"({type(exc).__name__}: {exc}). Delete it and get it again."
+                ) from exc
+            images, labels = ds.data, ds.targets
+            if images.ndim != 3 or images.shape[1:] != (28, 28) or len(images) != len(labels):
+                raise DataError(
+                    f"{files[f'{split}_images']} holds images of shape {tuple(images.shape)} with "
+                    f"{len(labels)} labels; expected (N, 28, 28) with N labels."
+                )
+            out[f"{split}_images"] = images.to(torch.uint8).contiguous()
+            out[f"{split}_labels"] = labels.to(torch.int64).contiguous()
+    return out
+
+
+def _fingerprint(files: dict[str, Path]) -> str:
+    h = hashlib.sha1()
+    for key in sorted(files):
+        st = files[key].stat()
+        h.update(f"{key}:{files[key].resolve()}:{st.st_size}:{int(st.st_mtime)}".encode())
+    return h.hexdigest()
+
+
+def load_raw(dataset: str, root=None, download: bool = True, use_cache: bool = True):
+    """The decoded uint8 images and int64 labels of ``dataset`` (train and test), cached.
+
+    The cache (``<cache>/data/<dataset>-v1.pt``) is used only when it was made from
+    the same source files; a read-only cache folder only means no caching.
+    """
+    dataset = _normalise(dataset)
+    if dataset == "auto":
+        raise DataError("load_raw needs a concrete data set; call resolve_dataset first.")
+    files = locate(dataset, root)
+    cached = _cache_file(dataset)
+    if use_cache and cached.is_file():
+        try:
+            blob = torch.load(cached, weights_only=True)
+        except Exception:  # a corrupt cache is rebuilt, never trusted
+            blob = None
+        if blob is not None and (files is None or blob.get("fingerprint") == _fingerprint(files)):
+            return {k: blob[k] for k in FILES}
+    if files is None and dataset == "mnist" and download:
+        try:
+            files = download_mnist(root)
+        except DataError as exc:
+            raise DataError(f"{exc}\n{_missing_message(dataset, root)}") from exc
+    if files is None:
+        raise DataError(_missing_message(dataset, root))
+    tensors = _parse(dataset, files)
+    if use_cache and writable_dir(cached.parent, "the decoded data cache") is not None:
+        with atomic_write(cached) as fh:
+            torch.save({**tensors, "fingerprint": _fingerprint(files)}, fh)
+    return tensors
+
+
+# --------------------------------------------------------------------------- splits
+
+@dataclass
+class Split:
+    """One split: ``images`` float32 of shape (N, 784) in [0, 1] (or {0, 1}), ``labels`` int64 (N,)."""
+
+    images: torch.Tensor
+    labels: torch.Tensor
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def subset(self, n: int | None) -> Split:
+        """The first ``n`` examples (all when ``n`` is None)."""
+        return self if n is None else Split(self.images[:n], self.labels[:n])
+
+
+@dataclass
+class Data:
+    """A data set held in memory. ``pixels`` says how the images were prepared:
+
+    - ``gray``: intensities in [0, 1];
+    - ``static``: one fixed, seeded Bernoulli sample per image (values in {0, 1});
+    - ``dynamic``: intensities in [0, 1], and ``binarize`` is True so the batch
+      iterator draws a fresh Bernoulli sample each time a batch is drawn.
+    """
+
+    name: str
+    train: Split
+    val: Split
+    test: Split
+    pixels: str
+    class_names: list[str]
+
+    @property
+    def binarize(self) -> bool:
+        """Whether batches must be binarized on the fly (dynamic binarization)."""
+        return self.pixels == "dynamic"
+
+    @property
+    def pretty_name(self) -> str:
+        return _PRETTY[self.name]
+
+    def __repr__(self) -> str:
+        return (f"Data({self.pretty_name}, pixels={self.pixels!r}, train={len(self.train)}, "
+                f"val={len(self.val)}, test={len(self.test)})")
+
+
+def split_indices(n_train: int, val_size: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Deterministic (train, validation) indices: a fixed-seed permutation of ``range(n_train)``.
+
+    ``val_size`` defaults to one sixth (10 000 of MNIST's 60 000).
+    """
+    if val_size is None:
+        val_size = n_train // 6
+    if not 0 <= val_size < n_train:
+        raise ValueError(f"val_size must be in [0, {n_train}), got {val_size}")
+    perm = torch.randperm(n_train, generator=torch.Generator().manual_seed(SPLIT_SEED))
+    return perm[val_size:].sort().values, perm[:val_size].sort().values
+
+
+def load_data(dataset: str | None = None, pixels: str = "dynamic", root=None,
+              val_size: int | None = None, download: bool = True, verbose: bool = True) -> Data:
+    """Load MNIST or Fashion-MNIST into memory, split into train / validation / test.
+
+    Args:
+        dataset: ``'mnist'``, ``'fashion-mnist'``, ``'auto'`` or None (``$COURSE_DATASET``).
+        pixels: ``'gray'``, ``'dynamic'`` (fresh binarization per batch) or ``'static'``.
+        root: a folder to look in first.
+        val_size: validation images held out of the training set (default 1/6: 10 000).
+    """
+    if pixels not in PIXELS:
+        raise ValueError(f"pixels must be one of {PIXELS}, got {pixels!r}")
+    name = resolve_dataset(dataset, root=root, verbose=verbose)
+    raw = load_raw(name, root=root, download=download)
+
+    def to_float(images: torch.Tensor) -> torch.Tensor:
+        return images.reshape(len(images), -1).to(torch.float32).div_(255.0)
+
+    train_x, test_x = to_float(raw["train_images"]), to_float(raw["test_images"])
+    if pixels == "static":
+        gen = torch.Generator().manual_seed(STATIC_BINARIZATION_SEED)
+        train_x = torch.bernoulli(train_x, generator=gen)
+        test_x = torch.bernoulli(test_x, generator=gen)
+    tr, va = split_indices(len(train_x), val_size)
+    labels = raw["train_labels"]
+    return Data(
+        name=name,
+        train=Split(train_x[tr], labels[tr]),
+        val=Split(train_x[va], labels[va]),
+        test=Split(test_x, raw["test_labels"]),
+        pixels=pixels,
+        class_names=list(CLASS_NAMES[name]),
+    )

@@ -1,0 +1,76 @@
+"""Files on disk: atomic writes and cache folders that may be read-only.
+
+Everything the course writes (decoded data, checkpoints, figures, metrics) goes
+through :func:`atomic_write`, so an interrupted run never leaves a half-written
+file: the bytes go to a temporary file in the same folder, which then replaces the
+target in one ``os.replace``. Model checkpoints themselves live in
+:mod:`course_utils.core.checkpoints`.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator:
+    """Open a temporary file next to ``path``; on success it replaces ``path`` atomically.
+
+    On any exception (Ctrl-C included) the temporary file is removed and ``path``
+    is left exactly as it was.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual permissions
+        with os.fdopen(fd, mode) as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def write_json(path: str | os.PathLike, obj) -> Path:
+    """Write ``obj`` as indented JSON, atomically; return the path."""
+    with atomic_write(path, "w") as fh:
+        json.dump(obj, fh, indent=2, sort_keys=False)
+        fh.write("\n")
+    return Path(path)
+
+
+def writable_dir(path: str | os.PathLike, purpose: str) -> Path | None:
+    """Create ``path`` if needed and return it when files can be written there.
+
+    Returns ``None`` (with one warning saying what is lost and how to fix it) when
+    the folder is read-only, so callers can carry on without caching.
+    """
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".write-test-"):
+            pass
+        return path
+    except OSError as exc:
+        warnings.warn(
+            f"Cannot write {purpose} to {path} ({exc.strerror or exc}); continuing without "
+            "caching. Set COURSE_CACHE_DIR to a writable folder to keep results between runs.",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+        return None

@@ -1,0 +1,28 @@
+"""The course's own machinery: which runs it trains, the notebooks' tooling, the command lines.
+
+What lives here:
+
+- :mod:`~course_utils.course.runs`     the trained runs notebooks 05, 07, 08 and the benchmarks share, defined once
+- :mod:`~course_utils.course.report`   key numbers a notebook reports to the instructor's summary
+- :mod:`~course_utils.course.nbtools`  execute, clean and rebuild the notebooks from their .py pairs
+- :mod:`~course_utils.course.student`  student versions of the notebooks (solutions removed)
+- :mod:`~course_utils.course.headless` the headless course run (``make course-run``)
+- :mod:`~course_utils.course.cli`      ``python -m course_utils data|vae|gan``: training *and* evaluation
+
+This is the top layer: it may import every other room, and no other room imports it.
+"""
+from __future__ import annotations
+
+from course_utils.course.report import record
+from course_utils.course.runs import EVAL_SEED, classifier_config, gan_config, n_eval, vae2_config, vae_config, vae_data
+
+__all__ = [
+    "EVAL_SEED",
+    "classifier_config",
+    "gan_config",
+    "n_eval",
+    "record",
+    "vae2_config",
+    "vae_config",
+    "vae_data",
+]

@@ -1,0 +1,19 @@
+"""``python -m course_utils data``: fetch (when online) and summarise a data set."""
+from __future__ import annotations
+
+from course_utils.core.data import DataError, load_data
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--dataset", default=None, help="auto (default), mnist or fashion-mnist")
+    parser.add_argument("--root", default=None, help="a folder to look in first")
+
+
+def run(args) -> int:
+    try:
+        data = load_data(args.dataset, pixels="gray", root=args.root)
+    except DataError as exc:
+        print(f"error: {exc}")
+        return 2
+    print(data)
+    return 0

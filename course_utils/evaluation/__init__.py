@@ -1,0 +1,64 @@
+"""Judging samples of any image model: the classifier, the Fréchet distance, coverage, VAE vs GAN (Q3.1).
+
+What lives here:
+
+- :mod:`~course_utils.evaluation.classifier` the small CNN whose features and labels score samples (cached)
+- :mod:`~course_utils.evaluation.frechet`    the Fréchet distance between two feature sets, in float64
+- :mod:`~course_utils.evaluation.quality`    :func:`sample_quality`: FD, real-vs-real floor, class histogram
+- :mod:`~course_utils.evaluation.comparison` notebook 08's comparison of the VAE with the GAN and its figures
+
+What does not: training the generative models (:mod:`course_utils.vae`,
+:mod:`course_utils.gan`) or deciding which runs the course trains
+(:mod:`course_utils.course.runs`). Every function here takes images in [0, 1].
+"""
+from __future__ import annotations
+
+from course_utils.evaluation.classifier import (
+    N_CLASSES,
+    Classifier,
+    ClassifierConfig,
+    check_unit_images,
+    train_classifier,
+)
+from course_utils.evaluation.comparison import (
+    EVAL_SEED,
+    categorical_latent_gradients,
+    class_distance,
+    coverage_figure,
+    gradient_through_rounding,
+    model_samples,
+    per_image_elbo,
+    score_models,
+    scores_figure,
+    scores_table,
+    side_by_side_figure,
+)
+from course_utils.evaluation.frechet import frechet_distance, frechet_distance_gaussians, gaussian_stats
+from course_utils.evaluation.quality import class_histogram, corrupt, real_floor, reference_features, sample_quality
+
+__all__ = [
+    "Classifier",
+    "ClassifierConfig",
+    "EVAL_SEED",
+    "N_CLASSES",
+    "categorical_latent_gradients",
+    "check_unit_images",
+    "class_distance",
+    "class_histogram",
+    "corrupt",
+    "coverage_figure",
+    "frechet_distance",
+    "frechet_distance_gaussians",
+    "gaussian_stats",
+    "gradient_through_rounding",
+    "model_samples",
+    "per_image_elbo",
+    "real_floor",
+    "reference_features",
+    "sample_quality",
+    "score_models",
+    "scores_figure",
+    "scores_table",
+    "side_by_side_figure",
+    "train_classifier",
+]

@@ -1,0 +1,228 @@
+"""How notebook 08 compares the VAE with the GAN (Q3.1).
+
+What lives here:
+
+- :func:`model_samples` (images in [0, 1] from either model, for the same seed),
+  :func:`score_models` (Fréchet distance, floor and class coverage for each);
+- the figures of notebook 08 (:func:`side_by_side_figure`, :func:`coverage_figure`,
+  :func:`scores_figure`) and the two small numerical demonstrations of Q3.1 about
+  discrete data and discrete latents (:func:`gradient_through_rounding`,
+  :func:`categorical_latent_gradients`).
+
+Training itself is the engines' (:func:`course_utils.gan.train.train_gan`,
+:func:`course_utils.vae.train.train_vae`); which runs the course trains is defined once,
+in :mod:`course_utils.course.runs`; scoring is :mod:`course_utils.evaluation.quality`.
+"""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from course_utils.core.plots import show_grid
+from course_utils.evaluation.classifier import N_CLASSES
+from course_utils.evaluation.quality import sample_quality
+from course_utils.gan.model import to_unit
+
+EVAL_SEED = 1234  # noise for the scored samples (notebooks 07/08 and benchmarks/bench_gan.py)
+
+
+# --------------------------------------------------------------------------- samples and scores
+
+@torch.no_grad()
+def model_samples(vae, generator, n: int, seed: int = EVAL_SEED) -> dict[str, torch.Tensor]:
+    """``n`` samples of each model as images in [0, 1], shape (n, 784), on the CPU.
+
+    VAE: the decoder's Bernoulli means ``f(z)`` at ``z ~ N(0, I)`` (the usual way to show a
+    VAE's samples; a binary draw from them is noisier). GAN: ``(G(z) + 1) / 2``. Both from
+    noise seeded with ``seed``, drawn as in ``benchmarks/bench_gan.py``.
+    """
+    from course_utils.gan.train import sample
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        vae_images = vae.sample_prior(n).cpu()
+    gan_images = to_unit(sample(generator, n, seed=seed))
+    return {"VAE": vae_images.clamp(0, 1), "GAN": gan_images.clamp(0, 1)}
+
+
+def score_models(samples: dict[str, torch.Tensor], data, classifier) -> dict[str, dict]:
+    """:func:`course_utils.evaluation.quality.sample_quality` of each model's samples, plus the test images themselves.
+
+    The entry ``"real (test)"`` scores ``n`` held-out training (validation) images the same
+    way: its Fréchet distance is the floor for that many samples, and its class
+    histogram is what full coverage looks like.
+    """
+    scores = {name: sample_quality(images, data, classifier) for name, images in samples.items()}
+    n = len(next(iter(samples.values())))
+    scores["real (held out)"] = sample_quality(data.val.images[:n], data, classifier)
+    return scores
+
+
+def class_distance(histogram, reference) -> float:
+    """Total variation distance between two class histograms (counts): ``1/2 sum_k |p_k - q_k|``, in [0, 1].
+
+    0 when the samples spread over the classes exactly like the reference; 1 when they share no class.
+    """
+    p = torch.as_tensor(histogram, dtype=torch.float64)
+    q = torch.as_tensor(reference, dtype=torch.float64)
+    if p.shape != q.shape or p.sum() <= 0 or q.sum() <= 0:
+        raise ValueError("two non-empty histograms over the same classes are needed")
+    return float(0.5 * (p / p.sum() - q / q.sum()).abs().sum())
+
+
+def scores_table(scores: dict[str, dict]) -> str:
+    """A plain-text table of Fréchet distance, floor and class coverage per model."""
+    lines = [f"{'':<16} {'Fréchet distance':>16} {'floor (real vs real)':>21} {'classes covered':>16}"]
+    for name, s in scores.items():
+        lines.append(f"{name:<16} {s['fd']:16.2f} {s['fd_real_floor']:21.2f} "
+                     f"{s['classes_covered']:>11d} / {s['n_classes']}")
+    return "\n".join(lines)
+
+
+@torch.no_grad()
+def per_image_elbo(vae, x: torch.Tensor, k: int = 10, seed: int = 0, batch_size: int = 1000) -> torch.Tensor:
+    """The ELBO of each image (N,), in nats, averaged over ``k`` draws of z ~ q(z|x) (seeded).
+
+    A VAE can score any given image this way (a lower bound on its log p(x)); a GAN has no
+    such number.
+    """
+    from course_utils.vae.losses import negative_elbo
+
+    noise = torch.Generator().manual_seed(seed)
+    out = []
+    for i in range(0, len(x), batch_size):
+        xb = x[i:i + batch_size].to(vae.device)
+        total = torch.zeros(len(xb), dtype=torch.float64)
+        for _ in range(k):
+            o = vae(xb, noise)
+            total += negative_elbo(xb, o["logits"], o["mu"], o["sigma"])["loss"].double().cpu()
+        out.append(-total / k)
+    return torch.cat(out)
+
+
+# --------------------------------------------------------------------------- figures
+
+def side_by_side_figure(samples: dict[str, torch.Tensor], real: torch.Tensor, n: int = 36, nrow: int = 6):
+    """Real images next to the first ``n`` samples of each model (all in [0, 1])."""
+    panels = {"real (test images)": real[:n], **{f"{k} samples": v[:n] for k, v in samples.items()}}
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.6 * len(panels), 4.0))
+    for ax, (title, images) in zip(axes, panels.items(), strict=True):
+        show_grid(images, nrow=nrow, ax=ax, title=title)
+    fig.suptitle("Samples side by side (pixel intensities in [0, 1])")
+    fig.tight_layout()
+    return fig
+
+
+def coverage_figure(scores: dict[str, dict], class_names: list[str]):
+    """Fraction of samples per predicted class, for each model and for real images, with the uniform 1/10."""
+    fig, ax = plt.subplots(figsize=(11, 3.6))
+    width = 0.8 / len(scores)
+    x = np.arange(N_CLASSES)
+    for i, (name, s) in enumerate(scores.items()):
+        counts = np.asarray(s["class_histogram"], dtype=float)
+        ax.bar(x + (i - (len(scores) - 1) / 2) * width, counts / counts.sum(), width=width,
+               label=f"{name} ({s['classes_covered']}/{s['n_classes']} classes ≥ 1%)")
+    ax.axhline(1 / N_CLASSES, color="gray", ls="--", lw=1, label="uniform: 1/10")
+    ax.set_xticks(x)
+    ax.set_xticklabels(class_names, rotation=20, fontsize=8)
+    ax.set_xlabel("class predicted by the course's classifier")
+    ax.set_ylabel("fraction of samples")
+    ax.set_title("Mode coverage: which classes do the samples look like?")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def scores_figure(scores: dict[str, dict]):
+    """Fréchet distance per model as bars, with the real-vs-real floor as a line (log scale)."""
+    names = list(scores)
+    fds = [scores[k]["fd"] for k in names]
+    floor = next(iter(scores.values()))["fd_real_floor"]
+    fig, ax = plt.subplots(figsize=(6, 3.4))
+    ax.bar(names, fds, color=[f"C{i}" for i in range(len(names))])
+    ax.axhline(floor, color="k", ls="--", lw=1, label=f"floor: test vs held-out real = {floor:.2f}")
+    ax.set_yscale("log")
+    ax.set_ylabel("Fréchet distance to the test set\n(classifier features, log scale)")
+    ax.set_title("Sample quality: lower is better")
+    for i, v in enumerate(fds):
+        ax.text(i, v, f"{v:.2f}", ha="center", va="bottom", fontsize=9)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+# --------------------------------------------------------------------------- Q3.1: discrete data and latents
+
+def gradient_through_rounding(seed: int = 0) -> dict[str, float]:
+    """Why a GAN cannot learn discrete outputs by backpropagation: the gradient through rounding is zero.
+
+    A tiny "generator" makes pixel probabilities ``p = sigmoid(w z)``; a fixed
+    "discriminator" scores the pixels. With continuous outputs ``p`` the generator gets a
+    gradient; when the outputs are made discrete -- rounded, or drawn as Bernoulli
+    samples -- the output is piecewise constant in ``w``, and the gradient reaching ``w``
+    is exactly zero (PyTorch defines the derivative of ``round`` and ``bernoulli`` as 0).
+    Returns the gradient norms (NaN if no gradient graph exists at all).
+    """
+    g = torch.Generator().manual_seed(seed)
+    z = torch.randn(16, 4, generator=g)
+    w = torch.randn(4, 8, generator=g, requires_grad=True)
+    critic = torch.randn(8, generator=g)  # a fixed linear "discriminator" on 8 pixels
+
+    def grad_norm(make_pixels) -> float:
+        w.grad = None
+        x = make_pixels(torch.sigmoid(z @ w))
+        if not x.requires_grad:
+            return float("nan")  # no graph at all: nothing to differentiate
+        score = (x @ critic).mean()
+        score.backward()
+        return float(w.grad.norm())
+
+    return {
+        "continuous pixels p": grad_norm(lambda p: p),
+        "rounded pixels round(p)": grad_norm(lambda p: torch.round(p)),
+        "sampled pixels Bernoulli(p)": grad_norm(lambda p: torch.bernoulli(p, generator=g)),
+    }
+
+
+def categorical_latent_gradients(n_samples: int = 20000, temperature: float = 0.5, seed: int = 0) -> dict:
+    """Why a VAE with a discrete latent has no reparameterization: compare gradient estimators.
+
+    Objective: ``E_{k ~ Cat(softmax(logits))}[f(k)]`` with ``f = (0, 1, 4, 9)`` over 4 categories,
+    differentiated with respect to the logits. The exact gradient is available (4 terms).
+    A sample ``k`` is an integer: no path from ``k`` back to the logits. Two workarounds:
+    the score-function (REINFORCE) estimator, unbiased but noisy, and the Gumbel-softmax
+    relaxation (continuous "soft one-hot" samples at ``temperature``), low variance but biased.
+    Returns the exact gradient and, for each estimator, the mean and per-sample standard
+    deviation of the gradient estimates (as lists).
+    """
+    g = torch.Generator().manual_seed(seed)
+    logits = torch.tensor([0.5, -0.2, 0.1, -0.4], dtype=torch.float64)
+    f = torch.tensor([0.0, 1.0, 4.0, 9.0], dtype=torch.float64)
+
+    def expected(lg):
+        return (torch.softmax(lg, -1) * f).sum()
+
+    lg = logits.clone().requires_grad_(True)
+    (exact,) = torch.autograd.grad(expected(lg), lg)
+
+    probs = torch.softmax(logits, -1)
+    k = torch.multinomial(probs, n_samples, replacement=True, generator=g)
+    score = F.one_hot(k, 4).double() - probs  # d log p(k) / d logits
+    reinforce = f[k].unsqueeze(1) * score
+
+    u = torch.rand(n_samples, 4, generator=g, dtype=torch.float64).clamp(1e-12, 1 - 1e-12)
+    gumbel = -torch.log(-torch.log(u))
+    soft = torch.softmax((logits + gumbel) / temperature, -1)  # (n, 4) "soft one-hot" samples
+    values = soft @ f
+    # per-sample gradient of soft @ f w.r.t. the logits (the softmax Jacobian, written out):
+    grads = soft * (f - values.unsqueeze(1)) / temperature
+    return {
+        "exact": exact.tolist(),
+        "reinforce_mean": reinforce.mean(0).tolist(),
+        "reinforce_std": reinforce.std(0).tolist(),
+        "gumbel_mean": grads.mean(0).tolist(),
+        "gumbel_std": grads.std(0).tolist(),
+        "n_samples": n_samples,
+    }

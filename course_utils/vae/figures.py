@@ -1,0 +1,127 @@
+"""The VAE's figures (assignment Figs. 1-3), returned as matplotlib figures.
+
+What lives here: the training and validation ELBO per epoch (Q1.13), sample
+grids kept at several epochs (Q1.14), the learned 2-D data manifold on a grid
+of Gaussian quantiles (Q1.15) and reconstructions next to their originals.
+Every function returns the figure; pass it to
+:func:`course_utils.core.plots.save_figure` (or use ``save_to=``) to write it.
+Image tiling comes from :mod:`course_utils.core.plots`; nothing here trains.
+"""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import torch
+
+from course_utils.core.plots import image_grid, save_figure, show_grid
+from course_utils.core.training import History
+
+
+def _maybe_save(fig, save_to):
+    if save_to is not None:
+        save_figure(fig, save_to)
+    return fig
+
+
+def plot_elbo_curves(history: History, show_parts: bool = False, title: str | None = None, save_to=None):
+    """Training and validation ELBO per epoch in one plot (assignment Fig. 1).
+
+    The training value of an epoch is the average over its batches (while the
+    model was still changing); the validation value is measured after the epoch.
+    With ``show_parts``, two more panels show the reconstruction term
+    ``-E_q[log p(x|z)]`` and the regularization term ``KL(q(z|x) || p(z))``.
+    """
+    epochs = history["epoch"]
+    panels = [("elbo", "ELBO (nats per image)")]
+    if show_parts:
+        panels += [("reconstruction", "reconstruction -log p(x|z) (nats)"),
+                   ("regularization", "regularization KL(q(z|x) || p(z)) (nats)")]
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.0 * len(panels), 3.6), squeeze=False)
+    for ax, (key, label) in zip(axes[0], panels, strict=True):
+        ax.plot(epochs, history[key], "o-", ms=3, label="training")
+        if history[f"val_{key}"]:
+            ax.plot(epochs, history[f"val_{key}"], "s-", ms=3, label="validation")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    axes[0][0].set_title(title or "ELBO during training (higher is better)")
+    fig.tight_layout()
+    return _maybe_save(fig, save_to)
+
+
+def plot_samples_at_epochs(samples: dict[int, torch.Tensor] | History, nrow: int = 8, n: int | None = None,
+                           title: str | None = None, save_to=None):
+    """One grid of samples per kept epoch, side by side (assignment Fig. 2).
+
+    ``samples`` maps epoch -> images (N, 784), e.g. ``history.samples`` of
+    :func:`~course_utils.vae.train.train_vae`; the same latent points at every
+    epoch, so the grids show how the decoder changes. Epoch 0 is before training.
+    """
+    samples = getattr(samples, "samples", samples)
+    if not samples:
+        raise ValueError("no samples were kept (set VAEConfig.sample_epochs, or train for at least one epoch)")
+    epochs = sorted(samples)
+    fig, axes = plt.subplots(1, len(epochs), figsize=(3.2 * len(epochs), 3.6), squeeze=False)
+    for ax, epoch in zip(axes[0], epochs, strict=True):
+        images = samples[epoch] if n is None else samples[epoch][:n]
+        show_grid(images, nrow=nrow, ax=ax, title="before training" if epoch == 0 else f"epoch {epoch}")
+    fig.suptitle(title or "Samples from the model (decoder means at fixed z ~ N(0, I))")
+    fig.tight_layout()
+    return _maybe_save(fig, save_to)
+
+
+def gaussian_quantile_grid(n: int = 20, low: float = 0.05, high: float = 0.95) -> torch.Tensor:
+    """``n`` latent coordinates at evenly spaced probabilities in [low, high], mapped through the N(0, 1) inverse CDF.
+
+    Evenly spaced *probabilities* put as many grid points where the prior has
+    its mass as the prior does: dense near 0, sparse in the tails.
+    """
+    p = torch.linspace(low, high, n, dtype=torch.float64)
+    return torch.distributions.Normal(0.0, 1.0).icdf(p).to(torch.float32)
+
+
+@torch.no_grad()
+def manifold_image(model, n: int = 20, low: float = 0.05, high: float = 0.95) -> tuple[torch.Tensor, torch.Tensor]:
+    """Decoder means on an n x n grid of Gaussian quantiles of a 2-D latent space, tiled into one image.
+
+    Returns ``(image, coords)``: the (28 n, 28 n) image, with z1 growing to the
+    right and z2 growing upwards, and the n coordinates used along each axis.
+    """
+    if model.z_dim != 2:
+        raise ValueError(f"the manifold plot needs a model with z_dim = 2, this one has z_dim = {model.z_dim}")
+    coords = gaussian_quantile_grid(n, low, high)
+    z2, z1 = torch.meshgrid(coords.flip(0), coords, indexing="ij")  # top row: largest z2
+    z = torch.stack([z1.reshape(-1), z2.reshape(-1)], dim=1).to(model.device)
+    means = model.decode(z).cpu()
+    return image_grid(means, nrow=n, padding=0), coords
+
+
+def plot_manifold(model, n: int = 20, low: float = 0.05, high: float = 0.95, title: str | None = None,
+                  save_to=None):
+    """The learned data manifold of a z = 2 VAE (assignment Fig. 3): decoder means on a grid of Gaussian quantiles."""
+    image, coords = manifold_image(model, n, low, high)
+    fig, ax = plt.subplots(figsize=(7, 7))
+    ax.imshow(image.numpy(), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    side = image.shape[0] / n
+    ticks = list(range(0, n, max(1, n // 5))) + [n - 1]
+    ax.set_xticks([(i + 0.5) * side for i in ticks], [f"{coords[i]:.2f}" for i in ticks])
+    ax.set_yticks([(i + 0.5) * side for i in ticks], [f"{coords.flip(0)[i]:.2f}" for i in ticks])
+    ax.set_xlabel("z1 (Gaussian quantiles)")
+    ax.set_ylabel("z2 (Gaussian quantiles)")
+    ax.set_title(title or f"Learned manifold: decoder means on a {n}x{n} grid of N(0,1) quantiles")
+    fig.tight_layout()
+    return _maybe_save(fig, save_to)
+
+
+@torch.no_grad()
+def plot_reconstructions(model, x: torch.Tensor, n: int = 10, title: str | None = None, save_to=None):
+    """Originals (top row) and their reconstructions (bottom row): decoder means at the encoder's mean."""
+    x = x[:n]
+    recon = model.reconstruct(x).cpu()
+    fig, axes = plt.subplots(2, 1, figsize=(0.9 * len(x) + 0.6, 2.6))
+    show_grid(x, nrow=len(x), ax=axes[0], title="originals")
+    show_grid(recon, nrow=len(x), ax=axes[1], title="reconstructions (decoder mean at the mean of q(z|x))")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return _maybe_save(fig, save_to)

@@ -1,0 +1,291 @@
+"""Training and evaluating the VAE (Q1.12-Q1.15).
+
+What lives here: :func:`train_vae` (one call trains, or loads from the model
+cache, a :class:`~course_utils.vae.model.VAE`), the training step it hands to the
+shared epoch loop :func:`course_utils.core.training.fit`, the learning-rate and
+KL-weight schedules, and the evaluation of a trained model on a data split:
+:func:`elbo` and :func:`evaluate_vae` (test ELBO and importance-weighted
+log-likelihood). The network is in :mod:`course_utils.vae.model`, the loss pieces in
+:mod:`course_utils.vae.losses`, the log p(x) estimators in
+:mod:`course_utils.vae.estimators`, the figures in :mod:`course_utils.vae.figures`.
+
+Conventions: images are (N, 784) in [0, 1]. With dynamically binarized data
+(``load_data(..., pixels='dynamic')``) every training batch is a fresh Bernoulli
+sample of the gray images; validation and test images are binarized once, with
+a fixed seed, so every epoch and every model is scored on the same binary images.
+All values are in nats per image; the ELBO is negative and higher is better.
+"""
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import torch
+
+from course_utils.core import checkpoints
+from course_utils.core.batches import Batches
+from course_utils.core.runtime import autocast, get_device, training_precision
+from course_utils.core.training import History, Hook, NonFiniteLossError, check_finite, fit
+from course_utils.vae.estimators import vae_iw_log_px
+from course_utils.vae.losses import negative_elbo
+from course_utils.vae.model import VAE, VAEConfig, check_images
+
+CACHE_VERSION = 1
+EVAL_SEED = 12345  # binarization of validation/test images and the evaluation noise
+
+
+@dataclass
+class VAEHistory(History):
+    """The per-epoch record of a VAE run (see :class:`course_utils.core.training.History`).
+
+    Each entry of ``history.epochs`` holds, averaged over the epoch, the training
+    ``elbo``, ``reconstruction`` (``-log p(x|z)``) and ``regularization``
+    (``KL(q(z|x) || p(z))``), the same three on the validation set with a ``val_``
+    prefix, the learning rate ``lr``, the KL weight ``kl_weight`` and ``seconds``.
+    ``history.samples`` maps an epoch (0 = before training) to decoder means
+    (n, 784) at the fixed latent points ``history.noise``.
+    """
+
+    samples: dict[int, torch.Tensor] = field(default_factory=dict)
+    noise: torch.Tensor | None = None
+
+
+# --------------------------------------------------------------------------- schedules
+
+def learning_rate(config: VAEConfig, progress: float) -> float:
+    """The learning rate at ``progress`` in [0, 1] of training (constant, or a cosine decay to ``lr * lr_final``)."""
+    if config.lr_schedule == "constant":
+        return config.lr
+    final = config.lr * config.lr_final
+    return final + 0.5 * (config.lr - final) * (1.0 + math.cos(math.pi * min(max(progress, 0.0), 1.0)))
+
+
+def kl_weight(config: VAEConfig, epoch: float) -> float:
+    """The weight of the KL term after ``epoch`` (fractional) epochs: a linear warm-up from 0 to 1, then 1."""
+    if config.kl_warmup_epochs <= 0:
+        return 1.0
+    return min(1.0, epoch / config.kl_warmup_epochs)
+
+
+# --------------------------------------------------------------------------- one training step
+
+def make_step(model: VAE, optimizer: torch.optim.Optimizer, config: VAEConfig, steps_per_epoch: int,
+              noise: torch.Generator | None = None) -> Callable[[torch.Tensor], dict]:
+    """The function doing one optimisation step on a batch ``x`` (N, 784).
+
+    1. Encode x, draw one z = mu + sigma * eps (reparameterized), decode; with
+       ``config.precision`` resolving to bfloat16 the matrix products run in
+       bfloat16 (``torch.autocast``) and the loss is computed in float32.
+    2. The loss is the batch mean of ``reconstruction + kl_weight * regularization``
+       (``kl_weight`` is 1, the plain negative ELBO, unless a warm-up is configured).
+    3. Check the loss is finite *before* updating, so a NaN keeps the last good weights.
+    4. Backpropagate and take an Adam step.
+
+    Returns the batch means of the ELBO and its two parts (unweighted), as 0-d tensors.
+    """
+    total_steps = max(1, config.epochs * steps_per_epoch)
+    count = 0
+    mixed = autocast(config.precision, model.device)
+
+    def step(x: torch.Tensor) -> dict:
+        nonlocal count
+        lr = learning_rate(config, count / total_steps)
+        beta = kl_weight(config, count / steps_per_epoch)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        with mixed:
+            out = model(x, noise)
+        parts = negative_elbo(x, out["logits"].float(), out["mu"].float(), out["sigma"].float())
+        reconstruction = parts["reconstruction"].mean()
+        regularization = parts["regularization"].mean()
+        loss = reconstruction + beta * regularization if beta != 1.0 else reconstruction + regularization
+        check_finite(loss, "the VAE loss")
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        count += 1
+        reconstruction, regularization = reconstruction.detach(), regularization.detach()
+        return {"elbo": -(reconstruction + regularization), "reconstruction": reconstruction,
+                "regularization": regularization, "lr": lr, "kl_weight": beta}
+
+    return step
+
+
+def make_optimizer(model: VAE, config: VAEConfig) -> torch.optim.Adam:
+    """Adam with the config's learning rate; PyTorch's fused kernel where it exists (same algorithm, faster)."""
+    try:
+        return torch.optim.Adam(model.parameters(), lr=config.lr, fused=True)
+    except (RuntimeError, TypeError, ValueError):  # no fused kernel for this device/dtype
+        return torch.optim.Adam(model.parameters(), lr=config.lr)
+
+
+# --------------------------------------------------------------------------- evaluation
+
+def binarized(images: torch.Tensor, seed: int = EVAL_SEED) -> torch.Tensor:
+    """One fixed Bernoulli sample of gray images (the same ``seed`` gives the same binary images)."""
+    return torch.bernoulli(images, generator=torch.Generator().manual_seed(seed))
+
+
+def evaluation_images(split, binarize: bool, n: int | None = None) -> torch.Tensor:
+    """The first ``n`` images of ``split`` (all when None), binarized with the fixed evaluation seed if asked."""
+    images = split.images if n is None else split.images[:n]
+    return binarized(images) if binarize else images
+
+
+@torch.no_grad()
+def elbo(model: VAE, x: torch.Tensor, batch_size: int = 1000, seed: int = EVAL_SEED) -> dict[str, float]:
+    """The average single-sample ELBO of ``x`` (N, 784) and its two parts, in nats per image.
+
+    ``{"elbo", "reconstruction", "regularization"}``; the z samples are drawn with
+    a fixed ``seed``, so the same model and images always give the same numbers.
+    """
+    check_images(x)
+    model.eval()
+    noise = torch.Generator().manual_seed(seed)
+    sums = {"loss": 0.0, "reconstruction": 0.0, "regularization": 0.0}
+    for i in range(0, len(x), batch_size):
+        xb = x[i:i + batch_size].to(model.device)
+        out = model(xb, noise)
+        for k, v in negative_elbo(xb, out["logits"], out["mu"], out["sigma"]).items():
+            sums[k] += v.sum().item()
+    n = max(len(x), 1)
+    return {"elbo": -sums["loss"] / n, "reconstruction": sums["reconstruction"] / n,
+            "regularization": sums["regularization"] / n}
+
+
+def evaluate_vae(model: VAE, split, binarize: bool = True, iw_k: int = 5000, n_images: int | None = None,
+                 seed: int = EVAL_SEED, progress: bool = True) -> dict:
+    """Score a trained VAE on a data split: the test ELBO and the importance-weighted log-likelihood.
+
+    Args:
+        model: a trained :class:`~course_utils.vae.model.VAE`.
+        split: e.g. ``data.test`` (a :class:`~course_utils.core.data.Split`).
+        binarize: score one fixed binarization of the images (``data.binarize``).
+        iw_k: importance samples per image (0 skips the IW estimate).
+        n_images: score only the first ``n_images`` images (the IW estimate costs
+            ``iw_k`` decoder passes per image: about a minute per 1000 images at k = 5000
+            on a laptop CPU).
+    Returns:
+        ``{"elbo", "reconstruction", "regularization", "iw_ll", "iw_k", "n_images", "iw_seconds"}``
+        in nats per image (``iw_ll`` is None when ``iw_k`` is 0).
+    """
+    x = evaluation_images(split, binarize, n_images)
+    result = {**elbo(model, x, seed=seed), "iw_ll": None, "iw_k": iw_k, "n_images": len(x), "iw_seconds": 0.0}
+    if iw_k:
+        t0 = time.perf_counter()
+        estimates = vae_iw_log_px(model, x, iw_k, generator=torch.Generator().manual_seed(seed),
+                                  progress=progress)
+        result["iw_ll"] = estimates.mean().item()
+        result["iw_seconds"] = time.perf_counter() - t0
+    return result
+
+
+# --------------------------------------------------------------------------- the whole run
+
+class _Snapshots(torch.nn.Module):
+    """Holds the kept sample grids as buffers, so they travel inside the checkpoint."""
+
+    def __init__(self, config: VAEConfig):
+        super().__init__()
+        k = len(config.snapshot_epochs)
+        self.register_buffer("images", torch.zeros(k, config.n_samples, 784))
+        self.register_buffer("noise", torch.zeros(config.n_samples, config.z_dim))
+
+
+def vae_cache_key(config: VAEConfig, data, device: str | torch.device | None = None) -> str:
+    """The model-cache key: every setting, the precision it resolves to on ``device``, the data set, its size."""
+    return checkpoints.cache_key("vae", version=CACHE_VERSION, config=config.to_dict(), dataset=data.name,
+                                 pixels=data.pixels, n_train=len(data.train), n_val=len(data.val),
+                                 precision=training_precision(config.precision, get_device(device)))
+
+
+def train_vae(config: VAEConfig, data, hooks: Iterable[Hook] = (), max_seconds: float | None = None,
+              use_cache: bool = True, progress: bool = True,
+              device: str | torch.device | None = None) -> tuple[VAE, VAEHistory]:
+    """Train the VAE of ``config`` on ``data.train`` (or load it from the model cache).
+
+    Args:
+        config: a :class:`~course_utils.vae.model.VAEConfig`.
+        data: a :class:`~course_utils.core.data.Data` with images in [0, 1]; batches are
+            binarized on the fly when ``data.binarize`` (``pixels='dynamic'``).
+        hooks: ``hook(epoch, history)`` after each epoch, as in :func:`~course_utils.core.training.fit`
+            (they run only when training, not when the cache answers).
+        max_seconds: a time budget; training stops before an epoch that would overrun
+            it (such a shortened run is returned but not cached).
+        use_cache: load an identical earlier run (same config, data set and size)
+            instead of training, and store a complete run for next time.
+        progress: show a ``tqdm`` progress bar and cache messages.
+        device: where to compute (default: :func:`course_utils.core.runtime.get_device`).
+
+    Returns:
+        ``(model, history)``: the model in eval mode and a :class:`VAEHistory` with
+        the per-epoch training and validation ELBO and its two parts, and the sample
+        grids kept at ``config.snapshot_epochs``.
+
+    Ctrl-C stops after the current step and returns the model as it is (not cached).
+    A NaN or inf loss raises :class:`~course_utils.core.training.NonFiniteLossError`
+    saying at which epoch and step; its ``.model`` keeps the last good weights.
+    """
+    device = get_device(device)
+    check_images(data.train.images, "training images")
+    if len(data.train) < 1:
+        raise ValueError("the training set is empty")
+    model = VAE(config).to(device)
+    bank = _Snapshots(config)
+    history = VAEHistory()
+
+    def run_training() -> dict:
+        val_x = evaluation_images(data.val, data.binarize) if len(data.val) else None
+        if val_x is not None:
+            check_images(val_x, "validation images")
+        history.noise = torch.randn(config.n_samples, config.z_dim,
+                                    generator=torch.Generator().manual_seed(config.seed + 2))
+
+        def keep_samples(epoch: int, _history=None) -> None:
+            if epoch in config.snapshot_epochs:
+                with torch.no_grad():
+                    history.samples[epoch] = model.decode(history.noise.to(device)).cpu()
+
+        keep_samples(0)
+        batches = Batches(data.train.images, batch_size=config.batch_size, shuffle=True,
+                          binarize=data.binarize, seed=config.seed, device=device)
+        optimizer = make_optimizer(model, config)
+        step = make_step(model, optimizer, config, len(batches),
+                         noise=torch.Generator().manual_seed(config.seed + 1))
+
+        def evaluate() -> dict:
+            scores = elbo(model, val_x)
+            model.train()
+            return scores
+
+        model.train()
+        try:
+            fit(step, batches, epochs=config.epochs, evaluate=evaluate if val_x is not None else None,
+                hooks=[keep_samples, *hooks], max_seconds=max_seconds, progress=progress,
+                desc=f"VAE z={config.z_dim}", history=history)
+        except NonFiniteLossError as exc:
+            model.eval()
+            exc.model = model
+            raise
+        complete = not history.interrupted and len(history) == config.epochs
+        if complete:
+            bank.noise.copy_(history.noise)
+            for i, epoch in enumerate(config.snapshot_epochs):
+                bank.images[i].copy_(history.samples[epoch])
+        elif progress and not history.interrupted:
+            print(f"Stopped after {len(history)} of {config.epochs} epochs ({history.stop_reason}); "
+                  "this shortened run is not cached.")
+        return {"complete": complete, "config": config.to_dict(), "dataset": data.name,
+                "pixels": data.pixels, "n_train": len(data.train), "history": history.to_dict(),
+                "precision": training_precision(config.precision, device)}
+
+    modules = {"vae": model, "snapshots": bank}
+    meta, from_cache = checkpoints.cached(vae_cache_key(config, data, device), modules, config.arch(),
+                                          run_training, use_cache=use_cache, verbose=progress)
+    if from_cache:
+        history = VAEHistory.from_dict(meta["history"])
+        history.noise = bank.noise.clone()
+        history.samples = {e: bank.images[i].clone() for i, e in enumerate(config.snapshot_epochs)}
+    return model.eval(), history
