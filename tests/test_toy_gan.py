@@ -274,3 +274,13 @@ def test_the_two_losses_point_in_different_directions_on_the_ring(ring_runs):
     z = torch.randn(4096, 2, generator=torch.Generator().manual_seed(5))
     for run in ring_runs.values():
         assert T.generator_gradient_comparison(run.generator, run.discriminator, z)["cosine"] < 0.95
+
+
+@pytest.mark.parametrize("steps", [250, 400])
+def test_notebook_adam_experiment_both_losses_escape(steps):
+    """06: 'with Adam the saturating loss's size problem largely disappears' (Adam rescales the steps)."""
+    early = T.ToyConfig(seed=1, steps=steps, g_offset=-2.0, d_warmup=200, lr_d=2e-3, g_optimizer="adam", lr_g=1e-3,
+                        snapshot_every=10)
+    for loss in ("saturating", "non-saturating"):
+        run = T.train_toy_gan(replace(early, generator_loss=loss))
+        assert run.final["samples"].mean().item() == pytest.approx(run.config.data.mean, abs=0.5)
