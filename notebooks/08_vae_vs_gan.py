@@ -8,10 +8,14 @@
 #
 # **You will learn**
 #
-# - what each model optimises and what each can evaluate (a likelihood bound; none);
+# - what each model optimises and what each can evaluate;
 # - to compare sample quality with a Fréchet distance on the features of a classifier trained on
-#   the same data, next to the real-vs-real floor — GANs are not "only judged by eye";
-# - to check mode coverage with the class histogram of the samples;
+#   the same data, next to a real-vs-real floor computed with as many images — and to write that
+#   distance yourself;
+# - why a score needs several seeds, and how the distance's bias depends on the number of samples
+#   (FD against 1/n, FD∞);
+# - to measure coverage with precision and recall in feature space, beside the class histogram;
+# - to check samples for memorisation with their nearest training images;
 # - why discrete data are hard for a GAN and discrete latent variables hard for a VAE, with a
 #   numerical look at each.
 #
@@ -20,6 +24,11 @@
 # - **Q3.1** Compare the VAE and the GAN: what does each optimise, what can each evaluate, how
 #   good are their samples (measured, not only by eye), and how would each cope with discrete data
 #   or a discrete latent space?
+#
+# The question is taken apart in five steps below, each with a prompt to answer first; the
+# worked answers are collapsed. Rough times: objectives 10 min, the Fréchet distance and its
+# exercise 20 min, seeds and sample size 10 min, coverage 10 min, memorisation 5 min, discrete data
+# and latents 15 min.
 
 # %% [markdown]
 # ## Setup
@@ -28,34 +37,42 @@
 # training functions find them in the checkpoint cache and nothing is trained again (run 05 and 07
 # first; otherwise they are trained here, which takes as long as there). The evaluation
 # classifier is `course_utils.evaluation`'s, trained once and cached (notebook 07 already used it).
+# Numbers measured over several seeds come from `benchmarks/results/seeds.json`
+# (`course_utils.course.results`), which `benchmarks/seeds.py` writes.
 
 # %%
 import inspect
 
 import matplotlib.pyplot as plt
+import numpy as np
 import torch
 
 from course_utils import evaluation
-from course_utils.core import get_device, load_data, quick_mode, seed_everything, show_grid
-from course_utils.course import classifier_config, gan_config, n_eval, record, vae_config, vae_data
+from course_utils.core import get_device, load_data, pick, quick_mode, seed_everything, set_threads, show_grid
+from course_utils.course import classifier_config, gan_config, n_eval, record, results, vae_config, vae_data
 from course_utils.evaluation import (
     categorical_latent_gradients,
-    class_distance,
     coverage_figure,
+    fd_against_n,
     frechet_distance,
     frechet_distance_gaussians,
     gradient_through_rounding,
     model_samples,
+    neighbours_figure,
     per_image_elbo,
+    reference_features,
     score_models,
     scores_figure,
     scores_table,
     side_by_side_figure,
     train_classifier,
+    training_neighbours,
 )
+from course_utils.exercises import check_frechet_distance
 from course_utils.gan import train_gan
 from course_utils.vae import elbo, evaluation_images, train_vae
 
+set_threads()
 seed_everything(0)
 data = load_data(pixels="gray")
 print(data, "| device:", get_device(), "| quick mode:", quick_mode())
@@ -72,6 +89,7 @@ print(f"VAE: z = {vae.config.z_dim}, {len(vae_history)} epochs | GAN: z = {gener
 # The VAE's samples are the decoder's Bernoulli means `f(z)` for `z ~ N(0, I)` (what figures
 # usually show; a binary draw from them would add salt-and-pepper noise); the GAN's are `G(z)`
 # mapped from [−1, 1] to [0, 1]. Both from the same seed, both in [0, 1] like the data.
+# **Predict first:** which model's samples will look sharper, and which will look more varied?
 
 # %%
 samples = model_samples(vae, generator, n_eval())
@@ -79,22 +97,16 @@ fig = side_by_side_figure(samples, data.test.images)
 plt.show()
 
 # %% [markdown]
-# What to look at: the VAE's samples are smooth and blurry — averages over what the decoder is
-# unsure about — while the GAN's have crisper outlines but a speckled, high-contrast texture.
-# Which is "better" is hard to say by eye: the rest of this notebook measures it.
+# Which is "better" is hard to say by eye; the rest of this notebook measures it.
 #
-# ## What each model optimises
+# ## 1. What each model optimises, and what each can evaluate (about 10 minutes)
 #
-# - The **VAE** maximises the ELBO, a **lower bound on the log-likelihood** `log p(x)` of the
-#   training images (notebook 04). Its decoder defines a density `p(x|z)`, so the model assigns a
-#   (bounded) probability to *every* image, real or not, and it has an encoder `q(z|x)` from images
-#   back to latent codes.
-# - The **GAN** plays the minimax game of notebook 06. With an optimal discriminator the generator
-#   minimises `−log 4 + 2 JSD(p_data, p_g)`: a divergence between distributions estimated only
-#   through a classifier. `p_g` is defined implicitly by sampling `G(z)`; there is **no density**
-#   to evaluate and no encoder. `D(x)` is not a density either: at the optimum it is 1/2 everywhere.
+# **Answer first.** Write down the objective each model is trained with (notebooks 04–07). Which
+# of the two can tell you how likely a given image is? Which has a way back from an image to a
+# latent code? For the GAN, be precise: *which* divergence does the course's GAN minimise, given
+# that its generator uses the non-saturating loss of notebook 06?
 #
-# A consequence you can compute: the VAE scores any given image. The test ELBO, and the test
+# One consequence you can compute: the VAE scores any given image. The test ELBO, and the test
 # images it finds most and least likely:
 
 # %%
@@ -113,25 +125,72 @@ show_grid(data.test.images[order[:8]], nrow=8, ax=axes[1],
 fig.suptitle("Test images the VAE finds most and least likely (ELBO, 10 samples of z each)")
 fig.tight_layout()
 plt.show()
+ink = data.test.images[: len(image_elbo)].sum(1)  # the images x_test was binarized from, in order
+corr = np.corrcoef(ink.numpy(), image_elbo.numpy())[0, 1]
+print(f"correlation between an image's total ink (sum of pixel values) and its ELBO: {corr:.2f}")
 
 # %% [markdown]
-# Simple, sparse images (few ink pixels) get the highest bound, large detailed ones the lowest —
-# a likelihood counts bits, not quality. The GAN has no counterpart: it cannot say how likely an
-# image is, cannot detect an outlier by likelihood, and cannot be compared with other likelihood
-# models by `log p(x)`. What it *can* do, like the VAE, is sample — so compare the samples.
+# <details><summary><b>Worked answer: objectives and what each can evaluate</b></summary>
 #
-# ## Measuring sample quality: the Fréchet distance
+# - The **VAE** maximises the ELBO, a **lower bound on the log-likelihood** `log p(x)` of the
+#   training images (notebook 04). Its decoder defines a density `p(x|z)`, so the model assigns a
+#   (bounded) probability to *every* image, real or not — the figure above ranks test images by it,
+#   and the printed correlation says how much of that ranking is the amount of ink (a likelihood
+#   counts bits, not quality) — and it has an encoder `q(z|x)` from images back to latent codes.
+# - The **GAN** plays the game of notebook 06. For the *minimax* loss, an optimal discriminator
+#   turns the generator's objective into `−log 4 + 2 JSD(p_data, p_g)`. The course's GAN trains its
+#   generator with the **non-saturating** loss instead; with D\* held fixed its gradient is that of
+#   `KL(p_g ‖ p_data) − 2 JSD` (Arjovsky & Bottou 2017; notebook 06), a mode-seeking objective, and
+#   the game is no longer zero-sum. Either way the divergence is estimated only through a classifier
+#   that is trained alongside, never optimal. `p_g` is defined implicitly by sampling `G(z)`: there is
+#   **no density** to evaluate and no encoder. `D(x)` is not a density either (at the optimum it is
+#   1/2 everywhere).
+# - So the VAE can score images (outlier detection, likelihood comparisons with other models, bits
+#   per dimension); the GAN cannot say how likely an image is. What both can do is sample — so
+#   compare the samples.
+# </details>
+
+# %% [markdown]
+# ## 2. Measuring sample quality: the Fréchet distance (about 20 minutes)
 #
-# "GANs can only be judged by eye" is outdated. The standard measure (FID) fits a Gaussian to the
-# features of real images and one to the features of generated images, and computes the Fréchet
-# distance between the two Gaussians:
+# "GANs can only be judged by eye" is outdated. The standard measure (FID, Heusel et al. 2017)
+# fits a Gaussian to the features of real images and one to the features of generated images, and
+# computes the Fréchet (2-Wasserstein) distance between the two Gaussians:
 #
 # $$\mathrm{FD} = \lVert\mu_r - \mu_g\rVert^2 + \mathrm{tr}\,\Sigma_r + \mathrm{tr}\,\Sigma_g
-#   - 2\,\mathrm{tr}\big(\Sigma_r^{1/2}\Sigma_g\Sigma_r^{1/2}\big)^{1/2}.$$
+#   - 2\,\mathrm{tr}\Big[\big(\Sigma_r^{1/2}\,\Sigma_g\,\Sigma_r^{1/2}\big)^{1/2}\Big].$$
 #
-# FID uses an ImageNet network's features; for 28×28 images the course uses the penultimate layer of
-# a small CNN trained on the same data (`course_utils.evaluation.Classifier`). Lower is better, and
-# 0 only for identical statistics. A quick check of the formula on two Gaussians whose distance is
+# The last term is the trace of a *matrix* square root. FID uses an ImageNet network's features;
+# for 28×28 images the course uses the penultimate layer of a small CNN trained on the same data
+# (`course_utils.evaluation.Classifier`). Lower is better, and 0 only for identical statistics.
+#
+# ### Exercise — the Fréchet distance between two feature sets
+#
+# Write the distance between two feature sets of shape (N, d): each set's Gaussian has the set's
+# mean and its **unbiased** covariance (divide by N − 1). `scipy.linalg.sqrtm` and
+# `torch.linalg.eigvalsh` are fair game. The check names the usual slips: the square root of the
+# trace instead of the trace of the matrix square root, an elementwise square root, biased
+# covariances, covariances of the wrong shape.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+def my_frechet_distance(feats_a, feats_b):
+    """Fréchet distance between the Gaussians (mean, unbiased covariance) of two feature sets (N, d): a float."""
+    ### BEGIN SOLUTION
+    import scipy.linalg
+
+    mu_a, mu_b = feats_a.mean(0), feats_b.mean(0)
+    cov_a, cov_b = torch.cov(feats_a.T), torch.cov(feats_b.T)
+    cross = scipy.linalg.sqrtm((cov_a @ cov_b).numpy()).real.trace()
+    return float(((mu_a - mu_b) ** 2).sum() + cov_a.trace() + cov_b.trace() - 2 * cross)
+    ### END SOLUTION
+
+
+check_frechet_distance(my_frechet_distance)
+
+# %% [markdown]
+# The course's version computes the cross term from a symmetric eigenproblem (the eigenvalues of
+# `Σ_a^{1/2} Σ_b Σ_a^{1/2}` equal those of `Σ_a Σ_b`). A check on two Gaussians whose distance is
 # known: for diagonal covariances it reduces to `Σ (μ_r − μ_g)² + Σ (σ_r − σ_g)²`:
 
 # %%
@@ -151,10 +210,10 @@ print(f"from 20 000 samples of each: {frechet_distance(sample_a, sample_b):.3f}"
 print(f"two samples of the same Gaussian: {frechet_distance(sample_a[:10000], sample_a[10000:]):.3f}")
 
 # %% [markdown]
-# The last line is the important caveat: two *samples* of the same distribution have a Fréchet
-# distance above 0 — the estimate is biased upwards, and the bias depends on the number of samples.
-# So a model's score means something only next to the **floor**: the distance between two sets of
-# real images of the same size (here held-out training images against the test set).
+# The last line is the caveat: two *samples* of one distribution have a Fréchet distance above 0 —
+# the estimate is biased upwards, and the bias depends on the number of samples. So a model's
+# score means something only next to a **floor computed with as many samples**: here the distance
+# between that many held-out real images and the test set, scored exactly like a model.
 #
 # **The classifier.** Trained on the same data (its test accuracy is printed); its 128-dimensional
 # penultimate layer is the feature space.
@@ -165,8 +224,12 @@ record("evaluation classifier test accuracy", classifier.test_accuracy)
 print(f"classifier test accuracy: {classifier.test_accuracy:.3f}")
 
 # %% [markdown]
-# **The scores.** Each model's samples against the test images, the floor, and — as a reference
-# row — held-out real images scored exactly like the models (with as many images as samples):
+# **The scores.** Each model's samples against the test images, and — as the reference row —
+# held-out real images scored exactly like the models, with as many images as samples: its
+# distance *is* the floor at this n. Precision and recall are explained in section 4; the class TV
+# is the total variation between the samples' class histogram and that of the test images.
+#
+# **Predict first:** which model will have the lower distance? Will either come near the floor?
 
 # %%
 scores = score_models(samples, data, classifier)
@@ -175,63 +238,200 @@ print(scores_table(scores))
 record("VAE Fréchet distance (classifier features)", scores["VAE"]["fd"])
 record("GAN Fréchet distance (classifier features)", scores["GAN"]["fd"])
 record("Fréchet distance floor (real vs real)", scores["GAN"]["fd_real_floor"])
-record("VAE classes covered", scores["VAE"]["classes_covered"], "of 10")
-record("GAN classes covered", scores["GAN"]["classes_covered"], "of 10")
+for name in ("VAE", "GAN"):
+    record(f"{name} precision (classifier features, k = 3)", scores[name]["precision"])
+    record(f"{name} recall (classifier features, k = 3)", scores[name]["recall"])
 fig = scores_figure(scores)
 plt.show()
 
 # %% [markdown]
-# Read the table: the lower a model's distance, the closer its samples' feature statistics are to
-# real images'; the floor is what a perfect sampler would score with this many samples. In the
-# course's full-mode run on Fashion-MNIST the GAN scores about 141 and the VAE about 325, against a
-# floor below 1: the GAN's samples are measurably closer to the data than the VAE's blurry means,
-# and both are far from real. (In quick mode both models are barely trained and the numbers mean
-# little.)
-#
 # **Is the score measuring anything?** Damage real images a little and the distance must grow:
 
 # %%
 real = data.val.images[: min(n_eval(), 2000)]
-base = frechet_distance(classifier.features(real), evaluation.reference_features(classifier, data))
+base = frechet_distance(classifier.features(real), reference_features(classifier, data))
 print(f"held-out real images ({len(real)})   : {base:7.2f}")
 for kind, strength in [("noise", 0.1), ("noise", 0.3), ("blur", 1.0)]:
     damaged = evaluation.corrupt(real, kind, strength)
-    fd = frechet_distance(classifier.features(damaged), evaluation.reference_features(classifier, data))
+    fd = frechet_distance(classifier.features(damaged), reference_features(classifier, data))
     print(f"same, {kind} {strength:<4}            : {fd:7.2f}")
 
 # %% [markdown]
-# ## Mode coverage
+# ## 3. One run is not a result: seeds and sample size (about 10 minutes)
 #
-# A model can have sharp samples and still miss part of the data — a GAN that only produces a few
-# classes can fool a discriminator that looks at one image at a time. The classifier assigns each
-# sample a class; the histogram shows how the samples spread over the 10 classes, next to real images:
+# **Predict first.** Train the same GAN again with another seed: by how much would you expect its
+# distance to move? And the VAE's? If you scored 1 000 samples instead of 10 000, would the
+# distance go up or down?
+#
+# `benchmarks/seeds.py` trains notebook 05's VAE and notebook 07's GAN with three seeds each
+# (nothing else changed; seed 0 is the pair this notebook loads in full mode) and scores each as
+# above with 10 000 samples:
+
+# %%
+seeds = results.load("seeds")
+summary = seeds["summary"]
+print(f"{'':5} {'seeds':>9} {'Fréchet distance':>22} {'precision':>15} {'recall':>15} {'FD_inf':>15}")
+def mean_sd(entry, f=".3f"):
+    """'mean ± sd' of a summary entry (just the mean when the file holds a single seed)."""
+    return f"{entry['mean']:{f}}" + (f" ± {entry['sd']:{f}}" if entry["sd"] is not None else "")
+
+
+for model in ("vae", "gan"):
+    s = summary[model]
+    print(f"{model.upper():5} {str(s['seeds']):>9} {mean_sd(s['fd'], '.1f'):>22} {mean_sd(s['precision']):>15} "
+          f"{mean_sd(s['recall']):>15} {mean_sd(s['fd_inf'], '.1f'):>15}")
+ref = seeds["reference"]["real_held_out"]
+print(f"{'real':5} {'':>9} {ref['fd']:>22.2f} {ref['precision']:>15.3f} {ref['recall']:>15.3f} "
+      f"{ref['fd_vs_n']['fd_inf']:>15.2f}   (10 000 held-out real images: the floor)")
+if "test_elbo" in summary["vae"]:
+    print(f"VAE test ELBO over the seeds: {mean_sd(summary['vae']['test_elbo'], '.2f')} nats")
+print(results.provenance("seeds"))
+
+# %% [markdown]
+# **FD against 1/n.** The bias of the estimate shrinks roughly like `1/n`, so Chong & Forsyth (2020)
+# compute the distance at several n, fit `FD(n) = FD∞ + slope / n` and report the intercept `FD∞`:
+# the distance with the sample-size bias removed. Below, matched random subsets (n samples against n
+# test images) for this notebook's two models and for held-out real images, with the fitted lines:
+
+# %%
+test_feats = reference_features(classifier, data)
+curves = {name: fd_against_n(classifier.features(images), test_feats, seed=0) for name, images in samples.items()}
+curves["real (held out)"] = fd_against_n(classifier.features(data.val.images[:n_eval()]), test_feats, seed=0)
+fig, axes = plt.subplots(1, 3, figsize=(13, 3.3))
+for ax, (name, c) in zip(axes, curves.items(), strict=True):
+    inv = 1 / np.asarray(c["n"])
+    ax.errorbar(inv, c["fd_mean"], yerr=c["fd_sd"], fmt="o", label="matched subsets (mean ± sd)")
+    line = np.linspace(0, inv.max(), 50)
+    ax.plot(line, c["fd_inf"] + c["slope"] * line, "--", label=f"fit: FD∞ = {c['fd_inf']:.2f}")
+    ax.set_xlabel("1 / n")
+    ax.set_ylabel("Fréchet distance")
+    ax.set_title(name)
+    ax.legend(fontsize=8)
+fig.suptitle("Fréchet distance against 1/n and its extrapolation to n = ∞ (Chong & Forsyth 2020)")
+fig.tight_layout()
+plt.show()
+for name, c in curves.items():
+    print(f"{name:<16} FD at n = {c['n'][-1]}: {c['fd_mean'][-1]:8.2f}; FD∞ = {c['fd_inf']:8.2f}; "
+          f"at n = {c['n'][0]}: {c['fd_mean'][0]:8.2f}")
+
+# %% [markdown]
+# <details><summary><b>Worked answer: seeds and sample size</b></summary>
+#
+# Read the seed table: the GAN's distance moves by tens between seeds, the VAE's by a few —
+# compare the two standard deviations, the same metric for both models. A GAN's outcome depends on
+# the path of a two-player game, a VAE's on the optimisation of one bound. Report a recipe with
+# its spread over seeds, and compare two recipes by more than their seed spread. The VAE's test
+# ELBO over the same seeds moves by a fraction of a nat (a different metric: do not set it against
+# the GAN's distance).
+#
+# Fewer samples give a *larger* distance between two samples of the same distribution: the held-out
+# real images' distance grows as n shrinks and extrapolates to about 0 (the floor is pure bias; a
+# slightly negative intercept is the fit's noise, since a distance cannot be negative).
+# For the two models the bias is small next to the distance itself, and FD∞ differs from the
+# distance at n = 10 000 by little compared with the gap between the models. This is why a floor
+# must be computed with the same n as the models, and why FD∞ is the number to compare across
+# papers that used different n.
+# </details>
+
+# %% [markdown]
+# ## 4. Coverage: precision, recall and the class histogram (about 10 minutes)
+#
+# A model can have realistic samples and still miss part of the data — a generator that only
+# produces a few kinds of item can fool a discriminator that looks at one image at a time.
+# **Improved precision and recall** (Kynkäänniemi et al. 2019) measure the two separately in the
+# classifier's feature space: around each real image's features put a ball reaching to its 3rd
+# nearest real neighbour; **precision** is the fraction of samples inside some real ball (are the
+# samples realistic?). Swap the roles for **recall**: the fraction of real images inside some
+# sample's ball (is every part of the data covered?). Both sets have the same size, since the radii
+# depend on it; the held-out real row shows what real images reach.
+#
+# **Predict first.** Which model do you expect to have the higher precision, and which the higher
+# recall? Then compare with the table of section 2 and the seed table of section 3.
+#
+# The class histogram is a coarser view: the classifier assigns each sample a class, and the total
+# variation distance compares the mix with the real test images' (0: the same mix, 1: no class in
+# common):
 
 # %%
 fig = coverage_figure(scores, data.class_names)
 plt.show()
-reference = scores["real (held out)"]["class_histogram"]
 for name, s in scores.items():
-    print(f"{name:<16} {s['classes_covered']}/10 classes with at least 1% of the samples; largest class share "
-          f"{max(s['class_histogram']) / s['n_samples']:.2f}; total variation to the real class mix "
-          f"{class_distance(s['class_histogram'], reference):.2f}")
+    fractions = np.asarray(s["class_histogram"]) / s["n_samples"]
+    print(f"{name:<16} total variation to the test images' class mix {s['class_tv']:.3f}; smallest class "
+          f"{100 * fractions.min():.1f}% ({data.class_names[int(fractions.argmin())]}), largest "
+          f"{100 * fractions.max():.1f}% ({data.class_names[int(fractions.argmax())]})")
 
 # %% [markdown]
-# What to look at: bars far above 1/10 mean over-produced classes, bars near 0 dropped modes; the
-# total variation distance summarises the mismatch (0: the real class mix, 1: no class in common).
-# The VAE's objective, a likelihood bound, punishes missing any training image heavily (its
-# `log p(x)` would be very negative there), so it is pushed to spread over all classes — at the
-# price of blur. The GAN's generator is only punished for fakes the discriminator can spot, not for
-# what it never produces, so GANs are prone to **mode dropping**. In the course's full-mode run both
-# models put at least 1% of their samples in every class, but neither reproduces the real class mix:
-# each over-produces some classes and under-produces others. (Caveat: the classifier's verdict on a
-# blurry or speckled sample is itself uncertain — e.g. "shirt" against "pullover".)
+# <details><summary><b>Worked answer: coverage</b></summary>
 #
-# ## Discrete data and discrete latents
+# The usual story — "the VAE covers all modes, the GAN drops them" — comes from the objectives: the
+# VAE's likelihood bound punishes any training image it cannot explain, while the GAN's generator is
+# only punished for fakes the discriminator can spot, and its non-saturating loss is mode-seeking
+# (notebook 06). Whether a *particular* pair of models shows it is a measurement, and the two
+# measurements here disagree in an instructive way:
 #
-# **A GAN with discrete data** (text, binary images): the generator's output would have to be
-# discrete — rounded, or sampled. The discriminator's gradient must flow back *through* the
-# generated sample into G's weights, and rounding or sampling is piecewise constant: its gradient
-# is zero. A tiny generator of 8 pixel probabilities, scored by a fixed linear "discriminator":
+# - The **class histograms** of the two models are about equally far from the real mix (compare the
+#   two total variations, here and over seeds in `seeds.json`). In the full-mode runs the VAE puts at
+#   least 1% of its samples in every class and the GAN in every class or all but one
+#   (`classes_covered` in `seeds.json`): at the level of classes, neither model drops much.
+#   But a class histogram cannot see dropping *within* a class (only some kinds of shirt, say), and
+#   "at least 1% of the samples" is a weak test anyway: a class with 3% of the samples instead of 10%
+#   has lost two thirds of its share and still counts as present.
+# - **Recall** sees coverage inside the classes. In the full-mode runs (section 3's table, all
+#   seeds) the GAN's recall is a small fraction of the VAE's, and both are far below the held-out
+#   real images': the GAN's samples reach only a small part of the real images' feature space — mode
+#   dropping within classes — while the VAE's blurry samples spread wider. The two precisions are
+#   close to each other and below the real images': each model puts a similar share of its samples
+#   among real images' features.
+#
+# So in the full-mode runs the folklore holds, but only recall shows it, not the class histogram.
+# Caveat: everything here is seen through one classifier. Its verdict on a blurry or speckled sample
+# is itself uncertain (e.g. "shirt" against "pullover"), and another feature space would give other
+# numbers; k-NN radii also depend on k and on the number of samples.
+# </details>
+
+# %% [markdown]
+# ## 5. Memorisation: the nearest training images (about 5 minutes)
+#
+# A low distance could also come from a model that copies training images. **Predict first:** how
+# far would a copy be from its nearest training image? Each model's first samples, with their
+# nearest training images in pixel space and in the classifier's feature space, and the median
+# distance for 1 000 samples (200 in quick mode) against that of held-out real images:
+
+# %%
+for name, images in samples.items():
+    fig = neighbours_figure(images[:8], data, classifier, title=f"{name} samples")
+    plt.show()
+m = pick(1000, 200)  # images whose neighbours are searched (quick mode: fewer)
+medians = {name: training_neighbours(images[:m], data, classifier)
+           for name, images in {**samples, "held-out real": data.test.images}.items()}
+for name, nb in medians.items():
+    print(f"{name:<14} median distance to the nearest training image: pixels {nb['pixel'][0][:m, 0].median():6.2f}, "
+          f"features {nb['feature'][0][:m, 0].median():6.2f}")
+
+# %% [markdown]
+# A copying model would sit far below the held-out real images on both distances; one that only
+# produces images *unlike* any training image would sit far above.
+#
+# <details><summary><b>Worked answer: memorisation</b></summary>
+#
+# In the full-mode runs (printed above for seed 0; every seed's medians are in `seeds.json`,
+# `nn_pixel_median` and `nn_feature_median`) no model's samples are closer to the training set than
+# held-out real images are, so there is no sign of copying; in feature space both models' samples
+# are farther from their nearest training image than real images are — they are less typical of the
+# data. The figures show the same: the nearest training images are similar items, not duplicates.
+# Pixel distance alone can mislead: a blurry image is close to many training images in pixels (the
+# VAE's pixel median is near the real images'), which is why the feature-space neighbour is shown too.
+# </details>
+#
+# ## 6. Discrete data and discrete latents (about 15 minutes)
+#
+# **Predict first.** (a) The GAN's discriminator passes its gradient back through the generated
+# sample into G. What happens to that gradient if G's output is made discrete — rounded, or sampled?
+# (b) The VAE's encoder is trained through the reparameterization `z = μ + σ ⊙ ε`. What happens if
+# z is a category?
+#
+# A tiny generator of 8 pixel probabilities, scored by a fixed linear "discriminator":
 
 # %%
 print(inspect.getsource(gradient_through_rounding))
@@ -242,19 +442,10 @@ for output, norm in gradient_through_rounding(seed=0).items():
     print(f"G outputs {output:<28}: |d score / d weights| = {norm:.4f}")
 
 # %% [markdown]
-# With discrete outputs the generator receives no signal at all. (Workarounds exist — the
-# score-function/REINFORCE estimator as in SeqGAN, or Gumbel-softmax relaxations — and this course's
-# GAN sidesteps the problem by generating gray values in [−1, 1].) The **VAE** has no such problem:
-# the data are observed, never generated inside the loss, and the decoder simply defines a
-# distribution over discrete values — the VAE of notebook 05 models *binary* images with Bernoulli
-# pixels.
-#
-# **A VAE with a discrete latent** (e.g. a categorical z): the ELBO needs
-# `∇_φ E_{q_φ(z|x)}[·]`, and the reparameterization `z = μ + σ ⊙ ε` exists only for continuous z. A
-# categorical sample is an integer with no path back to the encoder's logits. The options, on a toy
-# objective `E_{k ~ Cat(softmax(logits))}[f(k)]` with `f = (0, 1, 4, 9)` where the exact gradient
-# is known: the score-function estimator (unbiased but noisy) and the Gumbel-softmax relaxation
-# (a continuous "soft one-hot" sample at temperature 0.5: low variance but biased).
+# And a categorical latent on a toy objective `E_{k ~ Cat(softmax(logits))}[f(k)]` with
+# `f = (0, 1, 4, 9)`, where the exact gradient is known: the score-function estimator and the
+# Gumbel-softmax relaxation (a continuous "soft one-hot" sample at temperature 0.5), each averaged
+# over 20 000 samples:
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -265,52 +456,73 @@ print(f"score function, mean of 20 000 : {fmt(r['reinforce_mean'])}   (per-sampl
 print(f"Gumbel-softmax, mean of 20 000 : {fmt(r['gumbel_mean'])}   (per-sample std {fmt(r['gumbel_std'])})")
 
 # %% [markdown]
-# The score-function average matches the exact gradient but each single estimate is noisy; the
-# Gumbel-softmax estimates are steadier but their average is off (biased). A **GAN** has no
-# problem with a discrete latent: z is only an input to G, never differentiated with respect to
-# anything (conditional GANs feed one-hot class labels this way).
+# <details><summary><b>Worked answer: discrete data and latents</b></summary>
 #
-# <details><summary><b>Worked answer (Q3.1)</b></summary>
+# **A GAN with discrete data** (text, binary images): with discrete outputs the generator receives
+# no signal at all — rounding and sampling are piecewise constant, and the gradient reaching G's
+# weights is exactly zero (first table). Generating gray values instead does not sidestep the
+# problem for truly binary data: a discriminator sees at once that a pixel of 0.6 is not 0 or 1
+# and rejects every fake. The workarounds are the score-function (REINFORCE) estimator, as in
+# SeqGAN, or continuous relaxations (Gumbel-softmax). The course's GAN models *gray* images, whose
+# pixels are continuous, so it never meets the problem. The **VAE** has none: the data are observed,
+# never generated inside the loss, and its decoder simply defines a distribution over discrete
+# values — notebook 05's VAE models binary images with Bernoulli pixels. (For *continuous* models of
+# discrete data such as 8-bit pixels, likelihoods are made meaningful by dequantization — adding
+# uniform noise — and reported in bits per dimension; Theis et al. 2016.)
+#
+# **A VAE with a discrete latent** (a categorical z): the reparameterization exists only for
+# continuous z; a categorical sample is an integer with no path back to the encoder's logits. In the
+# second table the score-function average matches the exact gradient but each single estimate is
+# noisy; the Gumbel-softmax estimates are steadier but their average is off (biased). Exact summation
+# over a small number of categories is the third option.
+#
+# **A GAN with a discrete latent** has no gradient problem — z is only an input to G, never
+# differentiated — but a different one: with *only* a discrete z taking K values, `p_g` has at most K
+# atoms, K distinct images. So discrete codes are combined with continuous noise: conditional GANs
+# feed a one-hot class label next to z, and InfoGAN (Chen et al. 2016) adds discrete and continuous
+# codes it learns to make interpretable.
+# </details>
+
+# %% [markdown]
+# <details><summary><b>Worked answer (Q3.1), all together</b></summary>
 #
 # **What they optimise.** The VAE maximises the ELBO, a lower bound on the log-likelihood of the
-# data: an explicit probabilistic model `p(x|z)p(z)` with an approximate posterior `q(z|x)`. The GAN
-# trains a generator against a discriminator in a minimax game; with an optimal discriminator this
-# minimises the Jensen–Shannon divergence between `p_data` and the implicit `p_g` (notebook 06).
+# data: an explicit model `p(x|z)p(z)` with an approximate posterior `q(z|x)`. The GAN trains a
+# generator against a discriminator; with an optimal discriminator the minimax loss would make G
+# minimise `2 JSD(p_data, p_g) − log 4`, and the non-saturating loss the course uses follows
+# `KL(p_g ‖ p_data) − 2 JSD` instead (mode-seeking; notebook 06).
 #
 # **What they can evaluate.** The VAE gives a bound on (and, with importance sampling, an estimate
-# of) `log p(x)` for any image, and an encoder from images to latent codes. The GAN gives neither: no
-# likelihood, no inference of z from x; only samples (and a discriminator that is not a density).
+# of) `log p(x)` for any image, and an encoder from images to latent codes. The GAN gives neither:
+# no likelihood, no inference of z from x; only samples (and a discriminator that is not a density).
 #
 # **Samples, measured.** GAN samples have crisp outlines, VAE samples (decoder means) are blurry,
 # because the VAE's pixel-wise likelihood rewards hedging and the discriminator punishes blur. This
-# is measurable rather than a matter of taste: the Fréchet distance on the features of a classifier
-# trained on the same data, always next to the real-vs-real floor (in the full-mode run on
-# Fashion-MNIST: GAN ≈ 141, VAE ≈ 325, floor ≈ 0.8 — the GAN is closer to the data, both are far
-# from real). Mode coverage is measured with the same classifier's class histogram: the
-# likelihood objective pushes the VAE to cover every class, while a GAN is prone to dropping modes;
-# in this run both cover all 10 classes, each with an uneven mix.
+# is measurable: the Fréchet distance on the features of a classifier trained on the same data, next
+# to a floor computed with as many held-out real images, over several seeds (section 3: the GAN's
+# distance is lower than the VAE's by much more than either's seed spread, and both are far above
+# the floor). Coverage is measured with precision and recall in the same feature space and with the
+# class histogram (section 4), memorisation with nearest training images (section 5).
 #
-# **Discrete data.** Hard for a GAN: gradients must pass from D through the generated sample into G,
-# and a discrete sample (rounded or sampled) has zero gradient — workarounds are REINFORCE or
-# continuous relaxations. Easy for a VAE: the decoder just defines a discrete likelihood (Bernoulli
-# pixels here).
+# **Discrete data and latents.** Discrete data are hard for a GAN (no gradient through a discrete
+# sample; gray outputs do not fool a discriminator on binary data) and easy for a VAE (a discrete
+# likelihood). Discrete latents are hard for a VAE (no reparameterization: score function, relaxations
+# or summation) and easy for a GAN as inputs, though a purely discrete z gives only finitely many
+# images, so they are combined with continuous noise (conditional GANs, InfoGAN).
 #
-# **Discrete latents.** Hard for a VAE: the reparameterization trick needs a continuous z; with a
-# categorical z one needs the high-variance score-function estimator, a biased relaxation
-# (Gumbel-softmax) or exact summation over a small number of states. Easy for a GAN: z is only an
-# input to G.
-#
-# **When to choose which.** The VAE when likelihoods, an encoder/representation or full coverage
-# matter (density estimation, anomaly detection, compression); the GAN when sample sharpness matters
-# most and a likelihood is not needed.
+# **When to choose which.** The VAE when likelihoods, an encoder or a representation matter
+# (density estimation, anomaly detection, compression); the GAN when sample sharpness matters most
+# and a likelihood is not needed.
 # </details>
 
 # %% [markdown]
 # ## Summary
 #
-# - VAE: explicit likelihood bound, an encoder, full coverage, blurry samples. GAN: implicit model,
-#   sharp samples, no likelihood, prone to dropping modes.
-# - Sample quality is measured, not eyeballed: Fréchet distance on the course classifier's features,
-#   always next to the real-vs-real floor (the estimate is biased by the sample size), and class
-#   coverage from the same classifier.
-# - Discrete data break the GAN's gradient path; discrete latents break the VAE's reparameterization.
+# - VAE: an explicit likelihood bound and an encoder; blurry samples. GAN: an implicit model trained
+#   by a game (here with the non-saturating, mode-seeking loss); sharper samples, no likelihood.
+# - Sample quality is measured, not eyeballed: the Fréchet distance on the course classifier's
+#   features, next to a floor at the same n, over several seeds; FD∞ removes the sample-size bias.
+# - Coverage: precision and recall in feature space, beside the class histogram (which cannot see
+#   within-class dropping); memorisation: nearest training images.
+# - Discrete data break the GAN's gradient path; discrete latents break the VAE's reparameterization,
+#   and a GAN needs continuous noise next to them.

@@ -144,3 +144,57 @@ def test_toy_explorer_reuses_a_run_trained_in_the_notebook(fast_trainer):
     explorer = GW.ToyGANExplorer(base, trainer=fast_trainer, runs=(run, other))
     assert explorer.run is run  # the seed-4 run differs in more than the controls: not used
     assert len(fast_trainer.calls) == n_calls  # nothing trained by the explorer
+
+
+def test_toy_explorer_shows_each_snapshots_jsd(fast_trainer):
+    from course_utils.toys.gan1d import snapshot_jsd
+
+    explorer = GW.ToyGANExplorer(ToyConfig(), trainer=fast_trainer)
+    expected = snapshot_jsd(explorer.run)
+    for i in (0, 2, 4):
+        explorer.step.value = i
+        assert explorer.result["jsd"] == pytest.approx(expected[i], abs=1e-12)
+        assert f"{expected[i]:.3f} nats" in explorer.label.value
+    assert GW.toy_frame(explorer.run, 1)["jsd"] == pytest.approx(expected[1], abs=1e-12)  # computed when not given
+
+
+# ----------------------------------------------------------------- 06: mode collapse on the ring
+
+@pytest.fixture(scope="module")
+def ring_runs():
+    from course_utils.toys.ring import RingConfig, train_ring_gan
+
+    base = RingConfig(steps=60, snapshot_every=20, n_snapshot=400)
+    return {"non-saturating loss": train_ring_gan(base),
+            "saturating loss": train_ring_gan(replace(base, generator_loss="saturating"))}
+
+
+def test_ring_explorer_switches_loss_and_step(ring_runs):
+    explorer = GW.RingExplorer(ring_runs)
+    assert explorer.loss.options == ("non-saturating loss", "saturating loss")
+    assert explorer.result["step"] == 60 and explorer.image.value[:4] == b"\x89PNG"
+    explorer.step.value = 1
+    ns = ring_runs["non-saturating loss"].snapshots[1]
+    assert explorer.result["step"] == 20 and explorer.result["captured"] == ns["captured"]
+    assert explorer.result["samples"].shape == (400, 2)
+    explorer.loss.value = "saturating loss"
+    sat = ring_runs["saturating loss"].snapshots[1]
+    assert explorer.result["step"] == 20  # the step is kept when the loss changes
+    assert explorer.result["samples"] == pytest.approx(sat["samples"].numpy())
+    assert f"{sat['captured']} of 8 modes" in explorer.label.value
+    assert explorer.result["captured_so_far"] == [s["captured"] for s in ring_runs["saturating loss"].snapshots[:2]]
+
+
+def test_ring_frame_and_errors(ring_runs):
+    run = ring_runs["non-saturating loss"]
+    frame = GW.ring_frame(run, 0)
+    assert frame["step"] == 0 and len(frame["per_mode"]) == 8 and frame["captured"] == sum(frame["per_mode"])
+    with pytest.raises(IndexError):
+        GW.ring_frame(run, 99)
+    with pytest.raises(ValueError, match="at least one run"):
+        GW.RingExplorer({})
+    from course_utils.toys.ring import RingConfig, train_ring_gan
+
+    other = train_ring_gan(RingConfig(steps=40, snapshot_every=20, n_snapshot=50))
+    with pytest.raises(ValueError, match="same snapshots"):
+        GW.RingExplorer({"a": run, "b": other})

@@ -127,3 +127,160 @@ def test_mean_distance_from_half():
     assert T.mean_distance_from_half(x, p, p, T.optimal_discriminator(p, p)) == pytest.approx(0.0, abs=1e-12)
     far = T.mean_distance_from_half(x, p, q, T.optimal_discriminator(p, q))
     assert 0.4 < far <= 0.5  # little overlap: D* is close to 0 or 1 almost everywhere
+
+
+# ----------------------------------------------------------------- notebook 06's claims, on the notebook's runs
+
+GAP = (3.0, 4.0)  # between the two bumps of the default data
+
+
+def gap_mass(x, density):
+    inside = ((x >= GAP[0]) & (x <= GAP[1])).double()
+    return float(torch.trapezoid(density * inside, x))
+
+
+def test_game_diagnostics_agree_with_q23_and_d_star_is_best():
+    run = T.train_toy_gan(T.ToyConfig(steps=200, seed=1))
+    for d in T.game_diagnostics(run):
+        assert d["mass"] == pytest.approx(1.0, abs=1e-4)  # the run's grid holds every sample
+        assert d["v_star"] == pytest.approx(-math.log(4) + 2 * d["jsd"], abs=1e-4)
+        assert d["v_trained"] <= d["v_star"] + 1e-9  # D* maximises V for this p_g
+        assert 0 <= d["jsd"] <= math.log(2) + 1e-6
+    assert T.snapshot_jsd(run) == pytest.approx([d["jsd"] for d in T.game_diagnostics(run)], abs=1e-12)
+
+
+@pytest.mark.parametrize("steps", [800, 1500])  # quick and full mode of notebook 06
+def test_equilibrium_losses_coexist_with_a_generator_that_is_not_the_data(steps):
+    """06's worked answer: D's loss ~ log 4 and D ~ 1/2 on the data, while JSD, the gap mass and D* say otherwise."""
+    run = T.train_toy_gan(T.ToyConfig(seed=1, steps=steps))
+    x, p = run.grid, run.config.data.pdf(run.grid)
+    last = T.game_diagnostics(run)[-1]
+    floor = T.kde_floor(run.config.data, run.config.n_snapshot, x)
+    assert abs(last["d_loss"] - math.log(4)) < 0.03 and abs(-last["v_trained"] - math.log(4)) < 0.03
+    assert float(((last["d"] - 0.5).abs() * (p > 0.01)).max()) < 0.06  # D ~ 1/2 wherever the data are
+    assert last["jsd"] > 3 * floor  # "several times above the KDE floor"
+    assert -last["v_star"] < math.log(4) - 0.1  # "-V(D*, G) well below log 4"
+    assert gap_mass(x, last["p_g"]) > 3 * gap_mass(x, p)  # several times the data's mass in the gap
+    at = int(torch.argmin((x - 3.5).abs()))
+    assert last["d_star"][at] < 0.2 and abs(last["d"][at] - 0.5) < 0.1  # D* dips in the gap, D stays near 1/2
+
+
+@pytest.mark.parametrize("steps", [800, 1500])
+def test_seed_0_jsd_grows_while_the_loss_stays_at_log_4(steps):
+    run = T.train_toy_gan(T.ToyConfig(seed=0, steps=steps))
+    diag = T.game_diagnostics(run)
+    later = [d for d in diag if d["step"] >= 200]
+    assert all(abs(d["d_loss"] - math.log(4)) < 0.01 for d in later)
+    assert diag[-1]["jsd"] > later[0]["jsd"] + 0.02
+    assert gap_mass(run.grid, diag[-1]["p_g"]) > 0.3
+
+
+def test_count_modes_and_kde_floor():
+    x = T.default_grid()
+    assert T.count_modes(T.Mixture1D().pdf(x)) == 2
+    assert T.count_modes(T.normal_pdf(x, 3.0, 1.0)) == 1
+    floor = T.kde_floor(T.Mixture1D(), 2000, x)
+    assert 0 < floor < 0.03
+
+
+@pytest.mark.parametrize("steps", [250, 400])  # the notebook's early-training runs (quick, full)
+def test_notebook_sgd_experiment(steps):
+    early = T.ToyConfig(seed=1, steps=steps, g_offset=-2.0, d_warmup=200, lr_d=2e-3, g_optimizer="sgd", lr_g=0.05,
+                        snapshot_every=10)
+    sat = T.train_toy_gan(replace(early, generator_loss="saturating"))
+    ns = T.train_toy_gan(replace(early, generator_loss="non-saturating"))
+    assert ns.history[0]["g_grad"] > 500 * sat.history[0]["g_grad"]
+    assert sat.final["samples"].mean().item() < 0 < 2.5 < ns.final["samples"].mean().item()
+
+
+def test_generator_gradient_comparison():
+    early = T.ToyConfig(seed=1, steps=0, g_offset=-2.0, d_warmup=200, lr_d=2e-3, g_optimizer="sgd", lr_g=0.05)
+    start = T.train_toy_gan(early)
+    c = T.generator_gradient_comparison(start.generator, start.discriminator)
+    assert c["ratio"] > 300 and c["max_d"] < 0.01  # D rejects every fake: the saturating gradient is tiny
+    assert 0.9 < c["cosine"] <= 1.0 + 1e-12
+    # an independent computation of the saturating gradient from the per-fake weights D(G(z))
+    z = torch.randn(64, 4, generator=torch.Generator().manual_seed(3))
+    g, d = start.generator, start.discriminator
+    c64 = T.generator_gradient_comparison(g, d, z)
+    params = list(g.parameters())
+    logits = d(g(z))
+    weights = torch.sigmoid(logits).detach()  # d/da log(1 - sigmoid(a)) = -D
+    manual = torch.autograd.grad((-(weights * logits)).mean(), params)
+    norm = torch.cat([m.flatten() for m in manual]).double().norm().item()
+    assert norm == pytest.approx(c64["norm_saturating"], rel=1e-4)
+
+
+def test_disjoint_supports_jsd_is_log_2_and_w1_is_the_shift():
+    r = T.disjoint_supports([0.0, 0.25, 1.0, 2.0, 5.0, -3.0])
+    assert r["jsd"][0] == 0.0 and r["jsd"][1] == pytest.approx(0.25 * math.log(2))
+    assert r["jsd"][2:] == pytest.approx([math.log(2)] * 4)
+    assert r["jsd_grid"] == pytest.approx(r["jsd"], abs=2e-3)  # trapezoid rule against the closed form
+    assert r["w1"] == [0.0, 0.25, 1.0, 2.0, 5.0, 3.0]
+    assert r["w1_scipy"] == pytest.approx(r["w1"], abs=2e-3)  # scipy on the grid's weights
+
+
+# ----------------------------------------------------------------- the ring of Gaussians
+
+from course_utils.toys import ring as R  # noqa: E402
+
+
+def test_ring_data_and_mode_counting():
+    config = R.RingConfig()
+    centres = R.ring_centres(config)
+    assert centres.shape == (8, 2) and torch.allclose(centres.norm(dim=1), torch.full((8,), 2.0, dtype=torch.float64))
+    data = R.sample_ring(config, 8000, torch.Generator().manual_seed(0))
+    full = R.modes_captured(data, config)
+    assert full["captured"] == 8  # 3 std holds 1 - exp(-9/2) = 98.9% of a 2-D Gaussian:
+    assert full["high_quality"] == pytest.approx(1 - math.exp(-4.5), abs=0.005)
+    one = R.modes_captured(centres[3].expand(500, 2) + 0.01, config)
+    assert one["captured"] == 1 and one["per_mode"][3] and one["counts"][3] == 500
+    nowhere = R.modes_captured(torch.zeros(100, 2), config)
+    assert nowhere["captured"] == 0 and nowhere["high_quality"] == 0.0
+    with pytest.raises(ValueError, match="generator_loss"):
+        R.RingConfig(generator_loss="wgan")
+
+
+def test_ring_training_is_reproducible():
+    config = R.RingConfig(steps=60, snapshot_every=20, n_snapshot=300)
+    a, b = R.train_ring_gan(config), R.train_ring_gan(config)
+    assert [s["step"] for s in a.snapshots] == [0, 20, 40, 60]
+    torch.testing.assert_close(a.final["samples"], b.final["samples"])
+    assert len(a.history) == 60
+
+
+@pytest.fixture(scope="module")
+def ring_runs():
+    """The notebook's two runs in full mode (3000 steps); quick mode's 1500 steps are their first half."""
+    return {loss: R.train_ring_gan(R.RingConfig(steps=3000, generator_loss=loss))
+            for loss in ("non-saturating", "saturating")}
+
+
+@pytest.mark.parametrize("steps", [1500, 3000])
+def test_notebook_ring_claims(ring_runs, steps):
+    """06's worked answer: the non-saturating G covers fewer modes but more precisely, and settles."""
+    at = {loss: next(s for s in run.snapshots if s["step"] == steps) for loss, run in ring_runs.items()}
+    ns, sat = at["non-saturating"], at["saturating"]
+    assert ns["captured"] < sat["captured"]
+    assert ns["high_quality"] > sat["high_quality"]
+    ns_path = [s["captured"] for s in ring_runs["non-saturating"].snapshots if steps / 2 <= s["step"] <= steps]
+    assert len(set(ns_path)) == 1  # it settles on its subset of modes
+    early = [s for s in ring_runs["saturating"].snapshots if s["step"] <= 300]
+    early_ns = [s for s in ring_runs["non-saturating"].snapshots if s["step"] <= 300]
+    assert sum(s["captured"] for s in early) <= sum(s["captured"] for s in early_ns)  # starts more slowly
+
+
+def test_the_two_losses_point_in_different_directions_on_the_ring(ring_runs):
+    z = torch.randn(4096, 2, generator=torch.Generator().manual_seed(5))
+    for run in ring_runs.values():
+        assert T.generator_gradient_comparison(run.generator, run.discriminator, z)["cosine"] < 0.95
+
+
+@pytest.mark.parametrize("steps", [250, 400])
+def test_notebook_adam_experiment_both_losses_escape(steps):
+    """06: 'with Adam the saturating loss's size problem largely disappears' (Adam rescales the steps)."""
+    early = T.ToyConfig(seed=1, steps=steps, g_offset=-2.0, d_warmup=200, lr_d=2e-3, g_optimizer="adam", lr_g=1e-3,
+                        snapshot_every=10)
+    for loss in ("saturating", "non-saturating"):
+        run = T.train_toy_gan(replace(early, generator_loss=loss))
+        assert run.final["samples"].mean().item() == pytest.approx(run.config.data.mean, abs=0.5)

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from course_utils.course import runs
-from course_utils.evaluation import ClassifierConfig
+from course_utils.evaluation import ClassifierConfig, class_distance
 from course_utils.evaluation import comparison as VG
 from course_utils.gan.model import GANConfig, Generator
 from course_utils.vae.model import full_config
@@ -81,12 +81,17 @@ def test_model_samples_are_images_in_unit_range_and_seeded():
         assert a[name].shape == (5, 784)
         assert a[name].min() >= 0 and a[name].max() <= 1
         torch.testing.assert_close(a[name], b[name])
+    # the same samples as the per-model helpers benchmarks/seeds.py uses
+    torch.testing.assert_close(a["VAE"], VG.vae_samples(_TinyVAE(), 5, seed=3))
+    torch.testing.assert_close(a["GAN"], VG.gan_samples(gen, 5, seed=3))
 
 
 def test_scores_table_lists_every_model():
-    s = {"fd": 12.3456, "fd_real_floor": 0.5, "classes_covered": 9, "n_classes": 10}
+    s = {"fd": 12.3456, "fd_real_floor": 0.5, "n_samples": 1000, "precision": 0.61, "recall": 0.4321,
+         "class_tv": 0.1234}
     table = VG.scores_table({"VAE": s, "GAN": {**s, "fd": 3.0}})
-    assert "VAE" in table and "GAN" in table and "12.35" in table and "9 / 10" in table
+    assert "VAE" in table and "GAN" in table and "12.35" in table and "0.432" in table and "0.123" in table
+    assert "floor at this n" in table and "1000" in table
 
 
 def test_per_image_elbo_is_one_bound_per_image():
@@ -103,8 +108,8 @@ def test_per_image_elbo_is_one_bound_per_image():
 
 
 def test_class_distance():
-    assert VG.class_distance([10, 10, 0], [1, 1, 0]) == pytest.approx(0.0)
-    assert VG.class_distance([5, 0], [0, 7]) == pytest.approx(1.0)
-    assert VG.class_distance([3, 1], [1, 1]) == pytest.approx(0.25)
+    assert class_distance([10, 10, 0], [1, 1, 0]) == pytest.approx(0.0)
+    assert class_distance([5, 0], [0, 7]) == pytest.approx(1.0)
+    assert class_distance([3, 1], [1, 1]) == pytest.approx(0.25)
     with pytest.raises(ValueError):
-        VG.class_distance([0, 0], [1, 1])
+        class_distance([0, 0], [1, 1])

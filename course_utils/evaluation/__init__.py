@@ -4,7 +4,9 @@ What lives here:
 
 - :mod:`~course_utils.evaluation.classifier` the small CNN whose features and labels score samples (cached)
 - :mod:`~course_utils.evaluation.frechet`    the Fréchet distance between two feature sets, in float64
-- :mod:`~course_utils.evaluation.quality`    :func:`sample_quality`: FD, real-vs-real floor, class histogram
+- :mod:`~course_utils.evaluation.precision_recall` improved precision/recall (k-NN radii), nearest neighbours
+- :mod:`~course_utils.evaluation.sample_size` FD against 1/n and its extrapolation FD_inf (Chong & Forsyth 2020)
+- :mod:`~course_utils.evaluation.quality`    :func:`sample_quality`: FD, floor at the same n, precision/recall, classes
 - :mod:`~course_utils.evaluation.comparison` notebook 08's comparison of the VAE with the GAN and its figures
 
 What does not: training the generative models (:mod:`course_utils.vae`,
@@ -23,18 +25,29 @@ from course_utils.evaluation.classifier import (
 from course_utils.evaluation.comparison import (
     EVAL_SEED,
     categorical_latent_gradients,
-    class_distance,
     coverage_figure,
     gradient_through_rounding,
     model_samples,
+    neighbours_figure,
     per_image_elbo,
     score_models,
     scores_figure,
     scores_table,
     side_by_side_figure,
+    training_neighbours,
 )
 from course_utils.evaluation.frechet import frechet_distance, frechet_distance_gaussians, gaussian_stats
-from course_utils.evaluation.quality import class_histogram, corrupt, real_floor, reference_features, sample_quality
+from course_utils.evaluation.precision_recall import knn_radii, manifold_fraction, nearest_neighbours, precision_recall
+from course_utils.evaluation.quality import (
+    class_distance,
+    class_histogram,
+    corrupt,
+    matched_floor,
+    real_floor,
+    reference_features,
+    sample_quality,
+)
+from course_utils.evaluation.sample_size import extrapolate, fd_against_n
 
 __all__ = [
     "Classifier",
@@ -47,12 +60,20 @@ __all__ = [
     "class_histogram",
     "corrupt",
     "coverage_figure",
+    "extrapolate",
+    "fd_against_n",
     "frechet_distance",
     "frechet_distance_gaussians",
     "gaussian_stats",
     "gradient_through_rounding",
+    "knn_radii",
+    "manifold_fraction",
+    "matched_floor",
     "model_samples",
+    "nearest_neighbours",
+    "neighbours_figure",
     "per_image_elbo",
+    "precision_recall",
     "real_floor",
     "reference_features",
     "sample_quality",
@@ -61,4 +82,5 @@ __all__ = [
     "scores_table",
     "side_by_side_figure",
     "train_classifier",
+    "training_neighbours",
 ]

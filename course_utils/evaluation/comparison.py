@@ -3,7 +3,10 @@
 What lives here:
 
 - :func:`model_samples` (images in [0, 1] from either model, for the same seed),
-  :func:`score_models` (Fréchet distance, floor and class coverage for each);
+  :func:`score_models` (Fréchet distance, the floor at the same n, precision/recall and class
+  coverage for each, next to held-out real images scored the same way);
+- :func:`training_neighbours` and :func:`neighbours_figure`: the nearest training images of
+  samples in pixel and classifier-feature space (a memorisation check);
 - the figures of notebook 08 (:func:`side_by_side_figure`, :func:`coverage_figure`,
   :func:`scores_figure`) and the two small numerical demonstrations of Q3.1 about
   discrete data and discrete latents (:func:`gradient_through_rounding`,
@@ -22,7 +25,8 @@ import torch.nn.functional as F
 
 from course_utils.core.plots import show_grid
 from course_utils.evaluation.classifier import N_CLASSES
-from course_utils.evaluation.quality import sample_quality
+from course_utils.evaluation.precision_recall import nearest_neighbours
+from course_utils.evaluation.quality import reference_features, sample_quality
 from course_utils.gan.model import to_unit
 
 EVAL_SEED = 1234  # noise for the scored samples (notebooks 07/08 and benchmarks/bench_gan.py)
@@ -31,28 +35,39 @@ EVAL_SEED = 1234  # noise for the scored samples (notebooks 07/08 and benchmarks
 # --------------------------------------------------------------------------- samples and scores
 
 @torch.no_grad()
+def vae_samples(vae, n: int, seed: int = EVAL_SEED) -> torch.Tensor:
+    """``n`` VAE samples in [0, 1], (n, 784) on the CPU: the decoder's Bernoulli means ``f(z)``, ``z ~ N(0, I)``."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return vae.sample_prior(n).cpu().clamp(0, 1)
+
+
+@torch.no_grad()
+def gan_samples(generator, n: int, seed: int = EVAL_SEED) -> torch.Tensor:
+    """``n`` GAN samples in [0, 1], (n, 784) on the CPU: ``(G(z) + 1) / 2`` with the generator in eval mode."""
+    from course_utils.gan.train import sample
+
+    return to_unit(sample(generator, n, seed=seed)).clamp(0, 1)
+
+
 def model_samples(vae, generator, n: int, seed: int = EVAL_SEED) -> dict[str, torch.Tensor]:
     """``n`` samples of each model as images in [0, 1], shape (n, 784), on the CPU.
 
     VAE: the decoder's Bernoulli means ``f(z)`` at ``z ~ N(0, I)`` (the usual way to show a
     VAE's samples; a binary draw from them is noisier). GAN: ``(G(z) + 1) / 2``. Both from
-    noise seeded with ``seed``, drawn as in ``benchmarks/bench_gan.py``.
+    noise seeded with ``seed``, drawn as in ``benchmarks/seeds.py`` (:func:`vae_samples`,
+    :func:`gan_samples`).
     """
-    from course_utils.gan.train import sample
-
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        vae_images = vae.sample_prior(n).cpu()
-    gan_images = to_unit(sample(generator, n, seed=seed))
-    return {"VAE": vae_images.clamp(0, 1), "GAN": gan_images.clamp(0, 1)}
+    return {"VAE": vae_samples(vae, n, seed), "GAN": gan_samples(generator, n, seed)}
 
 
 def score_models(samples: dict[str, torch.Tensor], data, classifier) -> dict[str, dict]:
     """:func:`course_utils.evaluation.quality.sample_quality` of each model's samples, plus the test images themselves.
 
-    The entry ``"real (test)"`` scores ``n`` held-out training (validation) images the same
-    way: its Fréchet distance is the floor for that many samples, and its class
-    histogram is what full coverage looks like.
+    The entry ``"real (held out)"`` scores ``n`` held-out training (validation) images the same
+    way: its Fréchet distance is the floor for that many samples (every entry's
+    ``fd_real_floor`` is this same number), its precision and recall what real images reach
+    with k-NN radii at this n, and its class histogram what full coverage looks like.
     """
     scores = {name: sample_quality(images, data, classifier) for name, images in samples.items()}
     n = len(next(iter(samples.values())))
@@ -60,24 +75,13 @@ def score_models(samples: dict[str, torch.Tensor], data, classifier) -> dict[str
     return scores
 
 
-def class_distance(histogram, reference) -> float:
-    """Total variation distance between two class histograms (counts): ``1/2 sum_k |p_k - q_k|``, in [0, 1].
-
-    0 when the samples spread over the classes exactly like the reference; 1 when they share no class.
-    """
-    p = torch.as_tensor(histogram, dtype=torch.float64)
-    q = torch.as_tensor(reference, dtype=torch.float64)
-    if p.shape != q.shape or p.sum() <= 0 or q.sum() <= 0:
-        raise ValueError("two non-empty histograms over the same classes are needed")
-    return float(0.5 * (p / p.sum() - q / q.sum()).abs().sum())
-
-
 def scores_table(scores: dict[str, dict]) -> str:
-    """A plain-text table of Fréchet distance, floor and class coverage per model."""
-    lines = [f"{'':<16} {'Fréchet distance':>16} {'floor (real vs real)':>21} {'classes covered':>16}"]
+    """A plain-text table per model: Fréchet distance, the floor at the same n, precision, recall, class TV."""
+    lines = [f"{'':<16} {'n':>6} {'Fréchet distance':>16} {'floor at this n':>16} {'precision':>10} "
+             f"{'recall':>7} {'class TV':>9}"]
     for name, s in scores.items():
-        lines.append(f"{name:<16} {s['fd']:16.2f} {s['fd_real_floor']:21.2f} "
-                     f"{s['classes_covered']:>11d} / {s['n_classes']}")
+        lines.append(f"{name:<16} {s['n_samples']:6d} {s['fd']:16.2f} {s['fd_real_floor']:16.2f} "
+                     f"{s['precision']:10.3f} {s['recall']:7.3f} {s['class_tv']:9.3f}")
     return "\n".join(lines)
 
 
@@ -116,20 +120,23 @@ def side_by_side_figure(samples: dict[str, torch.Tensor], real: torch.Tensor, n:
 
 
 def coverage_figure(scores: dict[str, dict], class_names: list[str]):
-    """Fraction of samples per predicted class, for each model and for real images, with the uniform 1/10."""
+    """Fraction of samples per predicted class, for each model and for real images, with the uniform 1/10.
+
+    Each legend entry gives the total variation to the classifier's class mix of real test images.
+    """
     fig, ax = plt.subplots(figsize=(11, 3.6))
     width = 0.8 / len(scores)
     x = np.arange(N_CLASSES)
     for i, (name, s) in enumerate(scores.items()):
         counts = np.asarray(s["class_histogram"], dtype=float)
         ax.bar(x + (i - (len(scores) - 1) / 2) * width, counts / counts.sum(), width=width,
-               label=f"{name} ({s['classes_covered']}/{s['n_classes']} classes ≥ 1%)")
+               label=f"{name} (total variation {s['class_tv']:.3f})")
     ax.axhline(1 / N_CLASSES, color="gray", ls="--", lw=1, label="uniform: 1/10")
     ax.set_xticks(x)
     ax.set_xticklabels(class_names, rotation=20, fontsize=8)
     ax.set_xlabel("class predicted by the course's classifier")
     ax.set_ylabel("fraction of samples")
-    ax.set_title("Mode coverage: which classes do the samples look like?")
+    ax.set_title("Which classes do the samples look like? (total variation to the real test images' mix)")
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
@@ -142,13 +149,45 @@ def scores_figure(scores: dict[str, dict]):
     floor = next(iter(scores.values()))["fd_real_floor"]
     fig, ax = plt.subplots(figsize=(6, 3.4))
     ax.bar(names, fds, color=[f"C{i}" for i in range(len(names))])
-    ax.axhline(floor, color="k", ls="--", lw=1, label=f"floor: test vs held-out real = {floor:.2f}")
+    n = next(iter(scores.values()))["n_samples"]
+    ax.axhline(floor, color="k", ls="--", lw=1, label=f"floor: {n} held-out real images = {floor:.2f}")
     ax.set_yscale("log")
     ax.set_ylabel("Fréchet distance to the test set\n(classifier features, log scale)")
     ax.set_title("Sample quality: lower is better")
     for i, v in enumerate(fds):
         ax.text(i, v, f"{v:.2f}", ha="center", va="bottom", fontsize=9)
     ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+@torch.no_grad()
+def training_neighbours(images01: torch.Tensor, data, classifier, n: int = 1) -> dict:
+    """The nearest training images of each image, in pixel space and in the classifier's feature space.
+
+    Returns ``{"pixel": (distances, indices), "feature": (distances, indices)}``, each (N, n),
+    Euclidean distance, closest first; indices into ``data.train``. See
+    :func:`course_utils.evaluation.precision_recall.nearest_neighbours`.
+    """
+    train = data.train.images
+    return {"pixel": nearest_neighbours(images01, train, n),
+            "feature": nearest_neighbours(classifier.features(images01), reference_features(classifier, data, "train"),
+                                          n)}
+
+
+def neighbours_figure(images01: torch.Tensor, data, classifier, n: int = 8, title: str = "samples"):
+    """Row 1: ``n`` images; row 2: the nearest training image of each in pixels; row 3: in classifier features."""
+    images01 = images01[:n]
+    nb = training_neighbours(images01, data, classifier)
+    train = data.train.images
+    rows = {title: (images01, None),
+            "nearest training image, pixels": (train[nb["pixel"][1][:, 0]], nb["pixel"][0][:, 0]),
+            "nearest training image, classifier features": (train[nb["feature"][1][:, 0]], nb["feature"][0][:, 0])}
+    fig, axes = plt.subplots(3, 1, figsize=(1.1 * n + 1, 4.6))
+    for ax, (name, (imgs, dists)) in zip(axes, rows.items(), strict=True):
+        label = name if dists is None else f"{name} (distance {float(dists.min()):.1f} to {float(dists.max()):.1f})"
+        show_grid(imgs, nrow=n, ax=ax, title=label)
+    fig.suptitle("Memorisation check: each image and its nearest neighbour among the 50 000 training images")
     fig.tight_layout()
     return fig
 

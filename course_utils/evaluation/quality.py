@@ -1,11 +1,14 @@
-"""Sample quality for any image model (VAE or GAN): Fréchet distance, real-vs-real floor, class coverage.
+"""Sample quality for any image model (VAE or GAN): Fréchet distance, matched floor, precision/recall, coverage.
 
 What lives here: :func:`sample_quality`, which scores a set of generated images
-against the test set with the classifier of :mod:`course_utils.evaluation.classifier`
-and the distance of :mod:`course_utils.evaluation.frechet`; the class histogram of
-samples (mode coverage); the real-vs-real floor; and :func:`corrupt`, damaged copies
-of images for checking that a score notices damage. Nothing here knows how the
-samples were made. Images are in [0, 1] (see :func:`~course_utils.evaluation.classifier.check_unit_images`).
+against the test set with the classifier of :mod:`course_utils.evaluation.classifier`:
+the distance of :mod:`course_utils.evaluation.frechet`, the real-vs-real floor *at the
+samples' n* (:func:`matched_floor`), improved precision and recall in the classifier's
+feature space (:mod:`course_utils.evaluation.precision_recall`), and the class
+histogram of the samples with its total variation to real images'; plus
+:func:`corrupt`, damaged copies of images for checking that a score notices damage.
+Nothing here knows how the samples were made. Images are in [0, 1] (see
+:func:`~course_utils.evaluation.classifier.check_unit_images`).
 """
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ import torch.nn.functional as F
 
 from course_utils.evaluation.classifier import N_CLASSES, Classifier, check_unit_images, train_classifier
 from course_utils.evaluation.frechet import frechet_distance
+from course_utils.evaluation.precision_recall import DEFAULT_K, precision_recall
 
 # --------------------------------------------------------------------------- putting it together
 
@@ -30,41 +34,93 @@ def reference_features(classifier: Classifier, data, split: str = "test") -> tor
     return classifier._reference_features[key]
 
 
-def real_floor(data, classifier: Classifier) -> float:
-    """The real-vs-real floor: FD between test images and held-out training (validation) images.
+def reference_predictions(classifier: Classifier, data, split: str = "test") -> torch.Tensor:
+    """The classifier's predicted classes of ``data.<split>`` images (memoised on the classifier)."""
+    key = ("predictions", data.name, data.pixels, split, len(getattr(data, split)))
+    if key not in classifier._reference_features:
+        classifier._reference_features[key] = classifier.predict(getattr(data, split).images)
+    return classifier._reference_features[key]
 
-    Neither split was used to fit the classifier or the generative models, so this
-    is the score a perfect model could expect with this many samples.
+
+def real_floor(data, classifier: Classifier) -> float:
+    """FD between *all* test images and *all* held-out training (validation) images (10 000 each).
+
+    Neither split was used to fit the classifier or the generative models. This is the
+    floor for 10 000 samples only; for another number of samples use :func:`matched_floor`.
     """
     return frechet_distance(reference_features(classifier, data, "val"),
                             reference_features(classifier, data, "test"))
 
 
+def matched_floor(data, classifier: Classifier, n: int) -> float:
+    """The real-vs-real floor at ``n`` samples: FD between the first ``n`` held-out real images and the test set.
+
+    It is computed exactly like a model's score (``n`` images against all test images), so it
+    is the score a perfect model could expect with that many samples: the estimate's upward
+    bias grows like 1/n, and a floor computed with another n is not comparable.
+    """
+    val = reference_features(classifier, data, "val")
+    if not 2 <= n <= len(val):
+        raise ValueError(f"a floor at n = {n} needs 2 <= n <= {len(val)} held-out images")
+    return frechet_distance(val[:n], reference_features(classifier, data, "test"))
+
+
+def class_distance(histogram, reference) -> float:
+    """Total variation distance between two class histograms (counts): ``1/2 sum_k |p_k - q_k|``, in [0, 1].
+
+    0 when the samples spread over the classes exactly like the reference; 1 when they share no class.
+    """
+    p = torch.as_tensor(histogram, dtype=torch.float64)
+    q = torch.as_tensor(reference, dtype=torch.float64)
+    if p.shape != q.shape or p.sum() <= 0 or q.sum() <= 0:
+        raise ValueError("two non-empty histograms over the same classes are needed")
+    return float(0.5 * (p / p.sum() - q / q.sum()).abs().sum())
+
+
 def sample_quality(images01: torch.Tensor, data, classifier: Classifier | None = None,
-                   min_fraction: float = 0.01) -> dict:
-    """Score generated images (in [0, 1]) against the test set.
+                   min_fraction: float = 0.01, k: int = DEFAULT_K) -> dict:
+    """Score ``n`` generated images (in [0, 1]) against the test set.
 
     Returns a dict with:
-        ``fd``: Fréchet distance between the samples' features and the test images';
-        ``fd_real_floor``: the same for held-out training images (see :func:`real_floor`);
+        ``fd``: Fréchet distance between the samples' features and all test images';
+        ``fd_real_floor``: the same for the first ``n`` held-out real images
+        (:func:`matched_floor`: the floor at this ``n``), ``floor_n``;
+        ``precision``, ``recall``: improved precision and recall (k-NN radii, ``k``) of the
+        samples' features against the first ``n`` test images' (equal sizes);
         ``class_histogram``: counts of samples per predicted class (list of 10 ints);
-        ``classes_covered``: classes receiving at least ``min_fraction`` of the samples
-        (1%: a tenth of a fair share), out of ``n_classes``;
+        ``class_tv``: total variation between that histogram and the classifier's histogram
+        of the first ``n`` test images (0: the real class mix; a class histogram cannot see
+        dropping *within* a class);
+        ``classes_covered``: classes receiving at least ``min_fraction`` of the samples (a weak
+        test: 1% counts a class with a third of its fair share as covered), out of ``n_classes``;
         ``n_samples``, ``classifier_accuracy`` (on the test set).
 
-    ``classifier`` defaults to :func:`train_classifier` ``(data)`` (cached). Use as many
-    samples as the test set has (10 000) to compare with the floor.
+    ``classifier`` defaults to :func:`train_classifier` ``(data)`` (cached). ``n`` must not
+    exceed the held-out and test images (10 000 each).
     """
     images01 = check_unit_images(images01, "samples")
     classifier = classifier if classifier is not None else train_classifier(data)
+    n = len(images01)
+    test = reference_features(classifier, data)
+    if n > min(len(test), len(data.val)):
+        raise ValueError(f"{n} samples: the floor and precision/recall need as many held-out and test images, "
+                         f"but there are {len(data.val)} and {len(test)}; score at most that many samples")
+    feats = classifier.features(images01)
     counts = class_histogram(images01, classifier)
+    real_counts = torch.bincount(reference_predictions(classifier, data)[:n], minlength=N_CLASSES)
+    pr = precision_recall(test[:n], feats, k=k)
     return {
-        "fd": frechet_distance(classifier.features(images01), reference_features(classifier, data)),
-        "fd_real_floor": real_floor(data, classifier),
+        "fd": frechet_distance(feats, test),
+        "fd_real_floor": matched_floor(data, classifier, n),
+        "floor_n": n,
+        "precision": pr["precision"],
+        "recall": pr["recall"],
+        "k": k,
         "class_histogram": counts.tolist(),
-        "classes_covered": int((counts >= min_fraction * len(images01)).sum()),
+        "class_tv": class_distance(counts, real_counts),
+        "classes_covered": int((counts >= min_fraction * n).sum()),
         "n_classes": N_CLASSES,
-        "n_samples": len(images01),
+        "n_samples": n,
         "classifier_accuracy": classifier.test_accuracy,
     }
 

@@ -4,7 +4,8 @@ What lives here:
 
 - :mod:`~course_utils.exercises.common` :class:`ExerciseError` and the helpers every check shares
 - :mod:`~course_utils.exercises.vae`    notebooks 01-05: sampling pixels, the naive estimator, the KL, the loss, ...
-- :mod:`~course_utils.exercises.gan`    notebooks 06-08: the GAN losses, interpolation paths
+- :mod:`~course_utils.exercises.gan`    notebooks 06-08: the GAN losses, one training step, interpolation paths,
+  the Fréchet distance
 
 Each check calls the student's function on fixed inputs, compares it with a reference
 written out again here (so a check never shares a bug with the package's own code),
@@ -16,6 +17,8 @@ from __future__ import annotations
 from course_utils.exercises.common import ExerciseError
 from course_utils.exercises.gan import (
     check_discriminator_loss,
+    check_frechet_distance,
+    check_gan_step,
     check_generator_loss_non_saturating,
     check_lerp,
     check_slerp,
@@ -32,6 +35,8 @@ from course_utils.exercises.vae import (
 __all__ = [
     "ExerciseError",
     "check_discriminator_loss",
+    "check_frechet_distance",
+    "check_gan_step",
     "check_gaussian_quantiles",
     "check_generator_loss_non_saturating",
     "check_kl_std_normal",

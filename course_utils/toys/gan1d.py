@@ -13,7 +13,13 @@ What lives here:
   :func:`fit_discriminator` (train D alone against a fixed ``p_g``) and
   :func:`train_toy_gan`, which alternates D and G steps with the *same* loss
   functions as the real GAN (:mod:`course_utils.gan.losses`) and keeps
-  snapshots (generator samples, D on a grid) to watch the game.
+  snapshots (generator samples, D on a grid) to watch the game;
+- :func:`game_diagnostics`: for each snapshot, what the losses cannot show -- the
+  Jensen-Shannon divergence between a kernel density estimate of the generator's
+  samples and ``p_data``, the value ``V(D*, G)`` the optimal discriminator would
+  reach, and the value ``V(D, G)`` of the discriminator actually trained;
+- :func:`disjoint_supports`: two uniform densities that do not overlap, where the JSD
+  is ``log 2`` whatever their distance while the Wasserstein-1 distance grows with it.
 
 Nothing here touches image data; the assignment's GAN is in :mod:`course_utils.gan.model`.
 All logs are natural (nats).
@@ -94,6 +100,15 @@ def default_grid(lo: float = -3.0, hi: float = 9.0, n: int = 1201) -> torch.Tens
     return torch.linspace(lo, hi, n, dtype=torch.float64)
 
 
+def TOY_GRID() -> torch.Tensor:  # noqa: N802  (a constant, built fresh so callers cannot modify a shared one)
+    """The grid a toy run keeps D on (and its diagnostics integrate over): [-4, 11], step 0.01.
+
+    Wide enough that the generator's samples, which overshoot the data early in training,
+    stay inside it (see ``mass`` in :func:`game_diagnostics`).
+    """
+    return default_grid(-4.0, 11.0, 1501)
+
+
 # --------------------------------------------------------------------------- exact quantities on a grid
 
 def optimal_discriminator(p_data: torch.Tensor, p_g: torch.Tensor) -> torch.Tensor:
@@ -154,12 +169,21 @@ def normal_pdf(x: torch.Tensor, mean: float, std: float) -> torch.Tensor:
 
 
 def kde(samples: torch.Tensor, x: torch.Tensor, bandwidth: float | None = None) -> torch.Tensor:
-    """A Gaussian kernel density estimate of ``samples`` at ``x`` (Silverman's bandwidth by default)."""
+    """A Gaussian kernel density estimate of ``samples`` at ``x`` (Silverman's bandwidth by default).
+
+    Silverman's rule ``1.06 std n^(-1/5)`` assumes a roughly Gaussian shape; for a bimodal
+    density it over-smooths a little (see :func:`kde_floor` for what that costs the JSD).
+    """
     s = samples.detach().to(torch.float64).flatten()
     if bandwidth is None:
         spread = float(s.std()) if len(s) > 1 else 1.0
         bandwidth = max(1.06 * spread * len(s) ** (-1 / 5), 1e-2)
     return normal_pdf(x.unsqueeze(-1), s, bandwidth).mean(-1)
+
+
+def kde_floor(data: Mixture1D, n: int, x: torch.Tensor, seed: int = 0) -> float:
+    """JSD between ``p_data`` and a KDE of ``n`` samples of ``p_data`` itself: the estimate for a perfect G."""
+    return jensen_shannon(x, data.pdf(x), kde(data.sample(n, torch.Generator().manual_seed(seed)), x))
 
 
 # --------------------------------------------------------------------------- the networks
@@ -323,7 +347,7 @@ def train_toy_gan(config: ToyConfig | None = None, grid: torch.Tensor | None = N
     """
     config = config if config is not None else ToyConfig()
     with single_thread():
-        return _train(config, default_grid() if grid is None else grid)
+        return _train(config, TOY_GRID() if grid is None else grid)
 
 
 def _train(config: ToyConfig, grid: torch.Tensor) -> ToyRun:
@@ -418,4 +442,119 @@ def generator_gradients(d_of_fake: torch.Tensor) -> dict[str, torch.Tensor]:
         out[name] = value.detach()
         out[f"d{short}_da"] = grad_a
         out[f"d{short}_dD"] = grad_a / (p * (1 - p))  # chain rule: da/dD = 1 / (D (1 - D))
+    return out
+
+
+def generator_gradient_comparison(generator: nn.Module, discriminator: nn.Module, z: torch.Tensor | None = None,
+                                  n: int = 4096, seed: int = 0) -> dict:
+    """The two generator losses' gradients in G's parameter space, for the same ``n`` fakes and the same D.
+
+    Per fake, the saturating loss weights the logit's gradient by ``D(G(z))``, the
+    non-saturating one by ``1 - D(G(z))`` (see :func:`generator_gradients`), so the two
+    parameter gradients differ in size *and*, where D varies over the fakes, in direction.
+    Works for any generator/discriminator pair (the 1-D toy, the ring of :mod:`course_utils.toys.ring`);
+    ``z`` defaults to ``n`` seeded draws of ``generator.noise_dim`` noise.
+    Returns ``{"cosine", "norm_saturating", "norm_non_saturating", "ratio", "mean_d", "min_d", "max_d"}``
+    (``ratio`` = non-saturating norm / saturating norm).
+    """
+    if z is None:
+        z = torch.randn(n, generator.noise_dim, generator=torch.Generator().manual_seed(seed))
+
+    def logits(x):
+        return discriminator(x).reshape(len(x))
+
+    grads = {}
+    with single_thread():
+        for kind in ("saturating", "non-saturating"):
+            generator.zero_grad(set_to_none=True)
+            generator_loss(logits(generator(z)), kind).backward()
+            grads[kind] = torch.cat([p.grad.flatten() for p in generator.parameters()]).double()
+            generator.zero_grad(set_to_none=True)
+        discriminator.zero_grad(set_to_none=True)
+        with torch.no_grad():
+            d = torch.sigmoid(logits(generator(z))).double()
+    s, ns = grads["saturating"], grads["non-saturating"]
+    return {"cosine": float(s @ ns / (s.norm() * ns.norm())), "norm_saturating": float(s.norm()),
+            "norm_non_saturating": float(ns.norm()), "ratio": float(ns.norm() / s.norm()),
+            "mean_d": float(d.mean()), "min_d": float(d.min()), "max_d": float(d.max())}
+
+
+# --------------------------------------------------------------------------- what the losses do not show
+
+def game_diagnostics(run: ToyRun, smooth: int = 25) -> list[dict]:
+    """For each snapshot of ``run``: how far the game really is from its equilibrium.
+
+    ``p_g`` is a kernel density estimate (:func:`kde`) of the snapshot's generator samples on
+    ``run.grid``; ``p_data`` is exact. Each entry holds
+
+    - ``step``; ``jsd``: JSD(p_data, p_g) in nats (0 only when p_g = p_data; at most log 2);
+    - ``v_star``: ``V(D*, G) = -log 4 + 2 JSD``, what the *optimal* discriminator reaches against
+      this generator (its loss would be ``-v_star``);
+    - ``v_trained``: ``V(D, G)`` of the discriminator the run actually trained, integrated on the
+      grid against the same ``p_g`` (always <= ``v_star``: D* is the maximiser);
+    - ``d_loss``: the trained D's minibatch loss, averaged over the ``smooth`` steps up to the
+      snapshot (what a training log shows; about ``-v_trained``);
+    - ``p_g``, ``d_star``, ``d``: the KDE, the optimal and the trained discriminator on the grid;
+    - ``mass``: the KDE's mass on the grid (1 unless samples fall outside it; then the identity
+      ``V(D*, G) = -log 4 + 2 JSD`` holds only up to ``(mass - 1) log 2``).
+    """
+    x, p = run.grid, run.config.data.pdf(run.grid)
+    losses = run.column("d_loss") if run.history else torch.zeros(0, dtype=torch.float64)
+    out = []
+    for snap in run.snapshots:
+        q = kde(snap["samples"], x)
+        d_star = optimal_discriminator(p, q)
+        jsd = jensen_shannon(x, p, q)
+        step = snap["step"]
+        recent = losses[max(0, step - smooth):step]
+        out.append({"step": step, "jsd": jsd, "v_star": value_on_grid(x, p, q, d_star),
+                    "v_trained": value_on_grid(x, p, q, snap["d"]),
+                    "d_loss": float(recent.mean()) if len(recent) else float("nan"),
+                    "p_g": q, "d_star": d_star, "d": snap["d"], "mass": float(_trapezoid(q, x))})
+    return out
+
+
+def snapshot_jsd(run: ToyRun) -> list[float]:
+    """JSD(p_data, KDE of the samples) in nats for each snapshot of ``run`` (the middle panel of the diagnostics)."""
+    p = run.config.data.pdf(run.grid)
+    return [jensen_shannon(run.grid, p, kde(s["samples"], run.grid)) for s in run.snapshots]
+
+
+def count_modes(density: torch.Tensor) -> int:
+    """Local maxima of a density on a grid that reach at least 10% of its peak (bumps, not wiggles)."""
+    y = density.to(torch.float64)
+    inner = (y[1:-1] > y[:-2]) & (y[1:-1] >= y[2:]) & (y[1:-1] >= 0.1 * y.max())
+    return int(inner.sum())
+
+
+# --------------------------------------------------------------------------- disjoint supports
+
+def uniform_pdf(x: torch.Tensor, lo: float, hi: float) -> torch.Tensor:
+    """The density of U[lo, hi] at ``x``."""
+    return ((x >= lo) & (x <= hi)).to(torch.float64) / (hi - lo)
+
+
+def disjoint_supports(shifts, width: float = 1.0, grid: torch.Tensor | None = None) -> dict:
+    """p_data = U[0, width] against p_g = U[s, s + width] for each shift ``s``: JSD and Wasserstein-1.
+
+    Closed forms: with overlap ``o = max(0, width - |s|)``, ``JSD = (1 - o / width) log 2`` --
+    ``log 2`` for every ``|s| >= width``, whatever the distance -- and ``W1 = |s|`` (moving all the
+    mass by s). The JSD is also integrated on ``grid`` and W1 computed by
+    :func:`scipy.stats.wasserstein_distance` on the grid's weights, as two independent checks.
+    Returns lists ``shift``, ``jsd``, ``jsd_grid``, ``w1``, ``w1_scipy``.
+    """
+    from scipy.stats import wasserstein_distance
+
+    shifts = [float(s) for s in shifts]
+    span = max(abs(s) for s in shifts) + 2 * width
+    grid = torch.linspace(-span, span, 20001, dtype=torch.float64) if grid is None else grid
+    p = uniform_pdf(grid, 0.0, width)
+    out = {"shift": shifts, "jsd": [], "jsd_grid": [], "w1": [], "w1_scipy": []}
+    for s in shifts:
+        q = uniform_pdf(grid, s, s + width)
+        overlap = max(0.0, width - abs(s))
+        out["jsd"].append((1 - overlap / width) * math.log(2))
+        out["jsd_grid"].append(jensen_shannon(grid, p, q))
+        out["w1"].append(abs(s))
+        out["w1_scipy"].append(float(wasserstein_distance(grid.numpy(), grid.numpy(), p.numpy(), q.numpy())))
     return out

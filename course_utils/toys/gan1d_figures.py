@@ -1,8 +1,9 @@
-"""Figures of notebook 06 (the GAN objective): the optimal discriminator, saturation, and the toy GAN's game.
+"""Figures of notebook 06 (the GAN objective): D*, saturation, the toy GAN's game, mode collapse, disjoint supports.
 
 Each function returns a titled, labelled matplotlib figure. The numbers behind
 them come from :mod:`course_utils.toys.gan1d` (exact densities, D*, V on a grid,
-toy runs) and :mod:`course_utils.gan.losses`.
+toy runs, the game's diagnostics, disjoint supports), :mod:`course_utils.toys.ring`
+(the 2-D ring of Gaussians) and :mod:`course_utils.gan.losses`.
 """
 from __future__ import annotations
 
@@ -15,12 +16,15 @@ import torch
 from course_utils.toys.gan1d import (
     LOG_4,
     ToyRun,
+    disjoint_supports,
     generator_gradients,
     jensen_shannon,
     mean_distance_from_half,
     optimal_discriminator,
+    uniform_pdf,
     value_on_grid,
 )
+from course_utils.toys.ring import RingRun, ring_centres
 
 
 def optimal_discriminator_figure(grid: torch.Tensor, p_data: torch.Tensor, candidates: dict[str, torch.Tensor]):
@@ -180,6 +184,124 @@ def saturation_figure(runs: dict[str, ToyRun], title: str = "Early training: sat
     ax_m.set_ylabel("mean of the generator's samples")
     ax_m.set_title("Where the generator is")
     ax_m.legend(fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def game_diagnostics_figure(run: ToyRun, diagnostics: list[dict], title: str = "What the losses do not show"):
+    """Left: D's loss, -V(D, G) of the trained D and -V(D*, G) per snapshot, with log 4.
+    Middle: JSD(p_data, p_g) per snapshot. Right: the last snapshot's p_data, p_g (KDE), D and D*.
+    """
+    steps = [d["step"] for d in diagnostics]
+    fig, (ax_l, ax_j, ax_d) = plt.subplots(1, 3, figsize=(14, 3.6))
+    ax_l.plot(steps, [d["d_loss"] for d in diagnostics], "o-", ms=3, label="trained D's loss (minibatches, avg.)")
+    ax_l.plot(steps, [-d["v_trained"] for d in diagnostics], "s--", ms=3, label="−V(D, G): trained D, exact")
+    ax_l.plot(steps, [-d["v_star"] for d in diagnostics], "^-", ms=3, label="−V(D*, G): optimal D = log 4 − 2 JSD")
+    ax_l.axhline(LOG_4, color="gray", ls=":", lw=1, label="log 4 (equilibrium)")
+    ax_l.set_xlabel("training step")
+    ax_l.set_ylabel("discriminator loss (nats)")
+    ax_l.set_title("D's loss near log 4 ...")
+    ax_l.legend(fontsize=7)
+    ax_j.plot(steps, [d["jsd"] for d in diagnostics], "o-", ms=3, color="C3")
+    ax_j.axhline(0, color="gray", lw=1)
+    ax_j.set_xlabel("training step")
+    ax_j.set_ylabel("JSD(p_data, p_g) (nats, p_g from a KDE)")
+    ax_j.set_title("... while p_g is not p_data")
+    last = diagnostics[-1]
+    x = run.grid.numpy()
+    ax_d.plot(x, run.config.data.pdf(run.grid).numpy(), color="C0", lw=2, label="p_data")
+    ax_d.plot(x, last["p_g"].numpy(), color="C1", lw=1.5, label="p_g (KDE of the samples)")
+    ax_t = ax_d.twinx()
+    ax_t.plot(x, last["d"].numpy(), color="C2", label="trained D(x)")
+    ax_t.plot(x, last["d_star"].numpy(), color="k", ls="--", lw=1, label="D*(x) for this p_g")
+    ax_t.set_ylim(0, 1)
+    ax_t.set_ylabel("discriminator output")
+    ax_d.set_xlim(-1, 8)
+    ax_d.set_xlabel("x")
+    ax_d.set_ylabel("density")
+    ax_d.set_title(f"step {last['step']}: JSD = {last['jsd']:.3f} nats")
+    handles = ax_d.get_legend_handles_labels()[0] + ax_t.get_legend_handles_labels()[0]
+    ax_d.legend(handles, [h.get_label() for h in handles], fontsize=7, loc="upper left")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def disjoint_supports_figure(shifts=None, width: float = 1.0):
+    """Left: p_data = U[0, 1] and two shifted p_g. Right: JSD and Wasserstein-1 against the shift."""
+    shifts = np.linspace(-4, 4, 161) if shifts is None else np.asarray(shifts)
+    r = disjoint_supports(shifts, width)
+    fig, (ax_p, ax_m) = plt.subplots(1, 2, figsize=(11, 3.4))
+    x = torch.linspace(-1, 6, 1401, dtype=torch.float64)
+    ax_p.fill_between(x.numpy(), uniform_pdf(x, 0, width).numpy(), alpha=0.4, label="p_data = U[0, 1]")
+    for s, c in ((2.0, "C1"), (4.0, "C3")):
+        ax_p.plot(x.numpy(), uniform_pdf(x, s, s + width).numpy(), color=c, label=f"p_g = U[{s:g}, {s + width:g}]")
+    ax_p.set_xlabel("x")
+    ax_p.set_ylabel("density")
+    ax_p.set_title("Two generators, neither overlapping the data")
+    ax_p.legend(fontsize=8)
+    ax_m.plot(r["shift"], r["jsd"], label="JSD(p_data, p_g) (nats)")
+    ax_m.plot(r["shift"], r["w1"], label="Wasserstein-1 distance W1(p_data, p_g)")
+    ax_m.axhline(math.log(2), color="gray", ls=":", lw=1, label="log 2")
+    ax_m.set_xlabel("shift s of p_g = U[s, s + 1]")
+    ax_m.set_ylabel("divergence / distance")
+    ax_m.set_title("JSD is flat once the supports are apart; W1 is not")
+    ax_m.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def _ring_panel(ax, run: RingRun, index: int) -> None:
+    snap = run.snapshots[index]
+    centres = ring_centres(run.config).numpy()
+    pts = snap["samples"].numpy()
+    ax.scatter(pts[:, 0], pts[:, 1], s=2, alpha=0.3, color="C1")
+    for k, (cx, cy) in enumerate(centres):
+        ax.scatter([cx], [cy], s=60, facecolors="none", edgecolors="C2" if snap["per_mode"][k] else "C3", lw=1.5)
+    lim = 1.6 * run.config.radius
+    ax.set_xlim(-lim, lim)
+    ax.set_ylim(-lim, lim)
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title(f"step {snap['step']}: {snap['captured']}/{run.config.n_modes} modes", fontsize=9)
+
+
+def ring_snapshots_figure(runs: dict[str, RingRun], n_panels: int = 5,
+                          title: str = "Generator samples on the ring over training"):
+    """One row per run: samples (orange) at ``n_panels`` evenly spread snapshots; circles at the modes,
+    green when captured, red when not."""
+    fig, axes = plt.subplots(len(runs), n_panels, figsize=(2.3 * n_panels, 2.5 * len(runs)), squeeze=False)
+    for row, (label, run) in zip(axes, runs.items(), strict=True):
+        idx = sorted({round(i) for i in np.linspace(0, len(run.snapshots) - 1, n_panels)})
+        for ax, i in zip(row, idx, strict=False):
+            _ring_panel(ax, run, i)
+        row[0].set_ylabel(label)
+    fig.suptitle(title + " (circles: the 8 modes; green = captured)")
+    fig.tight_layout()
+    return fig
+
+
+def ring_modes_figure(runs: dict[str, RingRun], title: str = "Modes captured during training"):
+    """Modes captured (left) and the fraction of samples within 3 std of a mode (right), per snapshot."""
+    fig, (ax_m, ax_q) = plt.subplots(1, 2, figsize=(11, 3.2))
+    for i, (label, run) in enumerate(runs.items()):
+        steps = [s["step"] for s in run.snapshots]
+        ax_m.plot(steps, run.captured(), color=f"C{i}", label=label)
+        ax_q.plot(steps, [s["high_quality"] for s in run.snapshots], color=f"C{i}", label=label)
+    n_modes = next(iter(runs.values())).config.n_modes
+    ax_m.axhline(n_modes, color="gray", ls=":", lw=1)
+    ax_m.set_ylim(-0.3, n_modes + 0.5)
+    ax_m.set_xlabel("training step")
+    ax_m.set_ylabel(f"modes captured (of {n_modes})")
+    ax_m.set_title("Coverage (like recall)")
+    ax_m.legend(fontsize=8)
+    ax_q.set_ylim(0, 1)
+    ax_q.set_xlabel("training step")
+    ax_q.set_ylabel("fraction of samples within 3 std of a mode")
+    ax_q.set_title("Sample quality (like precision)")
+    ax_q.legend(fontsize=8)
     fig.suptitle(title)
     fig.tight_layout()
     return fig

@@ -6,11 +6,14 @@ What lives here:
   and both learning rates of the 1-D toy GAN (:mod:`course_utils.toys.gan1d`), then
   slide through training to watch the game: data density, generator samples and
   the discriminator's D(x), next to mean D(x) and D(G(z)) over the steps.
+- :class:`RingExplorer` (notebook 06): pick the generator's loss and the training step of
+  the ring-of-Gaussians GAN (:mod:`course_utils.toys.ring`): the samples, the 8 modes
+  (green when captured) and the count of modes captured over training.
 - :class:`InterpolationExplorer` (notebook 07): choose a pair of latent points
   and a path (straight line or arc), and slide along it; the decoded image
   updates at once, and a strip shows the whole path with the current point framed.
 
-The plain functions :func:`toy_frame` and :func:`interpolation_frame` compute what
+The plain functions :func:`toy_frame`, :func:`ring_frame` and :func:`interpolation_frame` compute what
 a widget shows; the widgets only draw it (PIL for images, a matplotlib ``Figure``
 on the Agg canvas for plots -- never ``pyplot``, so nothing leaks into other
 cells). Tests set ``widget.value`` and read ``explorer.result``,
@@ -27,7 +30,8 @@ import numpy as np
 import torch
 
 from course_utils.gan.interpolation import latent_path
-from course_utils.toys.gan1d import ToyConfig, ToyRun, train_toy_gan
+from course_utils.toys.gan1d import ToyConfig, ToyRun, jensen_shannon, kde, snapshot_jsd, train_toy_gan
+from course_utils.toys.ring import RingRun, ring_centres
 from course_utils.widgets.common import IMAGE_CLASS, SLIDER_CLASS, png_from_array, png_from_canvas
 from course_utils.widgets.common import _Explorer as _Timed  # timed update + notebook display, shared
 
@@ -43,13 +47,14 @@ def _figure(width: float, height: float):
 
 # --------------------------------------------------------------------------- 06: the toy GAN
 
-def toy_frame(run: ToyRun, index: int, bins: np.ndarray | None = None) -> dict:
+def toy_frame(run: ToyRun, index: int, bins: np.ndarray | None = None, jsd: list[float] | None = None) -> dict:
     """What the toy explorer shows at snapshot ``index`` of ``run``.
 
     Returns ``step``, the generator samples' histogram (``density`` over ``edges``,
     normalised like a density), ``d`` (D(x) on ``run.grid``), ``p_data`` on the grid,
-    the mean D(x) / D(G(z)) per step so far (``d_real``, ``d_fake``), and the
-    samples' ``mean`` and ``std`` next to the data's.
+    the mean D(x) / D(G(z)) per step so far (``d_real``, ``d_fake``), the
+    samples' ``mean`` and ``std`` next to the data's, and ``jsd``: JSD(p_data, p_g) of the
+    snapshot (p_g a KDE of the samples; from ``jsd`` if given, e.g. :func:`snapshot_jsd` of the run).
     """
     if not 0 <= index < len(run.snapshots):
         raise IndexError(f"snapshot index {index} outside 0..{len(run.snapshots) - 1}")
@@ -71,7 +76,13 @@ def toy_frame(run: ToyRun, index: int, bins: np.ndarray | None = None) -> dict:
         "std": float(samples.std()),
         "data_mean": run.config.data.mean,
         "data_std": run.config.data.std,
+        "jsd": jsd[index] if jsd is not None else snapshot_jsd_at(run, index),
     }
+
+
+def snapshot_jsd_at(run: ToyRun, index: int) -> float:
+    """JSD(p_data, KDE of snapshot ``index``'s samples), in nats."""
+    return jensen_shannon(run.grid, run.config.data.pdf(run.grid), kde(run.snapshots[index]["samples"], run.grid))
 
 
 class ToyGANExplorer(_Timed):
@@ -95,6 +106,7 @@ class ToyGANExplorer(_Timed):
         self.base = base if base is not None else ToyConfig()
         self.trainer = trainer
         self.runs: dict[tuple, ToyRun] = {self._key(r.config): r for r in runs if self._same_base(r.config)}
+        self.jsd: dict[tuple, list[float]] = {}  # per run: JSD of each snapshot, computed once
         options = sorted(set(lr_options) | {self.base.lr_d, self.base.lr_g})
         fmt = [(f"{v:g}", v) for v in options]
         self.loss = widgets.ToggleButtons(options=["non-saturating", "saturating"],
@@ -137,10 +149,12 @@ class ToyGANExplorer(_Timed):
                        lr_d=self.base.lr_d, lr_g=self.base.lr_g) == self.base
 
     def run_for(self, config: ToyConfig) -> ToyRun:
-        """The trained run of ``config`` (trained on first use, then remembered)."""
+        """The trained run of ``config`` (trained on first use, then remembered with its snapshots' JSD)."""
         key = self._key(config)
         if key not in self.runs:
             self.runs[key] = self.trainer(config)
+        if key not in self.jsd:
+            self.jsd[key] = snapshot_jsd(self.runs[key])
         return self.runs[key]
 
     @property
@@ -208,7 +222,7 @@ class ToyGANExplorer(_Timed):
     def update(self) -> None:
         def work():
             run = self.run
-            r = toy_frame(run, self.step.value)
+            r = toy_frame(run, self.step.value, jsd=self.jsd[self._key(self.config)])
             canvas = self.fig.canvas
             canvas.restore_region(self._background)
             self.hist.set_data(np.minimum(r["density"], self.ax.get_ylim()[1]), r["edges"])
@@ -223,8 +237,107 @@ class ToyGANExplorer(_Timed):
         c, r = self.config, self.result
         self.label.value = (f"{c.generator_loss} loss, {c.g_optimizer.upper()} for G, lr D = {c.lr_d:g}, "
                             f"lr G = {c.lr_g:g}. <b>Step {r['step']} of {c.steps}</b>: samples mean "
-                            f"{r['mean']:.2f}, std {r['std']:.2f} (data: {r['data_mean']:.2f}, {r['data_std']:.2f})"
+                            f"{r['mean']:.2f}, std {r['std']:.2f} (data: {r['data_mean']:.2f}, {r['data_std']:.2f}); "
+                            f"<b>JSD(p_data, p_g) = {r['jsd']:.3f} nats</b> (p_g: KDE of the samples)"
                             f" &nbsp; <small>drawn in {1000 * self.last_seconds:.0f} ms</small>")
+
+
+# --------------------------------------------------------------------------- 06: mode collapse on the ring
+
+def ring_frame(run: RingRun, index: int) -> dict:
+    """What the ring explorer shows at snapshot ``index``: step, samples, modes captured, the counts so far."""
+    if not 0 <= index < len(run.snapshots):
+        raise IndexError(f"snapshot index {index} outside 0..{len(run.snapshots) - 1}")
+    snap = run.snapshots[index]
+    return {"step": snap["step"], "samples": snap["samples"].numpy(), "per_mode": list(snap["per_mode"]),
+            "captured": snap["captured"], "high_quality": snap["high_quality"],
+            "steps_so_far": [s["step"] for s in run.snapshots[:index + 1]],
+            "captured_so_far": run.captured()[:index + 1]}
+
+
+class RingExplorer(_Timed):
+    """A dropdown for the generator's loss and a slider for the training step of the ring GAN.
+
+    Args:
+        runs: ``{label: RingRun}`` trained in the notebook (e.g. one per generator loss), all
+            with the same ``snapshot_every`` and ``steps``.
+    """
+
+    def __init__(self, runs: dict[str, RingRun]):
+        if not runs:
+            raise ValueError("RingExplorer needs at least one run")
+        lengths = {len(r.snapshots) for r in runs.values()}
+        if len(lengths) != 1:
+            raise ValueError(f"all runs need the same snapshots to share the step slider, got {sorted(lengths)}")
+        self.runs = dict(runs)
+        first = next(iter(self.runs.values()))
+        self.loss = widgets.Dropdown(options=list(self.runs), value=next(iter(self.runs)), description="G loss")
+        self.step = widgets.SelectionSlider(options=[(str(s["step"]), i) for i, s in enumerate(first.snapshots)],
+                                            value=len(first.snapshots) - 1, description="step",
+                                            continuous_update=True)
+        self.image = widgets.Image(format="png")
+        self.label = widgets.HTML()
+        self._build_figure(first)
+        self.loss.observe(self._on_loss, names="value")
+        self.step.observe(lambda change: self.update(), names="value")
+        self.widget = widgets.VBox([widgets.HBox([self.loss, self.step]), self.image, self.label])
+        self._on_loss(None)
+
+    @property
+    def run(self) -> RingRun:
+        return self.runs[self.loss.value]
+
+    def _build_figure(self, run: RingRun) -> None:
+        fig = self.fig = _figure(8.0, 3.4)
+        fig.set_dpi(72)
+        fig.subplots_adjust(left=0.04, right=0.97, bottom=0.15, top=0.88, wspace=0.3)
+        ax, ax_t = self.ax, self.ax_t = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
+        centres = ring_centres(run.config).numpy()
+        lim = 1.6 * run.config.radius
+        self.points = ax.scatter([], [], s=2, alpha=0.3, color="C1", animated=True)
+        self.marks = ax.scatter(centres[:, 0], centres[:, 1], s=70, facecolors="none", edgecolors="C3", lw=1.5,
+                                animated=True)
+        ax.set_xlim(-lim, lim)
+        ax.set_ylim(-lim, lim)
+        ax.set_aspect("equal")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_title("samples (circles: modes, green = captured)", fontsize=10)
+        (self.curve,) = ax_t.plot([], [], color="C0")
+        self.now = ax_t.axvline(0, color="k", lw=1, animated=True)
+        ax_t.axhline(run.config.n_modes, color="gray", ls=":", lw=1)
+        ax_t.set_ylim(-0.3, run.config.n_modes + 0.5)
+        ax_t.set_xlabel("training step")
+        ax_t.set_ylabel("modes captured")
+        ax_t.set_title("modes captured over training", fontsize=10)
+        self._background = None
+
+    def _on_loss(self, change) -> None:
+        run = self.run
+        self.curve.set_data([s["step"] for s in run.snapshots], run.captured())
+        self.ax_t.set_xlim(0, max(run.snapshots[-1]["step"], 1))
+        self.fig.canvas.draw()
+        self._background = self.fig.canvas.copy_from_bbox(self.fig.bbox)
+        self.update()
+
+    def update(self) -> None:
+        def work():
+            r = ring_frame(self.run, self.step.value)
+            canvas = self.fig.canvas
+            canvas.restore_region(self._background)
+            self.points.set_offsets(r["samples"])
+            self.marks.set_edgecolors(["C2" if c else "C3" for c in r["per_mode"]])
+            self.now.set_xdata([r["step"], r["step"]])
+            self.ax.draw_artist(self.points)
+            self.ax.draw_artist(self.marks)
+            self.ax_t.draw_artist(self.now)
+            self.image.value = png_from_canvas(self.fig)
+            self.result = r
+        self._timed(work)
+        r = self.result
+        self.label.value = (f"{self.loss.value}: <b>step {r['step']}</b>, {r['captured']} of "
+                            f"{len(r['per_mode'])} modes captured, {100 * r['high_quality']:.0f}% of the samples "
+                            f"within 3 std of a mode &nbsp; <small>drawn in {1000 * self.last_seconds:.0f} ms</small>")
 
 
 # --------------------------------------------------------------------------- 07: latent interpolation
