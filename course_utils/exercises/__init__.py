@@ -3,7 +3,7 @@
 What lives here:
 
 - :mod:`~course_utils.exercises.common` :class:`ExerciseError` and the helpers every check shares
-- :mod:`~course_utils.exercises.vae`    notebooks 01-05: sampling pixels, the naive estimator, the KL, the loss, ...
+- :mod:`~course_utils.exercises.vae`    notebooks 01-05: sampling pixels, the naive estimator, the KLs, the loss, ...
 - :mod:`~course_utils.exercises.gan`    notebooks 06-08: the GAN losses, interpolation paths
 
 Each check calls the student's function on fixed inputs, compares it with a reference
@@ -22,6 +22,7 @@ from course_utils.exercises.gan import (
 )
 from course_utils.exercises.vae import (
     check_gaussian_quantiles,
+    check_kl_gaussians,
     check_kl_std_normal,
     check_naive_log_px,
     check_per_example_loss,
@@ -34,6 +35,7 @@ __all__ = [
     "check_discriminator_loss",
     "check_gaussian_quantiles",
     "check_generator_loss_non_saturating",
+    "check_kl_gaussians",
     "check_kl_std_normal",
     "check_lerp",
     "check_naive_log_px",
