@@ -11,13 +11,10 @@
 #
 # **You will learn**
 #
-# - what the VAE shares with factor analysis and probabilistic PCA (PPCA), and the one
-#   thing it does differently (a *non-linear* decoder) — shown on the images by fitting
-#   PPCA in closed form and sampling it next to a VAE;
-# - ancestral sampling from a VAE, step by step: `z ~ N(0, I)`, `f_θ(z)`, then one
-#   Bernoulli draw per pixel (exercise);
-# - why a standard-normal prior is not a restriction: a flexible function maps `N(0, I)`
-#   onto complicated shapes.
+# - what the VAE shares with factor analysis and probabilistic PCA (PPCA) and how it differs —
+#   on the images, by fitting PPCA in closed form and sampling it next to a VAE;
+# - to draw samples from a VAE's generative model step by step (exercise);
+# - why a standard-normal prior is less of a restriction than it looks.
 #
 # **Questions**
 #

@@ -9,12 +9,11 @@
 #
 # **You will learn**
 #
-# - to write the naive estimator `log p(x) ≈ log (1/M) Σ_m p(x|z_m)`, `z_m ~ p(z)`, in log
-#   space with `logsumexp` (exercise), and why the log space matters;
-# - why it is inefficient: almost every prior sample explains x terribly, and the number
-#   of samples needed grows like `exp(KL(p(z|x) ‖ p(z)))` — exponentially in the latent
-#   dimension;
-# - that sampling z from the encoder `q(z|x)` instead (importance sampling) fixes it.
+# - to write the naive Monte Carlo estimate of `log p(x)` so that it survives log-likelihoods
+#   of hundreds of nats (exercise);
+# - why it is inefficient, and how the number of samples it needs grows with the latent
+#   dimension — measured on a model where `log p(x)` is exact;
+# - what sampling z from the encoder `q(z|x)` instead (importance sampling) changes.
 #
 # **Questions**
 #
@@ -79,7 +78,7 @@ print(f"the smallest positive float64: exp({math.log(math.ulp(0.0)):.1f}); "
 # %%
 # NBVAL_CHECK_OUTPUT
 def naive_log_px(log_px_given_z):
-    """log (1/M) sum_m p(x_n | z_m) from log p(x_n | z_m) of shape (M, N); returns (N,)."""
+    """The naive estimate of log p(x_n) from log p(x_n | z_m) of shape (M, N), z_m ~ p(z); returns (N,)."""
     ### BEGIN SOLUTION
     M = log_px_given_z.shape[0]
     return torch.logsumexp(log_px_given_z, dim=0) - math.log(M)
@@ -176,8 +175,8 @@ for d in dims:
 record("naive estimate minus exact log p(x) (d = 20, M = 10 000)", table[20]["error"], "nats")
 
 # %% [markdown]
-# What to look at: the number of samples needed, `exp(KL)`, grows from about 20 to about 10¹⁶
-# between d = 1 and d = 20. With M = 10 000 the effective sample size is in the hundreds for d = 1
+# What to look at: `exp(KL)` grows from about 20 to about 10¹⁶ between d = 1 and d = 20 (the
+# worked answer says why that column matters). With M = 10 000 the effective sample size is in the hundreds for d = 1
 # and about a hundred for d = 2, and the error is below a tenth of a nat; from d = 5 on
 # one sample carries nearly all the weight (an ESS between 1 and 2) and the estimate is nats
 # (d = 5) to hundreds of nats (d = 20) too low.
@@ -194,7 +193,7 @@ record("naive estimate minus exact log p(x) (d = 20, M = 10 000)", table[20]["er
 # **The estimate as M grows.** Five independent runs per dimension, M from 1 to 2¹⁷, plotted
 # as the error `naive estimate − exact log p(x)` (0 is perfect; the y axis is linear between −1
 # and 1 nat and logarithmic beyond, so errors of hundreds of nats fit on the same plot). The same
-# runs in quick and full mode (they take a second).
+# runs in quick and full mode (they are cheap).
 
 # %%
 max_log2 = 17
@@ -203,7 +202,8 @@ errors = {d: running_errors(setups[d], runs=5, max_log2=max_log2) for d in dims}
 fig, ax = plt.subplots(figsize=(8, 4.5))
 for i, d in enumerate(dims):
     for run in range(5):
-        ax.plot(steps, errors[d][run, steps - 1], color=f"C{i}", alpha=0.7, lw=1, label=f"d = {d}" if run == 0 else None)
+        ax.plot(steps, errors[d][run, steps - 1], color=f"C{i}", alpha=0.7, lw=1,
+                label=f"d = {d}" if run == 0 else None)
 ax.axhline(0.0, color="k", ls="--", lw=1)
 ax.set_xscale("log")
 ax.set_yscale("symlog", linthresh=1.0)
@@ -222,7 +222,8 @@ plt.show()
 summary = convergence_summary(dims, runs=5, max_log2=max_log2, at=256)
 print(f"{'d':>3} {'max |error|, M=256':>19} {'max overshoot, M=256':>21} {'all within 0.05 nats from M =':>30}")
 for d, row in summary.items():
-    settled = "not by 2^17" if row["settled_from"] is None else f"{row['settled_from']} (2^{row['settled_from_log2']:.1f})"
+    settled = ("not by 2^17" if row["settled_from"] is None
+               else f"{row['settled_from']} (2^{row['settled_from_log2']:.1f})")
     print(f"{d:3d} {row['max_abs_error_at']:19.2f} {row['max_overshoot_at']:+21.2f} {settled:>30}")
 
 # %% [markdown]

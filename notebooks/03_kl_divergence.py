@@ -14,10 +14,10 @@
 #   for σ_q > 0;
 # - the closed form against the standard normal used in the VAE, and why a diagonal
 #   Gaussian's KL is a sum over dimensions (exercise);
-# - that `KL ≥ 0` for any two distributions (a two-line proof), and that the KL is not a
-#   distance: it is not symmetric and breaks the triangle inequality;
-# - what the two directions of the KL do when one Gaussian is fitted to a two-mode
-#   distribution: `KL(p‖q)` covers the mass, `KL(q‖p)` picks a mode.
+# - to prove `KL ≥ 0` for any two distributions, and to test whether the KL is a distance
+#   (symmetry, the triangle inequality);
+# - what the two directions of the KL, `KL(p‖q)` and `KL(q‖p)`, do when one Gaussian is fitted
+#   to a two-mode distribution.
 #
 # **Questions**
 #
@@ -330,7 +330,8 @@ print(inspect.getsource(kl_std_normal))
 p_mix = Mixture1D.bimodal(separation=3.0, weight=0.3)
 zq = 1.5 * torch.randn(200_000, generator=torch.Generator().manual_seed(4), dtype=torch.float64)
 ratio = (p_mix.log_prob(zq) - normal_log_pdf(zq, 0.0, 1.5)).exp()     # p(z)/q(z) at samples of q
-print(f"E_q[log p/q] = {ratio.log().mean().item():+.4f}   (= -KL(q‖p); exact: {-float(reverse_kl(p_mix, 0.0, 1.5)):+.4f})")
+exact = -float(reverse_kl(p_mix, 0.0, 1.5))
+print(f"E_q[log p/q] = {ratio.log().mean().item():+.4f}   (= -KL(q‖p); exact: {exact:+.4f})")
 print(f"log E_q[p/q] = {ratio.mean().log().item():+.4f}   (exactly 0, since E_q[p/q] = ∫ p = 1; Monte Carlo "
       f"standard error of E_q[p/q]: {(ratio.std() / len(ratio) ** 0.5).item():.4f})")
 

@@ -45,6 +45,19 @@ def claims() -> dict:
     return json.loads((RESULTS / "claims_01_05.json").read_text())
 
 
+def reported(notebook: str, mode: str, key: str):
+    """One number a notebook recorded in its ``mode`` run of benchmarks/bench_notebooks.py (notebooks.json)."""
+    entry = json.loads((RESULTS / "notebooks.json").read_text()).get(notebook, {})
+    values = entry.get(f"{mode}_reported") or {}
+    if key not in values:
+        pytest.fail(f"notebooks.json has no {mode}-mode value {key!r} for {notebook}: run "
+                    f"`python benchmarks/bench_notebooks.py --notebooks {notebook} --modes {mode}`")
+    return values[key]
+
+
+ACTIVE_04 = "active latent units of a z = 50 VAE (notebook 04)"
+
+
 def full05() -> dict:
     entry = json.loads((RESULTS / "notebooks.json").read_text()).get("05_vae", {})
     reported = entry.get("full_reported") or {}
@@ -143,6 +156,10 @@ QUOTES = [
                  for p in _c04()["q18_phases"].values())),
     ("04", lambda: "When both move, both effects happen together",
      lambda: all(p["both_log_px_change"] > 0 and p["both_gap_change"] < 0 for p in _c04()["q18_phases"].values())),
+    ("04", lambda: "about 20 of the 50 coordinates end up below the threshold",
+     lambda: round((50 - reported("04_elbo_reparameterization", "full", ACTIVE_04)) / 10) * 10 == 20),
+    ("04", lambda: "every coordinate still carries a little information",
+     lambda: reported("04_elbo_reparameterization", "quick", ACTIVE_04) == 50),
     # ---------------------------------------------------------------- 05, the full-mode run
     ("05", lambda: "the final model's ELBO on training images is less than 2 nats above its validation ELBO",
      lambda: 0 <= full05()["final ELBO on training images (z = 20)"]
