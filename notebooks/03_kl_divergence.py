@@ -421,12 +421,12 @@ fig, ax = plt.subplots(figsize=(8, 3.6))
 ax.plot(zz, p_two.log_prob(zz).exp(), color="k", lw=2, label="p: a two-mode mixture")
 ax.plot(zz, normal_log_pdf(zz, *fwd).exp(), color="C0", label="q minimising KL(p‖q) (forward)")
 for k, (m, s, _) in enumerate(rev):
-    ax.plot(zz, normal_log_pdf(zz, m, s).exp(), color="C3", ls="-" if k == 0 else "--",
-            label="q minimising KL(q‖p) (reverse)" if k == 0 else "another local minimum of KL(q‖p)")
+    label = {0: "q minimising KL(q‖p) (reverse)", 1: "other local minima of KL(q‖p)"}.get(k)
+    ax.plot(zz, normal_log_pdf(zz, m, s).exp(), color="C3", ls="-" if k == 0 else "--", label=label)
 ax.set_xlabel("z")
 ax.set_ylabel("density")
 ax.set_title("One Gaussian fitted to a bimodal p, both ways")
-ax.legend(fontsize=8)
+ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
 plt.show()
 
 # %% [markdown]

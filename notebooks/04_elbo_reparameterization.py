@@ -375,8 +375,8 @@ fig.tight_layout()
 plt.show()
 
 # %% [markdown]
-# What to look at: the two panels rank the coordinates the same way — a coordinate with a small KL
-# also has an encoder mean that hardly moves between images. In full mode (all 50 000 training
+# What to look at: the two panels tell the same story — a coordinate with a small KL also has an
+# encoder mean that hardly moves between images (the two orders nearly agree). In full mode (all 50 000 training
 # images, 20 epochs) about 20 of the 50 coordinates end up below the threshold, with a KL of a few
 # thousandths of a nat: inactive. The KL term pushed their q to the prior because the decoder gained
 # too little from them to pay for the rate. In quick mode (3 000 images, 5 epochs) the model has not

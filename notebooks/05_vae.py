@@ -163,7 +163,7 @@ vae20, history20 = train_vae(config20, data)
 
 # %%
 fig = plot_elbo_curves(history20, show_parts=True,
-                       title=f"ELBO per epoch, z = 20 ({data.pretty_name}; nats per image, higher is better)")
+                       title=f"ELBO per epoch, z = 20 ({data.pretty_name})\nnats per image, higher is better")
 plt.show()
 
 # %% [markdown]
@@ -274,7 +274,7 @@ vae2, history2 = train_vae(config2, data)
 print(f"final validation ELBO: z = 2: {history2.last['val_elbo']:.1f}, z = 20: {history20.last['val_elbo']:.1f} nats")
 
 # %%
-fig = plot_manifold(vae2, n=20, title=f"Learned manifold of the z = 2 VAE ({data.pretty_name}): "
+fig = plot_manifold(vae2, n=20, title=f"Learned manifold of the z = 2 VAE ({data.pretty_name}):\n"
                                       "decoder means on a 20x20 grid of N(0,1) quantiles")
 plt.show()
 
@@ -295,8 +295,8 @@ plt.show()
 x_scatter = evaluation_images(data.test, binarize=True, n=pick(5000, 1000))
 labels = data.test.labels[:len(x_scatter)]
 fig = plot_latent_scatter(vae2, x_scatter, labels, class_names=data.class_names, n=20,
-                          title=f"Encoder means of {len(x_scatter)} test images over the 20x20 quantile grid "
-                                f"({data.pretty_name})")
+                          title=f"Encoder means of {len(x_scatter)} test images ({data.pretty_name})\n"
+                                "over the 20x20 quantile grid of the manifold figure")
 plt.show()
 with torch.no_grad():
     mu2, sigma2 = vae2.encode(x_scatter)
