@@ -261,8 +261,7 @@ def check_kl_std_normal(kl_fn: Callable) -> None:
         mistakes = [
             (-expected, "the sign is flipped: a KL divergence is never negative, and this is negative for every "
                         "example. (In the assignment's form, the -1/2 in front of the sum is part of the KL.)"),
-            (2 * expected, "this is twice the KL: the factor 1/2 in front of the sum -1/2 sum_j (1 + log sigma^2 - "
-                           "mu^2 - sigma^2) is missing."),
+            (2 * expected, "this is twice the KL: the factor 1/2 in front of the sum over dimensions is missing."),
             (per_dim(-2 * log_s + 0.5 * (s2 + m2) - 0.5),
              "the log term is doubled: the first term of the KL is log(sigma_p / sigma_q), a ratio of standard "
              "deviations; log(sigma_p^2 / sigma_q^2) needs a factor 1/2. sigma is the standard deviation."),
@@ -272,8 +271,8 @@ def check_kl_std_normal(kl_fn: Callable) -> None:
              "you treated sigma as the variance. The argument is the standard deviation."),
             (per_dim(-sigma + 0.5 * (s2 + m2) - 0.5), "a log is missing in the first term."),
             (per_dim(-log_s + 0.5 * (s2 + m2)),
-             "the constant is missing: the 1 inside -1/2 sum_j (1 + log sigma^2 - mu^2 - sigma^2) (equivalently the "
-             "-1/2 per dimension). Without it KL(N(0, 1) || N(0, 1)) is 1/2 per dimension instead of 0."),
+             "the constant is missing (in the assignment's form, the 1 inside the bracket; equivalently a -1/2 per "
+             "dimension). Without it KL(N(0, 1) || N(0, 1)) is 1/2 per dimension instead of 0."),
             (per_dim(-log_s + 0.5 * (s2 + m2) - 0.5) / d,
              "you averaged over the latent dimensions; the KL of a diagonal Gaussian is the sum over dimensions."),
             (per_dim(log_s + (1 + m2) / (2 * s2) - 0.5),
@@ -429,8 +428,9 @@ def check_per_example_loss(loss_fn: Callable) -> None:
         kl_terms = -0.5 * (1 + torch.log(sd ** 2) - md ** 2 - sd ** 2)
         rec_sum, kl_sum = rec.sum(-1), kl_terms.sum(-1)
         mistakes = [
-            (rec_sum - kl_sum, "the sign of the KL term is wrong. -1/2 sum_j (1 + log sigma^2 - mu^2 - sigma^2) IS "
-                               "the KL (>= 0) and is added to the loss; +1/2 sum_j (...) is minus the KL."),
+            (rec_sum - kl_sum, "the sign of the KL term is wrong: the KL (>= 0) is added to the loss, and in the "
+                               "assignment's form the -1/2 in front of the sum is part of the KL (with +1/2 the "
+                               "term is minus the KL)."),
             (-rec_sum + kl_sum, "the reconstruction term has the wrong sign: the loss contains -log p(x|z), a "
                                 "positive number for binary x."),
             (-rec_sum - kl_sum, "both signs are flipped: this is the ELBO, not the loss. The loss is -ELBO."),
@@ -444,10 +444,10 @@ def check_per_example_loss(loss_fn: Callable) -> None:
             (rec.mean(-1) + kl_terms.mean(-1), "you averaged over pixels and latent dimensions; both terms are sums."),
             (rec_sum + kl_terms.mean(-1), "you averaged the KL over the latent dimensions; it is a sum over "
                                           "dimensions."),
-            (rec_sum + 2 * kl_sum, "the KL term is twice too large: the factor 1/2 in front of sum_j (1 + log "
-                                   "sigma^2 - mu^2 - sigma^2) is missing."),
-            (rec_sum + kl_sum + 0.5 * d, "the KL term is too large by 1/2 per latent dimension: the 1 inside "
-                                         "(1 + log sigma^2 - mu^2 - sigma^2) is missing."),
+            (rec_sum + 2 * kl_sum, "the KL term is twice too large: the factor 1/2 in front of its sum over latent "
+                                   "dimensions is missing."),
+            (rec_sum + kl_sum + 0.5 * d, "the KL term is too large by 1/2 per latent dimension: the constant 1 "
+                                         "inside its bracket is missing."),
             (F.binary_cross_entropy_with_logits(xd, ld, reduction="none").sum(-1) + kl_sum,
              "the arguments of the binary cross-entropy are swapped: its first argument is the prediction "
              "(logits or probabilities), the second the target x."),
