@@ -11,19 +11,20 @@
 #
 # **You will learn**
 #
-# - what the VAE shares with factor analysis and probabilistic PCA (PPCA), and the one
-#   thing it does differently (a *non-linear* decoder) — shown on the images by fitting
-#   PPCA in closed form and sampling it next to a VAE;
-# - ancestral sampling from a VAE, step by step: `z ~ N(0, I)`, `f_θ(z)`, then one
-#   Bernoulli draw per pixel (exercise);
-# - why a standard-normal prior is not a restriction: a flexible function maps `N(0, I)`
-#   onto complicated shapes.
+# - what the VAE shares with factor analysis and probabilistic PCA (PPCA) and how it differs —
+#   on the images, by fitting PPCA in closed form and sampling it next to a VAE;
+# - to draw samples from a VAE's generative model step by step (exercise);
+# - why a standard-normal prior is less of a restriction than it looks.
 #
 # **Questions**
 #
 # - **Q1.1** How does the VAE compare with factor analysis / probabilistic PCA?
 # - **Q1.2** How do we sample from the VAE's generative model (ancestral sampling)?
 # - **Q1.3** Why is a standard-normal prior `p(z) = N(0, I_D)` not a restrictive assumption?
+#
+# Each question comes with a short *predict first* prompt: write your answer down before you run
+# the cells that follow, then compare with the worked answer, which stays collapsed until you open it.
+# About 30 minutes in all.
 
 # %% [markdown]
 # ## Setup
@@ -42,12 +43,14 @@ import inspect
 import matplotlib.pyplot as plt
 import torch
 
-from course_utils.core import load_data, pick, quick_mode, seed_everything, show_grid
+from course_utils.core import load_data, pick, quick_mode, seed_everything, set_threads, show_grid
+from course_utils.course import record
 from course_utils.exercises import check_sample_pixels
 from course_utils.toys import LinearGaussian, fit_ppca, linearity_gap, mean_image, ring_map
 from course_utils.vae import VAEConfig, train_vae
 from course_utils.widgets import LatentExplorer
 
+set_threads()
 seed_everything(0)
 data = load_data(pixels="dynamic")
 # quick mode: the first few thousand training images; full mode: all of them
@@ -55,23 +58,18 @@ data = dataclasses.replace(data, train=data.train.subset(pick(None, 3000)), val=
 print(data, "| quick mode:", quick_mode())
 
 # %% [markdown]
-# ## Q1.1 — VAE versus factor analysis and probabilistic PCA
+# ## Q1.1 — VAE versus factor analysis and probabilistic PCA (about 10 minutes)
 #
-# All three are latent variable models with the same prior `p(z) = N(0, I)`:
+# Factor analysis (FA), probabilistic PCA (PPCA) and the VAE are all latent variable models
+# `p(x) = ∫ p(x|z) p(z) dz` with the prior `p(z) = N(0, I)`.
 #
-# | model | p(x \| z) | mean of x given z |
-# |---|---|---|
-# | factor analysis | `N(W z + μ, Ψ)`, Ψ diagonal | **linear** in z |
-# | probabilistic PCA | `N(W z + μ, σ² I)` (FA with isotropic noise) | **linear** in z |
-# | VAE (this course) | `Bernoulli(f_θ(z))` per pixel | **non-linear**: a neural network `f_θ` |
+# **Predict first.** Write down `p(x|z)` for each of the three models. In which is the mean of x
+# given z a *linear* function of z? For which can you write `p(x)` and the posterior `p(z|x)` in
+# closed form — and what does the VAE pay for not having them?
 #
-# Because FA and PPCA are linear-Gaussian, everything about them is in closed form:
-# `p(x) = N(μ, W Wᵀ + Ψ)`, the posterior `p(z|x)` is Gaussian, and PPCA's maximum-likelihood
-# fit is an eigendecomposition. The VAE gives up the closed forms (that is why it needs the
-# ELBO of notebook 04) in exchange for a decoder flexible enough to model images.
-#
-# **PPCA in closed form.** Read the fit (Tipping & Bishop, 1999): the noise variance is the
-# average variance left over by the top-q principal directions.
+# The cells below fit PPCA to the images in closed form, train a small VAE with the same latent
+# dimension, and sample both. PPCA's maximum-likelihood fit (Tipping & Bishop, 1999) comes from an
+# eigendecomposition of the data covariance: read it.
 
 # %%
 print(inspect.getsource(fit_ppca))
@@ -116,12 +114,18 @@ vae, history = train_vae(config, data)
 print(f"validation ELBO after {len(history)} epoch(s): {history.last['val_elbo']:.1f} nats per image")
 
 # %% [markdown]
-# **PPCA versus VAE samples.** What to look at: PPCA's means are blurry superpositions of
-# "eigen-images" (a linear combination can only add and subtract templates), and its
-# samples add independent Gaussian noise to every pixel, which real images do not have.
-# The VAE's samples (decoder means `f_θ(z)` at `z ~ N(0, I)`) are sharper and more varied
-# because `f_θ` is non-linear. (In quick mode the VAE has seen little data; run in full mode
-# for the real comparison.)
+# **PPCA versus VAE samples.** Before you look: the two models differ in *three* ways here, not one —
+#
+# 1. the mean of x given z: affine `W z + μ` for PPCA, a neural network `f_θ(z)` for the VAE;
+# 2. the likelihood and the data it models: PPCA is Gaussian on the gray values (so each sample
+#    adds independent noise `σ ε` to every pixel, and values outside [0, 1] are possible); the
+#    VAE is Bernoulli on *binarized* pixels, and its mean image `f_θ(z)` is a grid of
+#    probabilities, not gray values;
+# 3. the fit: PPCA is the exact maximum-likelihood solution; the VAE is trained for a few epochs
+#    of stochastic gradient steps on a bound (one epoch on a subset in quick mode).
+#
+# A side-by-side picture cannot tell which difference causes what it shows. Look only for what it
+# does show, and use the number below the figure for difference 1.
 
 # %%
 with torch.no_grad():
@@ -132,8 +136,16 @@ show_grid(ppca_samples.clamp(0, 1), nrow=4, ax=axes[1], title="PPCA samples (wit
 show_grid(vae_means, nrow=4, ax=axes[2], title="VAE samples (decoder means f(z))")
 fig.suptitle(f"Ancestral samples from two latent variable models with z ∈ R^20 ({data.pretty_name})")
 plt.show()
+outside = ((ppca_means < 0) | (ppca_means > 1)).double().mean().item()
+print(f"PPCA means: {100 * outside:.1f}% of the pixel values lie outside [0, 1] (clamped for display); "
+      f"VAE means: all in [0, 1] (a sigmoid's output).")
 
 # %% [markdown]
+# What the figure shows: PPCA's samples carry pixel noise everywhere (the middle panel), and its
+# means are sums of fixed templates (the eigen-images) whose values can leave [0, 1] (the printed
+# fraction). The VAE's means are probabilities of binary pixels. Whether the VAE's images look
+# better also depends on how long it trained (quick mode: very little) — not only on difference 1.
+#
 # **Linear versus non-linear, as a number.** An affine map satisfies
 # `f(z₁ + z₂) − f(0) = (f(z₁) − f(0)) + (f(z₂) − f(0))`. `linearity_gap` measures the relative
 # violation: zero (up to rounding) for PPCA, far from zero for the VAE's decoder.
@@ -143,9 +155,16 @@ g = torch.Generator().manual_seed(3)
 z1, z2 = torch.randn(20, generator=g), torch.randn(20, generator=g)
 print(f"PPCA decoder mean: linearity gap = {linearity_gap(lambda v: mean_image(ppca, v), z1, z2):.1e}")
 print(f"VAE decoder mean : linearity gap = {linearity_gap(vae.decode, z1, z2):.2f}")
+record("VAE validation ELBO (z = 20, notebook 01's short run)", history.last["val_elbo"], "nats")
 
 # %% [markdown]
 # <details><summary><b>Worked answer (Q1.1)</b></summary>
+#
+# | model | p(x \| z) | mean of x given z |
+# |---|---|---|
+# | factor analysis | `N(W z + μ, Ψ)`, Ψ diagonal | **linear** (affine) in z |
+# | probabilistic PCA | `N(W z + μ, σ² I)` (FA with isotropic noise) | **linear** (affine) in z |
+# | VAE (this course) | `Bernoulli(f_θ(z))` per pixel | **non-linear**: a neural network `f_θ` |
 #
 # **Same:** all three are latent variable models `p(x) = ∫ p(x|z) p(z) dz` with a Gaussian
 # prior `p(z) = N(0, I)` on a lower-dimensional code z, and all generate data by ancestral
@@ -153,28 +172,30 @@ print(f"VAE decoder mean : linearity gap = {linearity_gap(vae.decode, z1, z2):.2
 #
 # **Different:** factor analysis and PPCA are *linear-Gaussian*: `x = W z + μ + ε`, with
 # `ε ~ N(0, Ψ)`, Ψ diagonal for FA, `Ψ = σ² I` for PPCA (PPCA is FA with isotropic noise).
-# Hence `p(x)` and the posterior `p(z|x)` are Gaussian and available in closed form, and PPCA
-# is fitted exactly by an eigendecomposition. In the VAE the mean of `p(x|z)` is a
-# **non-linear** neural network `f_θ(z)` (and here the likelihood is Bernoulli, not Gaussian),
-# so `p(x)` and `p(z|x)` are intractable; the VAE learns an approximate posterior `q_φ(z|x)`
-# (the encoder) and maximizes a lower bound (notebook 04). The figure shows the consequence:
-# PPCA can only add and subtract eigen-images plus pixel noise; the VAE's decoder makes
-# sharper, more varied images. The linearity gap is 0 for PPCA and large for the VAE.
+# Hence `p(x) = N(μ, W Wᵀ + Ψ)` and the posterior `p(z|x)` are Gaussian and available in closed
+# form, and PPCA is fitted exactly by an eigendecomposition. In the VAE the mean of `p(x|z)` is a
+# **non-linear** neural network `f_θ(z)` (and here the likelihood is Bernoulli on binarized pixels,
+# not Gaussian on gray values), so `p(x)` and `p(z|x)` are intractable; the VAE learns an
+# approximate posterior `q_φ(z|x)` (the encoder) and maximizes a lower bound (notebook 04).
+#
+# The linearity gap isolates the first difference: 0 for PPCA, large for the VAE's decoder. The
+# sample figure mixes all three differences (mean function, likelihood and data, fit), so it is no
+# proof that non-linearity alone makes better images. Nor can the two models' log-likelihoods be
+# compared directly: PPCA's is a *density* over 784 real numbers, the VAE's a *probability* of 784
+# binary pixels.
 # </details>
 
 # %% [markdown]
-# ## Q1.2 — Ancestral sampling, step by step
+# ## Q1.2 — Ancestral sampling, step by step (about 10 minutes)
 #
-# The generative model of the VAE is
-#
-# 1. draw `z ~ N(0, I_D)`;
-# 2. compute the pixel probabilities `f_θ(z) ∈ (0, 1)^784` with the decoder;
-# 3. draw each pixel independently: `x_m ~ Bernoulli(f_θ(z)_m)`.
+# **Predict first.** The VAE's generative model is `z ~ N(0, I_D)` and `x | z ~ Bernoulli(f_θ(z))`
+# pixel by pixel. Write down, in order, the steps that turn random numbers into one binary image.
+# Which of these is a *sample* of x: `f_θ(z)`, the image `f_θ(z) > 0.5`, or something else?
 #
 # ### Exercise — `sample_pixels`
-# Implement step 3: given `probs` (any shape, values in [0, 1]) and a `torch.Generator`,
-# return a tensor of the same shape with `x_m = 1` with probability `probs_m` and 0 otherwise,
-# independently per pixel, reproducible from the generator.
+# Given `probs` (any shape, values in [0, 1]) and a `torch.Generator`, return a tensor of the same
+# shape and dtype with `x_m = 1` with probability `probs_m` and 0 otherwise, independently per
+# pixel, with all randomness taken from `generator` (so the same seed reproduces the sample).
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -188,8 +209,9 @@ def sample_pixels(probs, generator):
 check_sample_pixels(sample_pixels)
 
 # %% [markdown]
-# Now the three steps, with the trained decoder. The printed shapes are what to check in
-# your own code: 16 latent vectors of 20 numbers, 16 images of 784 probabilities, 16 binary images.
+# Now the whole generative process with the trained decoder, step by step. The printed shapes are
+# what to check in your own code: 16 latent vectors of 20 numbers, 16 images of 784 probabilities,
+# 16 binary images.
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -219,18 +241,20 @@ plt.show()
 # Ancestral sampling follows the arrows of the model `z → x`:
 # (1) draw `z ~ N(0, I_D)`; (2) pass it through the decoder to get `f_θ(z) ∈ (0,1)^784`;
 # (3) for every pixel m independently draw `x_m ~ Bernoulli(f_θ(z)_m)` (e.g.
-# `torch.bernoulli(f, generator=g)`, or `(u < f)` with `u` uniform). Thresholding
-# `f > 0.5` or returning `f` itself are not samples. The code is
-# `course_utils.vae.model.VAE.sample_prior` (with `binary=True` for step 3).
+# `torch.bernoulli(f, generator=g)`, or `(u < f).to(f.dtype)` with `u` uniform from the same
+# generator). Thresholding `f > 0.5` or returning `f` itself are not samples, and a function that
+# makes its own generator (or re-seeds the one it is given) returns the same "sample" every time.
+# The code is `course_utils.vae.model.VAE.sample_prior` (with `binary=True` for step 3).
 # </details>
 
 # %% [markdown]
-# ## Q1.3 — Why N(0, I) is not a restrictive prior
+# ## Q1.3 — Why N(0, I) is not a restrictive prior (about 5 minutes)
 #
-# A Gaussian is a simple, unimodal blob — real images are not. But the prior only has to be
-# simple *before* the decoder: any distribution in D dimensions can be obtained by passing
-# D-dimensional standard normal samples through a sufficiently complicated function. A fixed
-# example: `g(z) = z/10 + z/‖z‖` maps the 2-D Gaussian blob onto a ring.
+# A Gaussian is a simple, unimodal blob; images are not.
+#
+# **Predict first.** Take 2-D standard normal samples z and the fixed function
+# `g(z) = z/10 + z/‖z‖`. Sketch what the points `g(z)` look like. Then answer Q1.3: why does
+# the prior not have to look like the data?
 
 # %%
 print(inspect.getsource(ring_map))
@@ -260,9 +284,8 @@ plt.show()
 
 # %% [markdown]
 # What to look at: the prior puts most of its mass at the centre; the mapped points avoid
-# the centre entirely (no point inside radius 0.5). Nothing about the prior changed — only
-# the function. A VAE's decoder is a learned function of this kind; its first layers can
-# reshape `N(0, I)` into whatever the later layers need.
+# the centre entirely (`|g(z)| = |z|/10 + 1 ≥ 1`, so no point lies inside radius 0.5). Nothing
+# about the prior changed — only the function.
 #
 # <details><summary><b>Worked answer (Q1.3)</b></summary>
 #
@@ -272,8 +295,10 @@ plt.show()
 # network decoder `f_θ` is a flexible function approximator, so it can *learn* such a
 # transformation: the first layers turn the Gaussian into whatever latent structure (clusters,
 # curves) the data need, and the rest produces images. Choosing `N(0, I)` therefore costs
-# little expressiveness and buys a lot: easy sampling, a closed-form KL term in the loss
-# (notebook 03) and the reparameterization trick (notebook 04).
+# little expressiveness and buys two things: trivial ancestral sampling (draw independent
+# standard normals), and, with a Gaussian encoder q(z|x), a closed-form KL term in the loss
+# (notebook 03). (The reparameterization trick of notebook 04 is *not* among them: it comes from
+# the location-scale form of the encoder, `z = μ + σ ⊙ ε`, and works with any prior.)
 # </details>
 
 # %% [markdown]
@@ -282,8 +307,8 @@ plt.show()
 # Five sliders set the first five coordinates of z (the other 15 stay at 0, the prior's
 # mean); the image is the decoder's mean `f_θ(z)`. Which coordinates change the image most?
 # Go beyond ±2: the prior rarely puts z there, and the decoder has seen few such points.
-# (The callback, `course_utils.widgets.vae.LatentExplorer.update`, decodes and redraws in a few
-# milliseconds.)
+# (The callback is `course_utils.widgets.vae.LatentExplorer.update`; the time it took is shown
+# under the image.)
 
 # %%
 explorer = LatentExplorer(vae.decode, vae.z_dim, coords=range(5), title="z[0..4] of the z = 20 VAE")
@@ -294,9 +319,11 @@ explorer.widget
 #
 # - FA, PPCA and the VAE are latent variable models with a `N(0, I)` prior; FA/PPCA are
 #   linear-Gaussian (closed-form), the VAE's decoder is a non-linear network (intractable
-#   posterior, sharper samples).
+#   posterior and likelihood); here they also differ in likelihood (Gaussian on gray values vs
+#   Bernoulli on binary pixels) and in how they are fitted.
 # - Ancestral sampling: `z ~ N(0, I)`, `f_θ(z)`, `x_m ~ Bernoulli(f_θ(z)_m)` per pixel.
-# - A standard-normal prior is not restrictive: a flexible decoder maps it onto any shape.
+# - A standard-normal prior is not restrictive: a flexible decoder maps it onto any shape; it buys
+#   easy sampling and a closed-form KL.
 #
 # Next: notebook 02 asks how to *evaluate* `p(x)` for a VAE — and why the obvious Monte
 # Carlo estimate fails.

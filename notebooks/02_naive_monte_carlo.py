@@ -9,18 +9,20 @@
 #
 # **You will learn**
 #
-# - to write the naive estimator `log p(x) ≈ log (1/M) Σ_m p(x|z_m)`, `z_m ~ p(z)`, in log
-#   space with `logsumexp` (exercise), and why the log space matters;
-# - why it is inefficient: almost every prior sample explains x terribly, and the number
-#   of samples needed grows like `exp(KL(p(z|x) ‖ p(z)))` — exponentially in the latent
-#   dimension;
-# - that sampling z from the encoder `q(z|x)` instead (importance sampling) fixes it.
+# - to write the naive Monte Carlo estimate of `log p(x)` so that it survives log-likelihoods
+#   of hundreds of nats (exercise);
+# - why it is inefficient, and how the number of samples it needs grows with the latent
+#   dimension — measured on a model where `log p(x)` is exact;
+# - what sampling z from the encoder `q(z|x)` instead (importance sampling) changes.
 #
 # **Questions**
 #
 # - **Q1.4a** Write down a Monte Carlo estimate of `log p(x_n)` using samples `z^(m) ~ p(z)`.
 # - **Q1.4b** Why is this estimator inefficient? How does the problem scale with the
 #   dimension of z?
+#
+# Each question starts with a *predict first* prompt; the worked answers stay collapsed until you
+# open them. About 30 minutes.
 
 # %% [markdown]
 # ## Setup
@@ -36,50 +38,47 @@ import math
 
 import matplotlib.pyplot as plt
 import torch
-from torch.distributions import MultivariateNormal, kl_divergence
 
-from course_utils.core import load_data, pick, quick_mode, seed_everything
+from course_utils.core import load_data, pick, quick_mode, seed_everything, set_threads
+from course_utils.course import record
 from course_utils.exercises import check_naive_log_px
-from course_utils.toys import LinearGaussian
+from course_utils.toys import LinearGaussian, effective_sample_size, naive_setup, running_errors
+from course_utils.toys.naive_mc import convergence_summary
 from course_utils.vae import VAEConfig, estimators, evaluation_images, train_vae, vae_iw_log_px, vae_naive_log_px
 from course_utils.widgets import MonteCarloExplorer
 
+set_threads()
 seed_everything(0)
 print("quick mode:", quick_mode())
 
 # %% [markdown]
-# ## Q1.4a — The estimator
+# ## Q1.4a — The estimator (about 10 minutes)
 #
-# Because `p(x) = E_{z~p(z)}[p(x|z)]`, the law of large numbers gives, with `z^(m) ~ p(z)`,
+# **Predict first.** Write `p(x)` as an expectation over the prior, and from that a Monte Carlo
+# estimate of `log p(x_n)` with M samples `z^(m) ~ p(z)`. Then: for an image, `log p(x|z)` is
+# hundreds of nats below zero. What is `exp(−800)` in floating point, and what does that do to your
+# estimate if you compute it the way you wrote it?
 #
-# $$\log p(x_n) \approx \log \frac1M \sum_{m=1}^{M} p(x_n \mid z^{(m)})
-#   = \operatorname{logsumexp}_m\big(\log p(x_n \mid z^{(m)})\big) - \log M .$$
-#
-# Two details matter.
-#
-# 1. **Average the probabilities, then take the log.** `log` of the average is not the
-#    average of the logs: `E[log p(x|z)] ≤ log E[p(x|z)]` (Jensen), so averaging log-likelihoods
-#    estimates a different, smaller number.
-# 2. **Stay in log space.** For a 784-pixel image, `log p(x|z)` is hundreds of nats below 0,
-#    and `exp(−800)` is 0 in floating point. `logsumexp` factors out the largest term first.
+# Check the second part here:
 
 # %%
 # NBVAL_CHECK_OUTPUT
-log_lik = torch.tensor([-800.0, -805.0, -790.0])  # log p(x|z_m) for M = 3 samples, as for an image
-print("exp(log p(x|z)):", torch.exp(log_lik).tolist())
-print("log(mean(exp(.))):", torch.log(torch.exp(log_lik).mean()).item())
-print(f"logsumexp(.) - log M: {(torch.logsumexp(log_lik, 0) - math.log(3)).item():.4f}")
-print(f"mean of the logs (a different quantity): {log_lik.mean().item():.4f}")
+log_lik = torch.tensor([-800.0, -805.0, -790.0], dtype=torch.float64)  # log p(x|z_m), M = 3, as for an image
+print("exp(log p(x|z)) in float64:", torch.exp(log_lik).tolist())
+print("the log of their mean      :", torch.log(torch.exp(log_lik).mean()).item())
+print(f"the smallest positive float64: exp({math.log(math.ulp(0.0)):.1f}); "
+      f"float32: exp({math.log(torch.finfo(torch.float32).smallest_normal * 2 ** -23):.1f})")
 
 # %% [markdown]
 # ### Exercise — `naive_log_px`
 # Given `log_px_given_z` of shape `(M, N)` — entry `[m, n]` is `log p(x_n | z^(m))` with
-# `z^(m) ~ p(z)` — return the naive estimate of `log p(x_n)` for each n, shape `(N,)`.
+# `z^(m) ~ p(z)` — return the naive estimate of `log p(x_n)` for each n, shape `(N,)`, in the
+# dtype of the input. It must be right for any M and for log-likelihoods of −1000 nats.
 
 # %%
 # NBVAL_CHECK_OUTPUT
 def naive_log_px(log_px_given_z):
-    """log (1/M) sum_m p(x_n | z_m) from log p(x_n | z_m) of shape (M, N); returns (N,)."""
+    """The naive estimate of log p(x_n) from log p(x_n | z_m) of shape (M, N), z_m ~ p(z); returns (N,)."""
     ### BEGIN SOLUTION
     M = log_px_given_z.shape[0]
     return torch.logsumexp(log_px_given_z, dim=0) - math.log(M)
@@ -116,78 +115,95 @@ for n in range(3):
     print(f"x_{n}: exact {model.log_px(x)[n]:.3f} | yours {yours[n]:.3f} | package {package[n]:.3f} nats")
 
 # %% [markdown]
+# Look at the three rows: is every estimate below the exact value? If not, does that contradict
+# Jensen's inequality, which says the estimate is biased low? Decide before you open the answer.
+
+# %% [markdown]
 # <details><summary><b>Worked answer (Q1.4a)</b></summary>
 #
-# $$\log p(x_n) = \log \mathbb{E}_{p(z)}[p(x_n|z)]
-#   \approx \log \frac1M \sum_{m=1}^M p(x_n|z^{(m)}),\qquad z^{(m)} \sim p(z) = N(0, I),$$
+# Because `p(x) = ∫ p(x|z) p(z) dz = E_{z~p(z)}[p(x|z)]`, the law of large numbers gives
+#
+# $$\log p(x_n) \approx \log \frac1M \sum_{m=1}^M p(x_n|z^{(m)})
+#   = \operatorname{logsumexp}_m\big(\log p(x_n \mid z^{(m)})\big) - \log M,
+#   \qquad z^{(m)} \sim p(z) = N(0, I),$$
 #
 # computed as `torch.logsumexp(log_px_given_z, dim=0) - math.log(M)`, where for the VAE
-# `log p(x_n|z) = Σ_pixels [x log f(z) + (1−x) log(1−f(z))]`. The estimate of `p(x)` is unbiased;
-# its log is biased low (Jensen) but consistent as M → ∞. Averaging `log p(x|z)` instead
-# estimates `E_{p(z)}[log p(x|z)]`, a different (smaller) quantity, and `log(mean(exp(·)))`
-# underflows to −∞ for images.
+# `log p(x_n|z) = Σ_pixels [x log f(z) + (1−x) log(1−f(z))]`. Two details matter:
+#
+# 1. **Average the probabilities, then take the log.** Averaging `log p(x|z)` instead estimates
+#    `E_{p(z)}[log p(x|z)]`, which by Jensen's inequality is below `log E[p(x|z)] = log p(x)`: a
+#    different number.
+# 2. **Stay in log space.** `exp(−800)` is 0 even in float64, so `log(mean(exp(·)))` is −∞ for
+#    images. `logsumexp` factors out the largest term first:
+#    `log Σ e^{a_m} = a_max + log Σ e^{a_m − a_max}`, where every exponent is ≤ 0 and one is 0.
+#
+# The average inside the log is an unbiased estimate of `p(x)`. Its log is not unbiased: by
+# Jensen, `E[log p̂] ≤ log E[p̂] = log p(x)`, so the estimate is biased low *in expectation* — a
+# single run can still land above the truth (the plot below shows runs that do). It is consistent:
+# it converges to `log p(x)` as M → ∞.
 # </details>
 
 # %% [markdown]
-# ## Q1.4b — Why it is inefficient
+# ## Q1.4b — Why it is inefficient (about 15 minutes)
 #
-# The estimator is importance sampling for the integral `∫ p(x|z) p(z) dz` with the prior as
-# proposal. The samples that matter are those where `p(x|z)` is large — where the **posterior**
-# `p(z|x)` lives. When the posterior is much narrower than the prior, almost no prior sample
-# lands there. A standard result on importance sampling (Chatterjee & Diaconis, 2018) is that
-# the number of samples needed is about `exp(KL(target ‖ proposal))`, here
-# `exp(KL(p(z|x) ‖ p(z)))`. Each latent dimension in which x is informative adds to that KL, so
-# the number of samples grows **exponentially with the latent dimension**.
+# **Predict first.** The samples z come from the prior, but `p(x|z)` is large only where the
+# *posterior* `p(z|x)` has its mass. How many prior samples land there when the posterior is much
+# narrower than the prior — in one latent dimension, and in twenty? Guess how M must grow with d.
 #
-# **Numbers.** For one data point of linear-Gaussian models with d = 1 … 20: the exact KL from
-# posterior to prior, `exp(KL)`, the *effective sample size* of M = 10 000 prior samples
-# (`(Σw)²/Σw²` with weights `w_m = p(x|z_m)`; it counts how many samples actually contribute),
-# and the error of the naive estimate with those samples.
+# **Numbers.** For one data point of a linear-Gaussian model with d = 1 … 20 latent dimensions
+# (the same model family as notebook 01; `naive_setup(d)` draws the model with seed d), the table
+# gives the exact `log p(x)`, the exact KL from the posterior to the prior, `exp(KL)`, the
+# *effective sample size* of M = 10 000 prior samples (`(Σw)²/Σw²` with weights
+# `w_m = p(x|z_m)`; it counts how many samples actually contribute), and the error of the
+# naive estimate with those samples.
+
+# %%
+print(inspect.getsource(naive_setup))
 
 # %%
 # NBVAL_CHECK_OUTPUT
 dims = [1, 2, 5, 10, 20]
 M = 10_000
 print(f"{'d':>3} {'log p(x)':>9} {'KL(post||prior)':>16} {'exp(KL)':>9} {'ESS of 10k':>11} {'naive - exact':>14}")
-setups = {}
+setups, table = {}, {}
 for d in dims:
-    model = LinearGaussian.random(x_dim=30, z_dim=d, noise_std=0.5, seed=d)
-    x, _ = model.sample(1, generator=torch.Generator().manual_seed(100 + d))
-    mean, cov = model.posterior(x)
-    kl = kl_divergence(MultivariateNormal(mean[0], cov),
-                       MultivariateNormal(torch.zeros(d, dtype=cov.dtype), torch.eye(d, dtype=cov.dtype))).item()
-    z = torch.randn(M, 1, d, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
-    log_w = model.log_px_given_z(x, z)[:, 0]
-    ess = (1 / (torch.softmax(log_w, 0) ** 2).sum()).item()
-    exact = model.log_px(x)[0].item()
-    error = naive_log_px(log_w[:, None])[0].item() - exact
-    setups[d] = (model, x, exact)
-    print(f"{d:3d} {exact:9.2f} {kl:16.2f} {math.exp(kl):9.1e} {ess:11.1f} {error:14.2f}")
+    case = setups[d] = naive_setup(d)
+    log_w = case.log_w(torch.randn(M, 1, d, generator=torch.Generator().manual_seed(0), dtype=torch.float64))
+    error = naive_log_px(log_w[:, None])[0].item() - case.exact
+    table[d] = {"ess": effective_sample_size(log_w), "error": error}
+    print(f"{d:3d} {case.exact:9.2f} {case.kl:16.2f} {math.exp(case.kl):9.1e} {table[d]['ess']:11.1f} {error:14.2f}")
+record("naive estimate minus exact log p(x) (d = 20, M = 10 000)", table[20]["error"], "nats")
 
 # %% [markdown]
-# What to look at: with d = 1 or 2 a few hundred of the 10 000 samples contribute and the
-# estimate is right to a few hundredths of a nat. At d = 5 the KL is about 10 nats, `exp(KL)`
-# is in the tens of thousands, one sample carries nearly all the weight, and the estimate is
-# nats too low. At d = 10 and 20 you would need some 10¹⁰ to 10¹⁶ samples — for a single
-# data point; the estimate is off by a hundred nats or more — and always **too low** (the rare samples
-# that would fix it are never drawn).
+# What to look at: `exp(KL)` grows from about 20 to about 10¹⁶ between d = 1 and d = 20 (the
+# worked answer says why that column matters). With M = 10 000 the effective sample size is in the hundreds for d = 1
+# and about a hundred for d = 2, and the error is below a tenth of a nat; from d = 5 on
+# one sample carries nearly all the weight (an ESS between 1 and 2) and the estimate is nats
+# (d = 5) to hundreds of nats (d = 20) too low.
+#
+# An ESS of 1–2 is noise, not a measurement: it only says that one weight dominates, not how far
+# the dominating sample is from the posterior. Here d = 20 shows a *larger* ESS than d = 10, yet its
+# error is about twice as large.
+#
+# (The KL also grows from row to row, but the rows are not one model with more latent
+# dimensions: each d has its own random W, so the table shows the trend, not a law. For a trained
+# VAE, what matters is how many latent dimensions the data actually inform — its *active* units,
+# notebook 04.)
 #
 # **The estimate as M grows.** Five independent runs per dimension, M from 1 to 2¹⁷, plotted
 # as the error `naive estimate − exact log p(x)` (0 is perfect; the y axis is linear between −1
-# and 1 nat and logarithmic beyond, so errors of hundreds of nats fit on the same plot).
-# Quick mode stops at 2¹⁴ samples.
+# and 1 nat and logarithmic beyond, so errors of hundreds of nats fit on the same plot). The same
+# runs in quick and full mode (they are cheap).
 
 # %%
-max_log2 = pick(17, 14)
-steps = sorted({int(round(2 ** (k / 2))) for k in range(0, 2 * max_log2 + 1)})
+max_log2 = 17
+steps = torch.tensor(sorted({int(round(2 ** (k / 2))) for k in range(0, 2 * max_log2 + 1)}))
+errors = {d: running_errors(setups[d], runs=5, max_log2=max_log2) for d in dims}
 fig, ax = plt.subplots(figsize=(8, 4.5))
 for i, d in enumerate(dims):
-    model, x, exact = setups[d]
     for run in range(5):
-        z = torch.randn(2 ** max_log2, 1, d, generator=torch.Generator().manual_seed(10 + run), dtype=torch.float64)
-        log_w = model.log_px_given_z(x, z)[:, 0]
-        errors = [naive_log_px(log_w[:m, None])[0].item() - exact for m in steps]
-        ax.plot(steps, errors, color=f"C{i}", alpha=0.7, lw=1, label=f"d = {d}" if run == 0 else None)
+        ax.plot(steps, errors[d][run, steps - 1], color=f"C{i}", alpha=0.7, lw=1,
+                label=f"d = {d}" if run == 0 else None)
 ax.axhline(0.0, color="k", ls="--", lw=1)
 ax.set_xscale("log")
 ax.set_yscale("symlog", linthresh=1.0)
@@ -198,10 +214,27 @@ ax.legend(title="latent dimension", loc="upper left", bbox_to_anchor=(1.01, 1.0)
 plt.show()
 
 # %% [markdown]
-# What to look at: for d = 1 and 2 every run settles at 0 after a few hundred samples. For
-# d = 5 the runs are still jumping around (and a lucky sample can even overshoot). For d = 10
-# and 20 the error is hundreds of nats and shrinks only in rare jumps, whenever one sample lands
-# a little closer to the posterior — no practical M will do.
+# The same runs in numbers: at M = 256, the largest |error| over the five runs and the largest
+# overshoot *above* the truth; and the M from which all five runs stay within 0.05 nats.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+summary = convergence_summary(dims, runs=5, max_log2=max_log2, at=256)
+print(f"{'d':>3} {'max |error|, M=256':>19} {'max overshoot, M=256':>21} {'all within 0.05 nats from M =':>30}")
+for d, row in summary.items():
+    settled = ("not by 2^17" if row["settled_from"] is None
+               else f"{row['settled_from']} (2^{row['settled_from_log2']:.1f})")
+    print(f"{d:3d} {row['max_abs_error_at']:19.2f} {row['max_overshoot_at']:+21.2f} {settled:>30}")
+
+# %% [markdown]
+# What to look at: even for d = 1 and 2 the runs do not settle after a few hundred samples — at
+# M = 256 the d = 2 runs are off by up to 0.7 nats, in both directions, and all five stay within
+# 0.05 nats of the truth only from M ≈ 11 000 (d = 1) and M ≈ 115 000 (d = 2). Some runs lie
+# *above* the truth: the estimate is biased low only in expectation (Jensen, in the worked answer
+# of Q1.4a), and a run that happened to draw a lucky sample overshoots. For d = 5 the runs are
+# still off by tenths of a nat after 2¹⁷ samples. For d = 10 and 20 the error after 2¹⁷ samples is
+# tens to hundreds of nats and shrinks only in rare jumps, whenever one sample lands a little closer
+# to the posterior — no practical M will do.
 #
 # ### On a trained VAE: naive versus importance sampling
 #
@@ -250,43 +283,55 @@ fig.tight_layout()
 plt.show()
 
 # %% [markdown]
-# What to look at: with z = 2 both estimators agree once M is in the hundreds — a 2-D prior
-# is small enough to cover. With z = 20 the naive estimate stays far below the IW estimate
-# even with the most samples, and keeps creeping up: it has not converged. The IW estimate is
-# nearly flat from k = 10 on, because the encoder puts its samples where `p(x|z)` is large.
-# (Both are lower bounds in expectation, so the higher one is closer to the truth.)
+# What to look at: with z = 2 the two estimators come together as the number of samples grows —
+# a 2-D prior is small enough to cover. With z = 20 the naive estimate stays far below the IW
+# estimate even with the most samples, and keeps creeping up: it has not converged. The IW
+# estimate levels off after far fewer samples, because the encoder puts its samples where
+# `p(x|z)` is large. Both estimates are lower bounds *in expectation*, so on average the
+# higher one is closer to the truth; a single estimate can lie above `log p(x)`, so comparing two
+# single numbers is evidence, not proof. (In quick mode the VAEs are barely trained; the shapes of
+# the curves matter, not the values.)
 #
 # <details><summary><b>Worked answer (Q1.4b)</b></summary>
 #
-# Samples from the prior rarely fall where the posterior `p(z|x)` has its mass, so almost all
-# terms `p(x|z^(m))` are negligible and the average is dominated by a few (or zero) lucky
+# The estimator is importance sampling for the integral `∫ p(x|z) p(z) dz` with the prior as the
+# proposal. Samples from the prior rarely fall where the posterior `p(z|x)` has its mass, so almost
+# all terms `p(x|z^(m))` are negligible and the average is dominated by a few (or zero) lucky
 # samples: the estimator has enormous variance, and its log is far too low for any feasible M.
-# The number of samples needed scales roughly like `exp(KL(p(z|x) ‖ p(z)))`. Since the
-# posterior concentrates in every latent dimension the data inform, this KL grows about linearly
-# with the latent dimension, so the required M grows **exponentially** with dim(z) — the curse
-# of dimensionality. The table shows it: KL ≈ 3, 4, 10, 24, 37 nats for d = 1, 2, 5, 10, 20, and
-# the estimate fails from d = 5 on; on the VAE, z = 20 is hopeless for the naive estimator while
-# importance sampling with the encoder `q(z|x)` as proposal converges with few samples. That is
-# the motivation for the encoder and the ELBO (notebook 04).
+#
+# How many samples are needed? A standard result on importance sampling (Chatterjee & Diaconis,
+# 2018) is that M must be about `exp(KL(target ‖ proposal))`, here `exp(KL(p(z|x) ‖ p(z)))`. The
+# posterior is narrower than the prior in every latent dimension the data inform, and each such
+# dimension adds to that KL; so the required M grows **exponentially** with the number of informed
+# latent dimensions — the curse of dimensionality. (In the table each d is a different random
+# model, so its KLs show the trend, not a linear law; for a trained VAE it is the number of active
+# latent units that counts.) The table and the plot show the consequence: the estimate is usable
+# for d = 1 and 2 only with many thousands of samples, and fails from d = 5 on; on the VAE, z = 20
+# is hopeless for the naive estimator while importance sampling with the encoder `q(z|x)` as the
+# proposal needs few samples. That is the motivation for the encoder and the ELBO (notebook 04).
 # </details>
 
 # %% [markdown]
 # ## Explore: number of samples and latent dimension
 #
-# The slider `log₂ M` sets the number of prior samples, `latent d` the latent dimension of the
-# linear-Gaussian model (one data point each). The plot shows the naive estimate after each
-# number of samples and the exact value. (Everything is precomputed when the widget is built,
-# so moving a slider only slices and redraws — `course_utils.widgets.vae.MonteCarloExplorer`.)
+# The slider `log₂ M` sets the number of prior samples, `latent d` the latent dimension. The models,
+# data points and the five runs are the ones of the table and the plot above, so the numbers match
+# what you just read: the plot shows each run's naive estimate after every number of samples and
+# the exact value; the text below it gives `KL(p(z|x) ‖ p(z))`, `exp(KL)`, and each run's error and
+# effective sample size at the chosen M. Find the M where the ESS first exceeds 1 for d = 5; is the
+# estimate right there? (Everything is precomputed when the widget is built, so moving a slider
+# only slices and redraws — `course_utils.widgets.vae.MonteCarloExplorer`. Quick mode stops at 2¹⁴.)
 
 # %%
-explorer = MonteCarloExplorer(dims=(1, 2, 5, 10, 20), max_log2=pick(16, 12))
+explorer = MonteCarloExplorer(dims=(1, 2, 5, 10, 20), max_log2=pick(17, 14))
 explorer.widget
 
 # %% [markdown]
 # ## Summary
 #
 # - Naive estimate: `log p(x) ≈ logsumexp_m log p(x|z_m) − log M`, `z_m ~ p(z)` — in log space.
-# - It needs about `exp(KL(p(z|x) ‖ p(z)))` samples: exponential in the latent dimension; in
-#   practice hopeless beyond a handful of dimensions, and always biased low when it fails.
+# - It needs about `exp(KL(p(z|x) ‖ p(z)))` samples: exponential in the number of latent
+#   dimensions the data inform; in practice hopeless beyond a handful of dimensions. It is biased
+#   low in expectation (Jensen), though single runs can overshoot.
 # - Sampling from an approximate posterior `q(z|x)` (importance sampling) fixes the problem —
 #   which is why the VAE has an encoder. Notebook 04 turns `q(z|x)` into a training objective.

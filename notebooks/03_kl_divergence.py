@@ -4,7 +4,7 @@
 # The VAE's loss has a term that pulls every approximate posterior q(z|x) towards the
 # prior p(z) = N(0, I). That term is a **Kullback–Leibler divergence**, and for
 # Gaussians it has a closed form. This notebook derives it, checks it three ways,
-# and turns it into the function the VAE uses.
+# turns it into the function the VAE uses, and looks at what kind of quantity the KL is.
 #
 # **You will learn**
 #
@@ -13,8 +13,11 @@
 # - which `(μ_q, σ_q²)` make the KL to N(0, 1) small or large, and why it is always finite
 #   for σ_q > 0;
 # - the closed form against the standard normal used in the VAE, and why a diagonal
-#   Gaussian's KL is a sum over dimensions;
-# - that KL is not symmetric: `KL(q‖p) ≠ KL(p‖q)`.
+#   Gaussian's KL is a sum over dimensions (exercise);
+# - to prove `KL ≥ 0` for any two distributions, and to test whether the KL is a distance
+#   (symmetry, the triangle inequality);
+# - what the two directions of the KL, `KL(p‖q)` and `KL(q‖p)`, do when one Gaussian is fitted
+#   to a two-mode distribution.
 #
 # **Questions**
 #
@@ -24,14 +27,16 @@
 # - **Q1.5b** Write the closed form of `KL(q‖p)` for `p = N(0, 1)`, and for a diagonal Gaussian
 #   `q = N(μ, diag(σ²))` against `N(0, I)`. Implement it (exercise).
 #
-# Units: every KL here is in **nats** (natural logarithms).
+# Each question starts with a *derive* or *predict first* prompt; the worked answers stay
+# collapsed until you open them. Units: every KL here is in **nats** (natural logarithms).
+# About 45 minutes.
 
 # %% [markdown]
 # ## Setup
-# The code behind this notebook lives in `course_utils.toys.gaussians` (univariate Gaussians,
-# three ways of computing the KL) and `course_utils.vae.losses` (the VAE's loss pieces).
-# Nothing here depends on the data set or on quick mode: every number below is exact or
-# comes from a seeded Monte Carlo run.
+# The code behind this notebook lives in `course_utils.toys.gaussians` (Gaussians, three ways of
+# computing the KL), `course_utils.toys.kl_directions` (forward versus reverse KL) and
+# `course_utils.vae.losses` (the VAE's loss pieces). Nothing here depends on the data set or on
+# quick mode: every number below is exact or comes from a seeded Monte Carlo run.
 
 # %%
 import inspect
@@ -40,18 +45,52 @@ import matplotlib.pyplot as plt
 import torch
 from torch.distributions import Independent, Normal, kl_divergence
 
-from course_utils.core import quick_mode, seed_everything
+from course_utils.core import quick_mode, seed_everything, set_threads
+from course_utils.course import record
 from course_utils.exercises import check_kl_std_normal
-from course_utils.toys import kl_monte_carlo, kl_normal, kl_symbolic, kl_torch, normal_log_pdf
-from course_utils.widgets import KLExplorer
+from course_utils.toys import (
+    Mixture1D,
+    fit_forward,
+    fit_reverse,
+    forward_kl,
+    kl_monte_carlo,
+    kl_normal,
+    kl_symbolic,
+    kl_symbolic_expanded,
+    kl_torch,
+    normal_log_pdf,
+    reverse_kl,
+)
+from course_utils.widgets import KLDirectionExplorer, KLExplorer
 
+set_threads()
 seed_everything(0)
 print("quick mode:", quick_mode())
 
 # %% [markdown]
-# ## Q1.5 — Deriving the KL between two univariate Gaussians
+# ## Q1.5 — Deriving the KL between two univariate Gaussians (about 15 minutes)
 #
-# By definition, `KL(q‖p) = E_{z~q}[log q(z) − log p(z)]`. Write out both log-densities:
+# By definition, `KL(q‖p) = E_{z~q}[log q(z) − log p(z)]`.
+#
+# **Derive first.** Write out `log q(z)` and `log p(z)` for the two Gaussians, subtract, and take
+# the expectation under q. Which two moments of q do you need? Write your result as a function
+# of `μ_q, σ_q, μ_p, σ_p`.
+#
+# **Check your result numerically** before you open the worked answer: the cell below estimates
+# the KL for `q = N(1, 0.5²)` and `p = N(0, 1)` by Monte Carlo, averaging `log q(z) − log p(z)` over
+# 200 000 seeded samples of q. Put the same numbers into your formula: does it agree within the
+# printed standard error?
+
+# %%
+# NBVAL_CHECK_OUTPUT
+mu_q, sigma_q, mu_p, sigma_p = 1.0, 0.5, 0.0, 1.0
+mc, se = kl_monte_carlo(mu_q, sigma_q, mu_p, sigma_p, n=200_000, generator=torch.Generator().manual_seed(1))
+print(f"Monte Carlo estimate of KL(N(1, 0.5²) ‖ N(0, 1)): {mc:.4f} ± {se:.4f} nats")
+
+# %% [markdown]
+# <details><summary><b>Worked answer (Q1.5)</b></summary>
+#
+# The log-densities are
 #
 # $$\log q(z) = -\log\sigma_q - \tfrac12\log 2\pi - \frac{(z-\mu_q)^2}{2\sigma_q^2},\qquad
 #   \log p(z) = -\log\sigma_p - \tfrac12\log 2\pi - \frac{(z-\mu_p)^2}{2\sigma_p^2}.$$
@@ -71,25 +110,21 @@ print("quick mode:", quick_mode())
 #   + \frac{\sigma_q^2 + (\mu_q-\mu_p)^2}{2\sigma_p^2} - \frac12 .$$
 #
 # **The trap.** The first term is `log(σ_p/σ_q)`, a ratio of *standard deviations*. Writing
-# `log(σ_p²/σ_q²)` — easy to do when the densities are written with variances — doubles it.
-# The next cells show the course's implementation and then check it numerically.
-
-# %%
-print(inspect.getsource(kl_normal))
+# `log(σ_p²/σ_q²)` — easy to do when the densities are written with variances — doubles it. The
+# cell after this answer checks both against the Monte Carlo estimate. The KL is 0 exactly when
+# `μ_q = μ_p` and `σ_q = σ_p`, and positive otherwise (proved in general below).
+# </details>
 
 # %% [markdown]
-# **A numerical check of the trap.** For `q = N(1, 0.5²)` and `p = N(0, 1)`, compare the
-# closed form with `log(σ_p/σ_q)`, the same formula with `log(σ_p²/σ_q²)`, and a Monte Carlo
-# estimate of `E_q[log q(z) − log p(z)]` from 200 000 seeded samples. Look at which of the
-# two formulas the Monte Carlo estimate (an unbiased estimate of the true KL) agrees with.
+# **The trap, numerically.** The closed form with `log(σ_p/σ_q)` (the course's `kl_normal`) and the
+# same formula with `log(σ_p²/σ_q²)`, against the Monte Carlo estimate above (an unbiased estimate
+# of the true KL):
 
 # %%
 # NBVAL_CHECK_OUTPUT
-mu_q, sigma_q, mu_p, sigma_p = 1.0, 0.5, 0.0, 1.0
 right = kl_normal(mu_q, sigma_q, mu_p, sigma_p).item()
 wrong = (torch.log(torch.tensor(sigma_p**2 / sigma_q**2))
          + (sigma_q**2 + (mu_q - mu_p) ** 2) / (2 * sigma_p**2) - 0.5).item()
-mc, se = kl_monte_carlo(mu_q, sigma_q, mu_p, sigma_p, n=200_000, generator=torch.Generator().manual_seed(1))
 print(f"closed form with log(σp/σq)   : {right:.4f} nats")
 print(f"same with log(σp²/σq²) (wrong): {wrong:.4f} nats")
 print(f"Monte Carlo, 200k samples     : {mc:.4f} ± {se:.4f} nats")
@@ -115,16 +150,18 @@ print(f"{'mu_q':>5} {'sig_q':>5} {'mu_p':>5} {'sig_p':>5} | {'closed':>8} {'torc
 for mq, sq, mp, sp in pairs:
     closed = kl_normal(mq, sq, mp, sp).item()
     via_torch = kl_torch(mq, sq, mp, sp).item()
-    mc, se = kl_monte_carlo(mq, sq, mp, sp, n=100_000, generator=generator)
-    assert abs(closed - via_torch) < 1e-10 and abs(closed - mc) < 5 * se + 1e-12
-    print(f"{mq:5.1f} {sq:5.1f} {mp:5.1f} {sp:5.1f} | {closed:8.4f} {via_torch:8.4f} {mc:8.4f} ± {se:.4f}")
+    mc_pair, se_pair = kl_monte_carlo(mq, sq, mp, sp, n=100_000, generator=generator)
+    assert abs(closed - via_torch) < 1e-10 and abs(closed - mc_pair) < 5 * se_pair + 1e-12
+    print(f"{mq:5.1f} {sq:5.1f} {mp:5.1f} {sp:5.1f} | {closed:8.4f} {via_torch:8.4f} {mc_pair:8.4f} ± {se_pair:.4f}")
 
 # %% [markdown]
 # **Symbolic check (optional).** If `sympy` is installed, `kl_symbolic()` integrates
-# `q(z) log(q(z)/p(z))` over the real line and compares the result with the formula above;
-# the second value printed is their difference after simplification (0 means identical).
-# Notice that sympy writes the first term as `½ log(σ_p²/σ_q²)` — which *is* `log(σ_p/σ_q)`;
-# the trap is dropping the ½.
+# `q(z) log(q(z)/p(z))` over the real line and compares the result with the formula above (the
+# second value printed is their difference after simplification; 0 means identical). sympy's
+# simplified result puts everything over the common denominator `2σ_p²`, where the first term
+# hides as `σ_p² log(σ_p²/σ_q²) / (2σ_p²)`: the ½ in front of `log(σ_p²/σ_q²)` is easy to miss there.
+# Expanded term by term, it reads `log(σ_p) − log(σ_q)`, the log of the ratio of standard
+# deviations.
 
 # %%
 symbolic = kl_symbolic()
@@ -132,28 +169,17 @@ if symbolic is None:
     print("sympy is not installed: skipping the symbolic check (pip install sympy to run it).")
 else:
     expression, difference = symbolic
-    print("KL from sympy:", expression)
+    print("KL from sympy, simplified:", expression)
+    print("KL from sympy, expanded  :", kl_symbolic_expanded(expression))
     print("difference to the closed form:", difference)
 
 # %% [markdown]
-# <details><summary><b>Worked answer (Q1.5)</b></summary>
+# ## Q1.5a — Small and large KL to N(0, 1) (about 5 minutes)
 #
-# $$\mathrm{KL}\big(N(\mu_q,\sigma_q^2)\,\|\,N(\mu_p,\sigma_p^2)\big)
-#   = \log\frac{\sigma_p}{\sigma_q} + \frac{\sigma_q^2 + (\mu_q-\mu_p)^2}{2\sigma_p^2} - \frac12 .$$
-#
-# Derivation: subtract the log-densities (the `log 2π` cancels), take the expectation under q
-# using `E_q[(z−μ_q)²] = σ_q²` and `E_q[(z−μ_p)²] = σ_q² + (μ_q−μ_p)²`. The first term is
-# `log(σ_p/σ_q)`, not `log(σ_p²/σ_q²)`; the Monte Carlo estimate above agrees only with the
-# former. It is 0 exactly when `μ_q = μ_p` and `σ_q = σ_p`, and positive otherwise.
-# </details>
-
-# %% [markdown]
-# ## Q1.5a — Small and large KL to N(0, 1)
-#
-# Before computing anything, guess: which q is "close" to N(0, 1)? The KL penalises two
-# things: a mean far from 0 (the `μ_q²/2` term) and a width different from 1 (the
-# `−log σ_q + σ_q²/2` terms, minimal at σ_q = 1). Try a few pairs `(μ_q, σ_q²)` — note that
-# the question gives the **variance** `σ_q²`; the formula needs its square root.
+# **Predict first.** Which `q = N(μ_q, σ_q²)` is "close" to N(0, 1)? Pick one pair `(μ_q, σ_q²)`
+# you expect to give a small KL and one you expect to give a large one, and estimate both values
+# with your formula. Can the KL be infinite for some `σ_q > 0`? (The question gives the
+# **variance** `σ_q²`; the formula needs its square root.) Then compare with these:
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -161,12 +187,11 @@ examples = {"small": (0.0, 1.0), "also small": (0.1, 0.9), "large": (5.0, 0.01),
 for name, (mean, variance) in examples.items():
     kl = kl_normal(mean, variance**0.5).item()
     print(f"{name:>10}: mu_q = {mean:5.1f}, sigma_q^2 = {variance:<7g} -> KL(q || N(0,1)) = {kl:8.4f} nats")
+record("KL(N(5, 0.01) || N(0, 1))", kl_normal(5.0, 0.1).item(), "nats")
 
 # %% [markdown]
-# What to look at: `(0, 1)` gives exactly 0 (q *is* p); `(5, 0.01)` gives about 14.3 nats —
-# large, because q sits five prior standard deviations away and is ten times narrower — but
-# finite. The KL to N(0, 1) is finite for **every** `σ_q > 0`: it grows like `μ_q²/2` in the
-# mean and like `−log σ_q` as q becomes a spike. The two densities of the examples:
+# The two densities of the examples, and the whole landscape: the KL to N(0, 1) as a function of
+# `μ_q` and `σ_q`.
 
 # %%
 z = torch.linspace(-4, 7, 1101, dtype=torch.float64)
@@ -179,11 +204,6 @@ for ax, (name, (mean, variance)) in zip(axes, [("small", (0.1, 0.9)), ("large", 
     ax.set_ylabel("density")
     ax.legend()
 plt.show()
-
-# %% [markdown]
-# The whole landscape: the KL to N(0, 1) as a function of `μ_q` and `σ_q`. The minimum, 0, is
-# at `(0, 1)`; the contours are not symmetric in σ_q (shrinking q is penalised differently
-# from widening it).
 
 # %%
 mus = torch.linspace(-3, 3, 121, dtype=torch.float64)
@@ -202,38 +222,33 @@ ax.legend(loc="upper right")
 plt.show()
 
 # %% [markdown]
+# What to look at: the minimum, 0, is at `(0, 1)`; the contours are not symmetric in σ_q
+# (shrinking q is penalised differently from widening it).
+#
 # <details><summary><b>Worked answer (Q1.5a)</b></summary>
 #
 # - Small: `(μ_q, σ_q²) = (0, 1)` gives `KL = 0` (q equals p); `(0.1, 0.9)` gives about 0.008 nats.
 # - Large: `(μ_q, σ_q²) = (5, 0.01)`, i.e. `σ_q = 0.1`, gives
-#   `KL = −log 0.1 + (0.01 + 25)/2 − 1/2 = 2.303 + 12.505 − 0.5 ≈ 14.31` nats.
+#   `KL = −log 0.1 + (0.01 + 25)/2 − 1/2 = 2.303 + 12.505 − 0.5 ≈ 14.31` nats: q sits five prior
+#   standard deviations away and is ten times narrower.
 #
 # Large but finite: for any `σ_q > 0` every term is finite; the KL only diverges as
 # `σ_q → 0` (like `−log σ_q`) or `|μ_q| → ∞` (like `μ_q²/2`).
 # </details>
 
 # %% [markdown]
-# ## Q1.5b — The closed form against N(0, I)
+# ## Q1.5b — The closed form against N(0, I) (about 10 minutes)
 #
-# Put `μ_p = 0` and `σ_p = 1` into the general formula:
-#
-# $$\mathrm{KL}\big(N(\mu_q,\sigma_q^2)\,\|\,N(0,1)\big) = -\log\sigma_q + \frac{\sigma_q^2 + \mu_q^2}{2} - \frac12
-#   = -\frac12\left(1 + \log\sigma_q^2 - \mu_q^2 - \sigma_q^2\right).$$
-#
-# The second form is the one in the VAE paper; note `log σ_q² = 2 log σ_q`, so the two agree.
-#
-# **Diagonal Gaussians.** For `q = N(μ, diag(σ²))` and `p = N(0, I)` in D dimensions, both
-# densities factorise over dimensions, so `log q(z) − log p(z)` is a sum of D one-dimensional
-# terms, each depending on one coordinate; the expectation of a sum is the sum of the
-# expectations. Hence the KL is the **sum** over dimensions (not the mean):
-#
-# $$\mathrm{KL}\big(N(\mu, \mathrm{diag}\,\sigma^2)\,\|\,N(0, I)\big)
-#   = \sum_{j=1}^{D}\left(-\log\sigma_j + \frac{\sigma_j^2 + \mu_j^2}{2} - \frac12\right).$$
+# **Derive first.** Put `μ_p = 0` and `σ_p = 1` into your result of Q1.5. Then take a diagonal
+# Gaussian `q = N(μ, diag(σ²))` in D dimensions and `p = N(0, I)`: how does the KL of the
+# D-dimensional Gaussians relate to the D one-dimensional KLs? (Hint: both densities factorise.)
 #
 # ### Exercise — `kl_to_standard_normal`
-# Implement it for a batch: `mu` and `sigma` have shape `(N, D)` (`sigma` is the standard
-# deviation); return one KL per example, shape `(N,)`. The check tries your function on
-# fixed inputs and names the usual slips (sign, σ vs σ², a missing log, a mean instead of a sum).
+# Implement the KL of a diagonal Gaussian to N(0, I) for a batch: `mu` and `sigma` have shape
+# `(N, D)` (`sigma` is the standard deviation); return one KL per example, shape `(N,)`, in the
+# dtype of the inputs. The VAE's loss differentiates it, so keep it a differentiable function of
+# `mu` and `sigma`. The check names the usual slips (sign, σ vs σ², a missing log, a missing
+# constant or ½, a mean instead of a sum, a detached result).
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -265,51 +280,191 @@ for row in range(3):
           f"| torch {via_torch[row]:.5f} nats")
 
 # %% [markdown]
-# The VAE's loss uses the same formula from the package, `course_utils.vae.losses.kl_std_normal` —
-# read it and compare with yours:
+# The course's implementations, for comparison with yours: the general univariate closed form
+# (`course_utils.toys.gaussians.kl_normal`) and the VAE's diagonal version
+# (`course_utils.vae.losses.kl_std_normal`).
 
 # %%
-from course_utils.vae.losses import kl_std_normal
+from course_utils.vae.losses import kl_std_normal  # noqa: E402
 
+print(inspect.getsource(kl_normal))
 print(inspect.getsource(kl_std_normal))
 
 # %% [markdown]
 # <details><summary><b>Worked answer (Q1.5b)</b></summary>
 #
-# With `p = N(0, 1)`: `KL = −log σ_q + (σ_q² + μ_q²)/2 − 1/2 = −½(1 + log σ_q² − μ_q² − σ_q²)`.
+# With `p = N(0, 1)`:
 #
-# For a diagonal Gaussian against `N(0, I)` the KL is the sum over dimensions,
-# `Σ_j (−log σ_j + (σ_j² + μ_j²)/2 − 1/2)`, because both densities factorise and the
-# expectation of a sum of per-dimension terms is the sum of their expectations. In code:
-# `(-torch.log(sigma) + 0.5 * (sigma**2 + mu**2) - 0.5).sum(-1)`.
+# $$\mathrm{KL}\big(N(\mu_q,\sigma_q^2)\,\|\,N(0,1)\big) = -\log\sigma_q + \frac{\sigma_q^2 + \mu_q^2}{2} - \frac12
+#   = -\frac12\left(1 + \log\sigma_q^2 - \mu_q^2 - \sigma_q^2\right).$$
 #
-# Sign check: each term is ≥ 0 (the function `−log s + s²/2 − 1/2` has its minimum 0 at `s = 1`),
-# so the KL is never negative.
+# The second form is the one in the VAE paper; `log σ_q² = 2 log σ_q`, so the two agree.
+#
+# For `q = N(μ, diag(σ²))` and `p = N(0, I)` in D dimensions, both densities factorise over
+# dimensions, so `log q(z) − log p(z)` is a sum of D one-dimensional terms, each depending on one
+# coordinate; the expectation of a sum is the sum of the expectations. Hence the KL is the
+# **sum** over dimensions (not the mean):
+#
+# $$\mathrm{KL}\big(N(\mu, \mathrm{diag}\,\sigma^2)\,\|\,N(0, I)\big)
+#   = \sum_{j=1}^{D}\left(-\log\sigma_j + \frac{\sigma_j^2 + \mu_j^2}{2} - \frac12\right).$$
+#
+# In code: `(-torch.log(sigma) + 0.5 * (sigma**2 + mu**2) - 0.5).sum(-1)`, or the assignment's
+# `-0.5 * (1 + torch.log(sigma**2) - mu**2 - sigma**2).sum(-1)`. Each term is ≥ 0 (the function
+# `−log s + s²/2 − 1/2` has its minimum 0 at `s = 1`, and `μ²/2 ≥ 0`), so this KL is never negative.
 # </details>
 
 # %% [markdown]
-# ## KL is not a distance: it is not symmetric
+# ## KL ≥ 0, for any two distributions (about 5 minutes)
 #
-# A distance satisfies `d(q, p) = d(p, q)`. The KL does not. Compare both directions for a
-# narrow q and a wide p:
+# The KL to N(0, I) is a sum of non-negative terms — but is `KL(q‖p) ≥ 0` for *every* pair of
+# distributions, Gaussian or not?
+#
+# **Prove it first.** Write `−KL(q‖p) = E_q[log(p(z)/q(z))]` and use Jensen's inequality for the
+# concave `log`. What is `E_q[p(z)/q(z)]`? When does equality hold?
+#
+# A numerical look at the two sides of the inequality, for `q = N(0, 1.5²)` and a `p` that is not
+# Gaussian at all (a two-mode mixture), from 200 000 samples of q:
+
+# %%
+# NBVAL_CHECK_OUTPUT
+p_mix = Mixture1D.bimodal(separation=3.0, weight=0.3)
+zq = 1.5 * torch.randn(200_000, generator=torch.Generator().manual_seed(4), dtype=torch.float64)
+ratio = (p_mix.log_prob(zq) - normal_log_pdf(zq, 0.0, 1.5)).exp()     # p(z)/q(z) at samples of q
+exact = -float(reverse_kl(p_mix, 0.0, 1.5))
+print(f"E_q[log p/q] = {ratio.log().mean().item():+.4f}   (= -KL(q‖p); exact: {exact:+.4f})")
+print(f"log E_q[p/q] = {ratio.mean().log().item():+.4f}   (exactly 0, since E_q[p/q] = ∫ p = 1; Monte Carlo "
+      f"standard error of E_q[p/q]: {(ratio.std() / len(ratio) ** 0.5).item():.4f})")
+
+# %% [markdown]
+# <details><summary><b>Worked answer (KL ≥ 0)</b></summary>
+#
+# Because `log` is concave, Jensen's inequality gives `E[log Y] ≤ log E[Y]`. With `Y = p(z)/q(z)`
+# and `z ~ q`:
+#
+# $$-\mathrm{KL}(q\,\|\,p) = \mathbb{E}_q\!\left[\log\frac{p(z)}{q(z)}\right]
+#   \le \log \mathbb{E}_q\!\left[\frac{p(z)}{q(z)}\right] = \log \int q(z)\frac{p(z)}{q(z)}\,dz
+#   = \log \int p(z)\,dz = \log 1 = 0 .$$
+#
+# So `KL(q‖p) ≥ 0` (Gibbs' inequality). The log is strictly concave, so equality needs `p/q`
+# constant wherever q has mass; both integrate to 1, so the constant is 1: `KL = 0` exactly when
+# `q = p` (almost everywhere). (If p is 0 where q is not, the KL is +∞, which is ≥ 0 too.) The
+# cell shows the two sides: the average of the log ratio is negative, the log of the average is 0
+# up to Monte Carlo error.
+# </details>
+
+# %% [markdown]
+# ## KL is not a distance (about 5 minutes)
+#
+# A distance (a metric) `d` is symmetric, `d(q, p) = d(p, q)`, and satisfies the triangle
+# inequality, `d(a, c) ≤ d(a, b) + d(b, c)`.
+#
+# **Predict first.** For a narrow `q = N(0, 0.3²)` and `p = N(0, 1)`, which is larger, `KL(q‖p)` or
+# `KL(p‖q)`? And for the three Gaussians `N(0, 1)`, `N(1, 1)`, `N(2, 1)`, compare
+# `KL(N(0,1)‖N(2,1))` with `KL(N(0,1)‖N(1,1)) + KL(N(1,1)‖N(2,1))` (your formula of Q1.5 makes
+# this a one-liner).
 
 # %%
 # NBVAL_CHECK_OUTPUT
 for (mq, sq), (mp, sp) in [((0.0, 0.3), (0.0, 1.0)), ((2.0, 0.5), (0.0, 1.0)), ((5.0, 0.1), (0.0, 1.0))]:
     forward, reverse = kl_normal(mq, sq, mp, sp).item(), kl_normal(mp, sp, mq, sq).item()
     print(f"q = N({mq}, {sq}²), p = N({mp}, {sp}²): KL(q‖p) = {forward:8.4f}   KL(p‖q) = {reverse:8.4f} nats")
+direct = kl_normal(0.0, 1.0, 2.0, 1.0).item()
+via_middle = kl_normal(0.0, 1.0, 1.0, 1.0).item() + kl_normal(1.0, 1.0, 2.0, 1.0).item()
+print(f"triangle: KL(N(0,1)‖N(2,1)) = {direct:.4f}  >  KL(N(0,1)‖N(1,1)) + KL(N(1,1)‖N(2,1)) = {via_middle:.4f}")
 
 # %% [markdown]
-# What to look at: `KL(p‖q)` is much larger when q is narrow, because `p` puts mass where `q`
-# has almost none. This asymmetry matters in the next notebook: the ELBO's gap is
-# `KL(q‖p(z|x))` — in that direction, q is punished for putting mass where the posterior has
-# none, not the other way round.
+# <details><summary><b>Worked answer (not a distance)</b></summary>
 #
+# **Not symmetric.** `KL(p‖q)` is much larger when q is narrow, because p puts mass where q has
+# almost none, and the KL's expectation is under its *first* argument. In general
+# `KL(q‖p) ≠ KL(p‖q)`.
+#
+# **No triangle inequality.** For equal variances the closed form gives
+# `KL(N(μ_1, σ²)‖N(μ_2, σ²)) = (μ_1 − μ_2)²/(2σ²)` — a *squared* distance. So
+# `KL(N(0,1)‖N(2,1)) = 4/2 = 2`, while going through `N(1,1)` costs `1/2 + 1/2 = 1`: the direct
+# route is longer than the detour. The KL is a *divergence*: it is ≥ 0 and 0 only for equal
+# distributions, but it is not a metric (and neither is its symmetrised sum, by the same example).
+# </details>
+
+# %% [markdown]
+# ## Forward versus reverse KL (about 10 minutes)
+#
+# The asymmetry matters when q cannot match p. Fit a single Gaussian q to a distribution p with
+# two well-separated modes, once by minimising `KL(p‖q)` (the *forward* KL, expectation under p) and
+# once by minimising `KL(q‖p)` (the *reverse* KL, expectation under q).
+#
+# **Predict first.** Which direction puts q between the two modes, wide enough to cover both?
+# Which puts it on one mode? (Ask: which direction is infinite-ish when q has no mass where p has,
+# and which when q has mass where p has none?)
+#
+# The fits (`course_utils.toys.kl_directions`): the forward fit has a closed form (moment matching);
+# the reverse KL is minimised numerically from a few starting points, and each local minimum is kept.
+
+# %%
+print(inspect.getsource(fit_forward))
+
+# %%
+# NBVAL_CHECK_OUTPUT
+p_two = Mixture1D.bimodal(separation=5.0, weight=0.6, std=0.6)
+fwd = fit_forward(p_two)
+rev = fit_reverse(p_two)
+print(f"p: modes at {p_two.means} with std {p_two.stds[0]}, weights {p_two.weights}")
+print(f"forward fit, argmin KL(p‖q): N({fwd[0]:.3f}, {fwd[1]:.3f}²)   KL(p‖q) = {float(forward_kl(p_two, *fwd)):.3f}, "
+      f"KL(q‖p) = {float(reverse_kl(p_two, *fwd)):.3f} nats")
+for k, (m, s, kl) in enumerate(rev):
+    print(f"reverse fit, local minimum {k + 1}: N({m:.3f}, {s:.3f}²)   KL(p‖q) = {float(forward_kl(p_two, m, s)):.3f}, "
+          f"KL(q‖p) = {kl:.3f} nats")
+
+# %%
+zz = torch.linspace(-7, 7, 1401, dtype=torch.float64)
+fig, ax = plt.subplots(figsize=(8, 3.6))
+ax.plot(zz, p_two.log_prob(zz).exp(), color="k", lw=2, label="p: a two-mode mixture")
+ax.plot(zz, normal_log_pdf(zz, *fwd).exp(), color="C0", label="q minimising KL(p‖q) (forward)")
+for k, (m, s, _) in enumerate(rev):
+    label = {0: "q minimising KL(q‖p) (reverse)", 1: "other local minima of KL(q‖p)"}.get(k)
+    ax.plot(zz, normal_log_pdf(zz, m, s).exp(), color="C3", ls="-" if k == 0 else "--", label=label)
+ax.set_xlabel("z")
+ax.set_ylabel("density")
+ax.set_title("One Gaussian fitted to a bimodal p, both ways")
+ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+plt.show()
+
+# %% [markdown]
+# **Explore.** Move the two modes apart and together, and change their weights. When the modes
+# overlap, both fits agree; when they separate, the forward fit keeps widening to cover both, and
+# the reverse fit locks onto one mode (the heavier one is the global minimum, the other a local
+# one). The callback is `course_utils.widgets.vae.KLDirectionExplorer.update`.
+
+# %%
+directions = KLDirectionExplorer(separation=5.0, weight=0.6)
+directions.widget
+
+# %% [markdown]
+# <details><summary><b>Worked answer (forward versus reverse)</b></summary>
+#
+# - **Forward**, `KL(p‖q) = E_p[log p − log q]`: where p has mass and q has almost none,
+#   `−log q` is huge, so the minimiser must put mass everywhere p does — it is *mass-covering*
+#   (zero-avoiding). For a Gaussian q the minimiser matches p's mean and variance (the derivatives
+#   of `−E_p[log q]` in μ and σ vanish there), which puts q between the modes, wide, with much of
+#   its mass where p has little.
+# - **Reverse**, `KL(q‖p) = E_q[log q − log p]`: q is only judged where q itself has mass, and is
+#   punished where p is small there, so it is *mode-seeking* (zero-forcing): with separated modes
+#   each mode gives a local minimum, with q about the size of that mode, and the rest of p is ignored.
+#   (For some settings a wide q between the modes is one more, worse, local minimum: the fit depends
+#   on where the optimisation starts.)
+#
+# The VAE's gap is `KL(q(z|x)‖p(z|x))`, the **reverse** direction (notebook 04): an encoder that
+# cannot represent the posterior's shape prefers to under-cover it — too narrow, on one mode —
+# rather than spread mass where the posterior has none. Notebook 04 shows this for a correlated
+# posterior: the best diagonal q is narrower than the posterior's marginals.
+# </details>
+
+# %% [markdown]
 # ## Explore: μ_q and σ_q against N(0, 1)
 #
 # Move the sliders: the plot shows q and p, the title both KLs. Find a q with `KL(q‖p) ≈ 1`
 # nat in two different ways (shifting versus shrinking). The callback is
-# `course_utils.widgets.vae.KLExplorer.update`; it redraws in a few tens of milliseconds.
+# `course_utils.widgets.vae.KLExplorer.update`; the time it took is shown under the plot.
 
 # %%
 explorer = KLExplorer(mu_p=0.0, sigma_p=1.0, mu_q=1.0, sigma_q=0.5)
@@ -319,9 +474,13 @@ explorer.widget
 # ## Summary
 #
 # - `KL(N(μ_q, σ_q²) ‖ N(μ_p, σ_p²)) = log(σ_p/σ_q) + (σ_q² + (μ_q − μ_p)²)/(2σ_p²) − 1/2` — with
-#   `log(σ_p/σ_q)`, confirmed by Monte Carlo and `torch.distributions`.
-# - Against N(0, I) and for a diagonal Gaussian: `Σ_j (−log σ_j + (σ_j² + μ_j²)/2 − 1/2)`, a sum over dimensions.
+#   `log(σ_p/σ_q)`, confirmed by Monte Carlo, `torch.distributions` and sympy.
+# - Against N(0, I) and for a diagonal Gaussian: `Σ_j (−log σ_j + (σ_j² + μ_j²)/2 − 1/2)`, a sum over
+#   dimensions.
 # - Small: `(0, 1) → 0`; large but finite: `(5, 0.01) → 14.31` nats.
-# - KL is a divergence, not a metric: it is not symmetric.
+# - `KL ≥ 0` for any two distributions (Jensen), with equality only for equal ones; but it is a
+#   divergence, not a metric: not symmetric, and no triangle inequality.
+# - Fitting one Gaussian to two modes: `KL(p‖q)` covers both, `KL(q‖p)` — the VAE's direction —
+#   picks one.
 #
 # Next: notebook 04 uses this KL as the regularization term of the ELBO.

@@ -1,5 +1,8 @@
-"""The small modules behind notebooks 01-04: PPCA, the ring map, univariate Gaussian KLs."""
+"""The small modules behind notebooks 01-04: PPCA, the ring map, Gaussian KLs, forward/reverse KL fits, the naive
+estimator's setups, the ELBO-gap helpers and the gradient estimators."""
 from __future__ import annotations
+
+import math
 
 import pytest
 import torch
@@ -65,14 +68,53 @@ def test_symbolic_kl_when_sympy_is_there():
 
 # ----------------------------------------------------------------- notebook 04
 
-def test_gradient_estimators_unbiased_and_reparam_has_lower_variance():
-    from course_utils.toys.gradient_estimators import gradient_statistics, squared_distance
+def test_gradient_estimators_unbiased_and_their_variances_ordered():
+    from course_utils.toys.gradient_estimators import gradient_statistics
 
-    s = gradient_statistics(squared_distance(1.0), dim=10, n=20000, seed=0)
-    assert s["reparam_mean"] == pytest.approx(-2.0, abs=0.1)
-    assert s["score_mean"] == pytest.approx(-2.0, abs=1.0)
-    assert s["reparam_var"] == pytest.approx(4.0, rel=0.1)
-    assert s["score_var"] > 50 * s["reparam_var"]
+    s = gradient_statistics(dim=10, n=20000, seed=0)
+    for name in ("score", "baseline", "reparam"):  # unbiased: within 4 standard errors of the exact -2
+        assert abs(s[f"{name}_mean"] + 2.0) < 4 * math.sqrt(s[f"{name}_var"] / 20000), name
+    assert s["reparam_var"] == pytest.approx(4.0, rel=0.1)  # Var[2 (z - 1)] = 4 exactly
+    assert s["score_var"] > 5 * s["baseline_var"] > 5 * s["reparam_var"]
+
+
+def test_score_function_variance_matches_its_closed_form():
+    """Var[f(z) z_1] for f = sum_i (z_i - 1)^2, z ~ N(0, I_D): E[f^2 z_1^2] - 4 by moments, vs the estimate."""
+    from course_utils.toys.gradient_estimators import gradient_statistics
+
+    d = 5
+    # f = a + b with a = (z_1 - 1)^2 and b = sum_{i>1} (z_i - 1)^2 (independent of z_1); the estimate is f z_1.
+    # E[a^2 z^2] = E[z^6 - 4z^5 + 6z^4 - 4z^3 + z^2] = 15 + 18 + 1; E[a z^2] = E[z^4 - 2z^3 + z^2] = 3 + 1;
+    # each (z_i - 1)^2 has mean 2 and variance 6, so E[b] = 2(d-1), E[b^2] = 6(d-1) + 4(d-1)^2; E[f z_1] = -2.
+    e_a2z2, e_az2 = 34, 4
+    e_b, e_b2 = 2 * (d - 1), 6 * (d - 1) + 4 * (d - 1) ** 2
+    variance = e_a2z2 + 2 * e_az2 * e_b + e_b2 - 4
+    s = gradient_statistics(dim=d, n=200_000, seed=3)
+    assert s["score_var"] == pytest.approx(variance, rel=0.03)
+
+
+def test_elbo_gradient_estimates_are_unbiased_and_ordered():
+    from course_utils.toys.gradient_estimators import elbo_gradient_estimates
+
+    model = LinearGaussian.random(4, 2, noise_std=0.5, seed=4)
+    x, _ = model.sample(1, generator=torch.Generator().manual_seed(0))
+    mu, sigma = torch.full((1, 2), 0.3, dtype=torch.float64), torch.full((1, 2), 0.8, dtype=torch.float64)
+    est = elbo_gradient_estimates(model, x, mu, sigma, 20_000, torch.Generator().manual_seed(1))
+    # the exact gradient is autograd of the closed form; check it once more by finite differences
+    h = 1e-6
+    for j in range(2):
+        bump = torch.zeros(1, 2, dtype=torch.float64)
+        bump[0, j] = h
+        fd = (model.elbo(x, mu + bump, sigma) - model.elbo(x, mu - bump, sigma)).item() / (2 * h)
+        assert est["exact"][j].item() == pytest.approx(fd, rel=1e-5, abs=1e-6)
+        fd_s = (model.elbo(x, mu, sigma + bump) - model.elbo(x, mu, sigma - bump)).item() / (2 * h)
+        assert est["exact"][2 + j].item() == pytest.approx(fd_s, rel=1e-5, abs=1e-6)
+    for name in ("score", "baseline", "reparam"):
+        se = (est[name].var(0) / 20_000).sqrt()
+        assert ((est[name].mean(0) - est["exact"]).abs() < 4 * se).all(), name
+    assert (est["reparam"].var(0) < est["score"].var(0)).all()
+    with pytest.raises(ValueError, match="one data point"):
+        elbo_gradient_estimates(model, torch.cat([x, x]), mu, sigma, 10)
 
 
 def test_reparameterization_gradients_match_autograd_per_sample():
@@ -95,6 +137,57 @@ def test_elbo_gap_equals_kl_to_posterior():
         assert elbo <= log_px and gap == pytest.approx(kl, abs=1e-8)
 
 
+def test_best_diagonal_gap_closed_form_is_the_minimum_over_diagonal_q():
+    from course_utils.toys.elbo_gap import best_diagonal_gap, posterior_correlation
+
+    g = torch.Generator().manual_seed(0)
+    W = torch.randn(4, 2, generator=g, dtype=torch.float64)
+    W[:, 1] = 0.8 * W[:, 0] + 0.3 * W[:, 1]
+    model = LinearGaussian(W, torch.zeros(4, dtype=torch.float64), noise_std=0.5)
+    x, _ = model.sample(3, generator=torch.Generator().manual_seed(1))
+    rho = posterior_correlation(model)
+    assert best_diagonal_gap(model) == pytest.approx(-0.5 * math.log(1 - rho ** 2), rel=1e-10)
+    mu, sigma = model.best_diagonal_q(x)
+    torch.testing.assert_close(model.kl_to_posterior(x, mu, sigma), torch.full((3,), best_diagonal_gap(model),
+                                                                                 dtype=torch.float64))
+    # no other diagonal q does better: perturb the best one in every direction
+    for scale in (0.9, 1.1):
+        for j in range(2):
+            s = sigma.clone()
+            s[:, j] *= scale
+            assert (model.kl_to_posterior(x, mu, s) > best_diagonal_gap(model)).all()
+    with pytest.raises(ValueError):
+        posterior_correlation(LinearGaussian.random(4, 3))
+
+
+def test_jensen_trap_exceeds_log_px_and_its_parts_match_monte_carlo():
+    from course_utils.toys.elbo_gap import jensen_trap
+
+    model = LinearGaussian.random(5, 2, noise_std=0.4, seed=2)
+    x, _ = model.sample(3, generator=torch.Generator().manual_seed(0))
+    t = jensen_trap(model, x)
+    torch.testing.assert_close(t["elbo"], t["log_px"])          # q is the exact posterior
+    assert (t["trap"] > t["log_px"] + 1e-3).all()                 # the trap is not a lower bound
+    mean, cov = model.posterior(x)
+    z = mean[:1] + torch.randn(400_000, 1, 2, generator=torch.Generator().manual_seed(1),
+                               dtype=torch.float64) @ torch.linalg.cholesky(cov).T
+    ll = model.log_px_given_z(x[:1], z)[:, 0]
+    assert ll.mean().item() == pytest.approx(t["expected_log_lik"][0].item(), abs=5 * ll.std().item() / 632)
+    assert (torch.logsumexp(ll, 0) - math.log(len(ll))).item() == pytest.approx(t["log_expected_lik"][0].item(),
+                                                                                abs=0.01)
+
+
+def test_elbo_table_with_a_second_kl_function():
+    from course_utils.toys.elbo_gap import elbo_table
+    from course_utils.toys.gaussians import kl_gaussians
+
+    model = LinearGaussian.random(5, 3, noise_std=0.5, seed=3)
+    x, _ = model.sample(4, generator=torch.Generator().manual_seed(0))
+    mu, sigma = model.best_diagonal_q(x)
+    for row in elbo_table(model, x, {"best": (mu, sigma), "wide": (mu, 2 * sigma)}, kl_fn=kl_gaussians):
+        assert row[3] == pytest.approx(row[4], abs=1e-9) and row[4] == pytest.approx(row[5], abs=1e-9)
+
+
 def test_ascend_elbo_phases():
     from course_utils.toys.elbo_gap import ascend_elbo
 
@@ -105,3 +198,105 @@ def test_ascend_elbo_phases():
     assert h["gap"][n - 1] < h["gap"][0] and h["elbo"][n - 1] > h["elbo"][0]
     assert h["log_px"][2 * n - 1] > h["log_px"][n]                      # model only: log p(x) rises
     assert all(g >= -1e-9 for g in h["gap"])
+
+
+# ----------------------------------------------------------------- notebook 02: the naive estimator's setups
+
+def test_naive_setup_is_the_table_model_and_its_kl_is_exact():
+    from course_utils.toys.naive_mc import naive_setup
+
+    case = naive_setup(2)
+    model = LinearGaussian.random(x_dim=30, z_dim=2, noise_std=0.5, seed=2)
+    torch.testing.assert_close(case.model.W, model.W)
+    mean, cov = model.posterior(case.x)
+    # KL(N(m, S) || N(0, I)) in closed form: (tr S + m^T m - d - log det S) / 2
+    kl = 0.5 * (torch.trace(cov) + (mean[0] ** 2).sum() - 2 - torch.logdet(cov)).item()
+    assert case.kl == pytest.approx(kl, rel=1e-10)
+    assert case.exact == pytest.approx(model.log_px(case.x)[0].item())
+
+
+def test_effective_sample_size_limits():
+    from course_utils.toys.naive_mc import effective_sample_size
+
+    assert effective_sample_size(torch.zeros(50, dtype=torch.float64)) == pytest.approx(50)
+    assert effective_sample_size(torch.tensor([0.0, -800.0, -900.0], dtype=torch.float64)) == pytest.approx(1.0)
+
+
+def test_running_errors_and_settled_from():
+    from course_utils.toys.naive_mc import naive_setup, running_errors, settled_from
+
+    errors = running_errors(naive_setup(1), runs=2, max_log2=10)
+    assert errors.shape == (2, 1024)
+    again = running_errors(naive_setup(1), runs=2, max_log2=10)
+    assert torch.equal(errors, again)
+    toy = torch.tensor([[1.0, 0.2, 0.01, 0.0], [0.0, 0.0, 0.3, 0.02]])
+    assert settled_from(toy, tolerance=0.05) == 4
+    assert settled_from(torch.ones(2, 3), tolerance=0.05) is None
+    assert settled_from(torch.zeros(2, 3)) == 1
+
+
+# ----------------------------------------------------------------- notebook 03: KL >= 0, full covariances, directions
+
+def test_kl_gaussians_matches_torch_and_the_univariate_form():
+    from torch.distributions import MultivariateNormal, kl_divergence
+
+    from course_utils.toys.gaussians import kl_gaussians
+
+    g = torch.Generator().manual_seed(0)
+    a = torch.randn(3, 4, 4, generator=g, dtype=torch.float64)
+    b = torch.randn(3, 4, 4, generator=g, dtype=torch.float64)
+    sq, sp = a @ a.mT + 0.3 * torch.eye(4, dtype=torch.float64), b @ b.mT + 0.3 * torch.eye(4, dtype=torch.float64)
+    mq, mp = torch.randn(3, 4, generator=g, dtype=torch.float64), torch.randn(3, 4, generator=g, dtype=torch.float64)
+    torch.testing.assert_close(kl_gaussians(mq, sq, mp, sp),
+                               kl_divergence(MultivariateNormal(mq, sq), MultivariateNormal(mp, sp)))
+    one = kl_gaussians(torch.tensor([1.0], dtype=torch.float64), torch.tensor([[0.25]], dtype=torch.float64),
+                       torch.tensor([0.0], dtype=torch.float64), torch.tensor([[1.0]], dtype=torch.float64))
+    assert one.item() == pytest.approx(kl_normal(1.0, 0.5).item())
+    assert (kl_gaussians(mq, sq, mp, sp) > 0).all() and kl_gaussians(mq, sq, mq, sq).abs().max() < 1e-12
+
+
+def test_symbolic_kl_expanded_shows_the_log_of_the_std_ratio():
+    sympy = pytest.importorskip("sympy")
+    from course_utils.toys.gaussians import kl_symbolic_expanded
+
+    expanded = kl_symbolic_expanded()
+    sq, sp = sympy.symbols("sigma_q sigma_p", positive=True)
+    assert expanded.coeff(sympy.log(sp)) == 1 and expanded.coeff(sympy.log(sq)) == -1
+
+
+def test_mixture_divergences_match_dense_quadrature():
+    from course_utils.toys.kl_directions import Mixture1D, forward_kl, reverse_kl
+
+    p = Mixture1D.bimodal(4.0, 0.7, 0.6)
+    z = torch.linspace(-40, 40, 800_001, dtype=torch.float64)
+    lp = p.log_prob(z)
+    assert torch.trapezoid(lp.exp(), z).item() == pytest.approx(1.0, abs=1e-9)
+    for mu, s in ((0.0, 2.0), (2.0, 0.6), (-1.0, 0.3), (0.0, 5.0)):
+        lq = normal_log_pdf(z, mu, s)
+        assert reverse_kl(p, mu, s).item() == pytest.approx(torch.trapezoid(lq.exp() * (lq - lp), z).item(), abs=1e-6)
+        assert forward_kl(p, mu, s).item() == pytest.approx(torch.trapezoid(lp.exp() * (lp - lq), z).item(), abs=1e-6)
+
+
+def test_forward_fit_is_the_minimum_and_reverse_fits_are_local_minima():
+    from course_utils.toys.kl_directions import Mixture1D, fit_forward, fit_reverse, forward_kl, reverse_kl
+
+    p = Mixture1D.bimodal(5.0, 0.6, 0.6)
+    mu, sigma = fit_forward(p)
+    mus, sigmas = torch.meshgrid(torch.linspace(-3, 3, 121, dtype=torch.float64),
+                                 torch.linspace(0.3, 5, 95, dtype=torch.float64), indexing="ij")
+    grid = forward_kl(p, mus, sigmas)
+    assert forward_kl(p, mu, sigma).item() <= grid.min().item() + 1e-12
+    fits = fit_reverse(p)
+    assert fits[0][0] == pytest.approx(-2.5, abs=1e-3) and fits[0][1] == pytest.approx(0.6, abs=1e-3)
+    assert any(m == pytest.approx(2.5, abs=1e-3) for m, _, _ in fits)
+    assert [kl for _, _, kl in fits] == sorted(kl for _, _, kl in fits)
+    for m, s, kl in fits:  # each is a local minimum: no neighbour is lower
+        assert kl == pytest.approx(reverse_kl(p, m, s).item(), abs=1e-12)
+        for dm, ds in ((0.02, 0), (-0.02, 0), (0, 0.02), (0, -0.02)):
+            assert reverse_kl(p, m + dm, s + ds).item() > kl
+    # overlapping modes: a single fit, close to the forward one
+    close = Mixture1D.bimodal(0.5, 0.6, 0.6)
+    [(m, s, _)] = fit_reverse(close)
+    assert (m, s) == pytest.approx(fit_forward(close), abs=0.01)
+    with pytest.raises(ValueError):
+        Mixture1D.bimodal(2.0, weight=1.0)

@@ -1,4 +1,4 @@
-"""The student-version generator: solutions replaced, worked answers removed, notebooks valid and runnable.
+"""The student-version generator: solutions replaced, worked answers kept (removed only on request), notebooks valid.
 
 The execution test runs each generated notebook (quick mode) and expects it to stop at
 its first exercise with NotImplementedError, with every cell before it running cleanly.
@@ -44,26 +44,60 @@ def test_strip_details():
         student.strip_details("<details>\nnever closed")
 
 
-def test_generate_and_cli(tmp_path):
-    assert SOURCES, "no source notebooks"
-    assert student.main([str(tmp_path)]) == 0
+def details_count(nb) -> int:
+    return sum(c.source.lower().count("<details") for c in nb.cells if c.cell_type == "markdown")
+
+
+def test_student_version_keeps_the_worked_answers_by_default():
+    source = nbformat.read(SOURCES[0], as_version=4)
+    kept, counts = student.student_version(source)
+    assert counts["answers"] == 0
+    assert details_count(kept) == details_count(source) > 0
+    assert student.REMOVED_NOTE not in "\n".join(c.source for c in kept.cells)
+    removed, counts = student.student_version(source, remove_answers=True)
+    assert counts["answers"] == details_count(source) and details_count(removed) == 0
+    assert student.REMOVED_NOTE in "\n".join(c.source for c in removed.cells)
+
+
+def check_student_folder(folder, remove_answers: bool):
     for src in SOURCES:
-        out = tmp_path / src.name
+        out = folder / src.name
         nb = nbformat.read(out, as_version=4)
         nbformat.validate(nb)
         text = "\n".join(c.source for c in nb.cells)
+        original = nbformat.read(src, as_version=4)
         assert student.BEGIN not in text and student.END not in text
-        assert "<details" not in text.lower()
+        if remove_answers:
+            assert "<details" not in text.lower()
+        else:  # every worked answer of the source is still there, collapsed, word for word
+            for c in original.cells:
+                if c.cell_type == "markdown" and "<details" in c.source:
+                    assert c.source in text
+            assert details_count(nb) == details_count(original)
         assert "NBVAL_" not in text
         assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")
         assert nb.metadata["jupytext"] == {"formats": "ipynb"}
-        original = nbformat.read(src, as_version=4)
         regions = sum(c.source.count(student.BEGIN) for c in original.cells if c.cell_type == "code")
         assert sum(c.source.count(student.PLACEHOLDER) for c in nb.cells) >= regions
         # prose and questions stay: every question heading of the source is still there
         for c in original.cells:
             if c.cell_type == "markdown" and c.source.startswith("#"):
                 assert c.source.splitlines()[0] in text
+
+
+def test_generate_and_cli_keep_the_worked_answers(tmp_path, capsys):
+    assert SOURCES, "no source notebooks"
+    assert student.main([str(tmp_path)]) == 0
+    assert "worked answers kept" in capsys.readouterr().out
+    check_student_folder(tmp_path, remove_answers=False)
+
+
+def test_cli_flag_removes_the_worked_answers_for_graded_use(tmp_path, capsys):
+    assert student.main([str(tmp_path), "--remove-answers"]) == 0
+    assert "worked answer(s) removed" in capsys.readouterr().out
+    check_student_folder(tmp_path, remove_answers=True)
+    written = student.generate(tmp_path / "again", SOURCES[:1], verbose=False, remove_answers=True)
+    assert details_count(nbformat.read(written[0], as_version=4)) == 0
 
 
 def first_exercise(nb) -> int:

@@ -1,6 +1,7 @@
 """The slider callbacks work without a browser (set slider.value, read the result) and stay fast."""
 from __future__ import annotations
 
+import math
 import statistics
 
 import pytest
@@ -77,14 +78,56 @@ def test_kl_explorer_zero_at_prior():
     assert explorer.result["kl_qp"] == pytest.approx(0.0, abs=1e-12)
 
 
-def test_monte_carlo_explorer_converges_in_low_dimension_and_is_fast():
-    explorer = W.MonteCarloExplorer(dims=(1, 20), max_log2=14)
+def test_monte_carlo_explorer_shows_the_runs_of_notebook_02():
+    """The widget's models, runs, KL and ESS are notebook 02's (naive_setup, running_errors, the table's ESS)."""
+    from course_utils.toys import naive_mc
+
+    explorer = W.MonteCarloExplorer(dims=(1, 20), max_log2=12, runs=3)
+    for d in (1, 20):
+        explorer.d_slider.value = d
+        explorer.m_slider.value = 12
+        r = explorer.result
+        case = naive_mc.naive_setup(d)
+        errors = naive_mc.running_errors(case, runs=3, max_log2=12)[:, -1]
+        assert r["exact"] == pytest.approx(case.exact) and r["kl"] == pytest.approx(case.kl)
+        assert r["exp_kl"] == pytest.approx(math.exp(case.kl))
+        assert r["errors"] == pytest.approx(errors.tolist(), abs=1e-9)
+        assert len(r["estimates"]) == len(r["ess"]) == 3
+        log_w = case.log_w(naive_mc.prior_samples(case, 2 ** 12, naive_mc.RUN_SEED))
+        assert r["ess"][0] == pytest.approx(naive_mc.effective_sample_size(log_w), rel=1e-9)
+        assert "exp(KL)" in explorer.label.value and "ESS" in explorer.label.value
     explorer.d_slider.value = 1
-    explorer.m_slider.value = 14
-    assert abs(explorer.result["error"]) < 0.1  # d = 1: the naive estimate is fine
+    assert max(abs(e) for e in explorer.result["errors"]) < 0.5      # d = 1: the runs are close at M = 4096
     explorer.d_slider.value = 20
-    assert explorer.result["error"] < -5  # d = 20: far below log p(x) even with 16384 samples
-    assert median_seconds(explorer, explorer.m_slider, [4, 6, 8, 10, 12]) < FAST
+    assert max(explorer.result["errors"]) < -50                       # d = 20: every run far below log p(x)
+
+
+def test_running_ess_matches_the_direct_formula():
+    log_w = torch.randn(40, dtype=torch.float64, generator=torch.Generator().manual_seed(0)) * 3
+    running = W.running_ess(log_w)
+    for m in (1, 9, 40):
+        w = torch.softmax(log_w[:m], 0)
+        assert running[m - 1].item() == pytest.approx((1 / (w ** 2).sum()).item())
+
+
+def test_kl_direction_explorer_covers_and_seeks_modes():
+    from course_utils.toys import kl_directions as kd
+
+    explorer = W.KLDirectionExplorer(separation=5.0, weight=0.6)
+    r = explorer.result
+    p = kd.Mixture1D.bimodal(5.0, 0.6, 0.6)
+    assert r["forward"] == pytest.approx((p.mean(), math.sqrt(p.variance())))   # moment matching
+    assert r["forward"][1] > 2.0                                                # wide: covers both modes
+    assert r["reverse"][0] == pytest.approx((-2.5, 0.6), abs=0.02)              # on the heavier (left) mode
+    assert r["forward_kls"][0] < r["reverse_kls"][0] and r["reverse_kls"][1] < r["forward_kls"][1]
+    explorer.sep_slider.value = 0.5                                             # overlapping modes: one answer
+    r = explorer.result
+    assert r["n_reverse_minima"] == 1
+    assert r["reverse"][0] == pytest.approx(r["forward"], abs=0.02)
+    explorer.weight_slider.value = 0.3
+    explorer.sep_slider.value = 6.0                                             # now the right mode is heavier
+    assert explorer.result["reverse"][0][0] == pytest.approx(3.0, abs=0.02)
+    assert "forward" in explorer.label.value and explorer.image.value[:4] == b"\x89PNG"
 
 
 def test_naive_running_estimate_matches_direct():

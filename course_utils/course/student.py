@@ -1,19 +1,22 @@
-"""Make the student version of the course notebooks: solutions and worked answers removed.
+"""Make the student version of the course notebooks: exercise solutions removed, worked answers kept.
 
 What lives here: a small generator in the spirit of ``nbgrader generate_assignment``
 (whose markers it uses) without nbgrader's database. For each source notebook it
 
 - replaces every region between ``### BEGIN SOLUTION`` and ``### END SOLUTION``
   in a code cell by ``raise NotImplementedError`` (at the region's indentation);
-- removes the worked answers: every ``<details> ... </details>`` block of a
-  markdown cell (a cell left empty is dropped);
+- keeps the worked answers -- the collapsed ``<details> ... </details>`` blocks a student
+  opens after trying (self-study needs them) -- unless ``remove_answers`` is set (the
+  ``--remove-answers`` flag, for graded use), which removes every such block from the
+  markdown cells and leaves a one-line note where they were;
 - drops the testing markers (``# NBVAL_...`` comment lines), clears all outputs, and
   marks the notebook as unpaired (no jupytext ``.py``).
 
 Usage::
 
-    python -m course_utils.course.student out/student            # all notebooks/NN_*.ipynb
+    python -m course_utils.course.student out/student                   # all notebooks/NN_*.ipynb
     python -m course_utils.course.student out/student notebooks/03_kl_divergence.ipynb
+    python -m course_utils.course.student out/graded --remove-answers   # for graded use: no worked answers
 
 Cleaning the instructor notebooks for git is :mod:`course_utils.course.nbtools`' job.
 """
@@ -70,8 +73,12 @@ def strip_details(source: str) -> tuple[str, int]:
     return text.strip("\n"), count
 
 
-def student_version(nb) -> tuple[object, dict]:
-    """Return a new notebook with solutions and worked answers removed, and counts of what was removed."""
+def student_version(nb, remove_answers: bool = False) -> tuple[object, dict]:
+    """Return a new notebook with the exercise solutions removed, and counts of what was removed.
+
+    The worked answers (``<details>`` blocks) stay unless ``remove_answers`` is True (graded use).
+    The counts are ``{"solutions": ..., "answers": ...}``; ``answers`` counts removed blocks (0 when kept).
+    """
     nb = copy.deepcopy(nb)
     cells, solutions, answers = [], 0, 0
     for index, cell in enumerate(nb.cells):
@@ -79,7 +86,7 @@ def student_version(nb) -> tuple[object, dict]:
             cell.source, n = strip_solutions(_NBVAL_LINE.sub("", cell.source), f"cell {index}")
             solutions += n
             cell.outputs, cell.execution_count = [], None
-        elif cell.cell_type == "markdown":
+        elif cell.cell_type == "markdown" and remove_answers:
             text, n = strip_details(cell.source)
             answers += n
             if n:
@@ -99,21 +106,26 @@ def default_sources(folder: str | Path | None = None) -> list[Path]:
     return sorted(p for p in folder.glob("[0-9][0-9]_*.ipynb") if ".ipynb_checkpoints" not in p.parts)
 
 
-def generate(outdir: str | Path, sources=None, verbose: bool = True) -> list[Path]:
-    """Write the student version of each source notebook into ``outdir``; return the written paths."""
+def generate(outdir: str | Path, sources=None, verbose: bool = True, remove_answers: bool = False) -> list[Path]:
+    """Write the student version of each source notebook into ``outdir``; return the written paths.
+
+    ``remove_answers`` also removes the worked answers (for graded use); by default they stay.
+    """
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     written = []
     for src in (sources if sources else default_sources()):
         src = Path(src)
         nb = nbformat.read(src, as_version=4)
-        student, counts = student_version(nb)
+        student, counts = student_version(nb, remove_answers=remove_answers)
         nbformat.validate(student)
         dst = outdir / src.name
         nbformat.write(student, dst)
         written.append(dst)
         if verbose:
-            print(f"{dst}: {counts['solutions']} solution(s) and {counts['answers']} worked answer(s) removed")
+            answers = (f"{counts['answers']} worked answer(s) removed" if remove_answers
+                       else "worked answers kept (collapsed)")
+            print(f"{dst}: {counts['solutions']} solution(s) removed, {answers}")
     return written
 
 
@@ -121,8 +133,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m course_utils.course.student", description=__doc__.splitlines()[0])
     parser.add_argument("outdir", help="folder for the student notebooks (e.g. out/student)")
     parser.add_argument("notebooks", nargs="*", help="source notebooks (default: notebooks/NN_*.ipynb)")
+    parser.add_argument("--remove-answers", action="store_true",
+                        help="also remove the collapsed worked answers (<details> blocks), for graded use; "
+                             "by default they stay, for self-study")
     args = parser.parse_args(argv)
-    if not generate(args.outdir, args.notebooks or None):
+    if not generate(args.outdir, args.notebooks or None, remove_answers=args.remove_answers):
         print("no notebooks found", file=sys.stderr)
         return 1
     return 0

@@ -3,7 +3,7 @@
 What lives here:
 
 - :mod:`~course_utils.exercises.common` :class:`ExerciseError` and the helpers every check shares
-- :mod:`~course_utils.exercises.vae`    notebooks 01-05: sampling pixels, the naive estimator, the KL, the loss, ...
+- :mod:`~course_utils.exercises.vae`    notebooks 01-05: sampling pixels, the naive estimator, the KLs, the loss, ...
 - :mod:`~course_utils.exercises.gan`    notebooks 06-08: the GAN losses, one training step, interpolation paths,
   the Fréchet distance
 
@@ -25,6 +25,7 @@ from course_utils.exercises.gan import (
 )
 from course_utils.exercises.vae import (
     check_gaussian_quantiles,
+    check_kl_gaussians,
     check_kl_std_normal,
     check_naive_log_px,
     check_per_example_loss,
@@ -39,6 +40,7 @@ __all__ = [
     "check_gan_step",
     "check_gaussian_quantiles",
     "check_generator_loss_non_saturating",
+    "check_kl_gaussians",
     "check_kl_std_normal",
     "check_lerp",
     "check_naive_log_px",

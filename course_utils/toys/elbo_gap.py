@@ -2,7 +2,11 @@
 
 What lives here: :func:`elbo_table`, which for a few choices of q(z) reports
 log p(x), the ELBO, their difference and ``KL(q || p(z|x))`` computed independently
-(``torch.distributions`` on the exact posterior), and :func:`ascend_elbo`, gradient
+(``torch.distributions`` on the exact posterior, and optionally by a second KL
+function, e.g. a student's); :func:`posterior_correlation` and
+:func:`best_diagonal_gap`, the closed form ``-1/2 log(1 - rho^2)`` of the smallest gap a
+diagonal q can reach on a 2-D latent; :func:`jensen_trap`, which shows that replacing
+``E_q[log p(x|z)]`` by ``log E_q[p(x|z)]`` breaks the bound; and :func:`ascend_elbo`, gradient
 ascent on the ELBO of a :class:`~course_utils.toys.linear_gaussian.LinearGaussian` in three
 phases -- first only q, then only the model, then both -- recording log p(x), the
 ELBO and the gap, to show what "pushing the bound up" does (Q1.8).
@@ -24,15 +28,77 @@ def kl_to_posterior_torch(model: LinearGaussian, x: torch.Tensor, mu: torch.Tens
     return kl_divergence(q, MultivariateNormal(mean, covariance_matrix=cov.expand(len(x), -1, -1)))
 
 
-def elbo_table(model: LinearGaussian, x: torch.Tensor, candidates: dict[str, tuple[torch.Tensor, torch.Tensor]]):
-    """Rows ``(name, log p(x), ELBO, gap, KL(q || posterior))`` averaged over the points x, in nats."""
+def elbo_table(model: LinearGaussian, x: torch.Tensor, candidates: dict[str, tuple[torch.Tensor, torch.Tensor]],
+               kl_fn=None):
+    """Rows ``(name, log p(x), ELBO, gap, KL(q || posterior))`` averaged over the points x, in nats.
+
+    With ``kl_fn(mu_q, cov_q, mu_p, cov_p)`` (full-covariance Gaussians, batched) each row gets a sixth
+    entry: the same KL computed by that function, with q's covariance ``diag(sigma^2)``.
+    """
     rows = []
     log_px = model.log_px(x)
+    mean, cov = model.posterior(x)
     for name, (mu, sigma) in candidates.items():
         elbo = model.elbo(x, mu, sigma)
         kl = kl_to_posterior_torch(model, x, mu, sigma)
-        rows.append((name, log_px.mean().item(), elbo.mean().item(), (log_px - elbo).mean().item(), kl.mean().item()))
+        row = (name, log_px.mean().item(), elbo.mean().item(), (log_px - elbo).mean().item(), kl.mean().item())
+        if kl_fn is not None:
+            other = kl_fn(mu, torch.diag_embed(sigma ** 2), mean, cov.expand(len(x), -1, -1))
+            row = (*row, torch.as_tensor(other).mean().item())
+        rows.append(row)
     return rows
+
+
+def posterior_correlation(model: LinearGaussian) -> float:
+    """The correlation of the two latents under the posterior p(z|x) of a model with z_dim = 2 (the same for all x).
+
+    The latents are independent *a priori*; the posterior couples them when W's columns point in
+    similar directions (then ``z_1`` and ``z_2`` can trade off against each other in explaining x).
+    """
+    if model.z_dim != 2:
+        raise ValueError(f"posterior_correlation needs z_dim = 2, got {model.z_dim}")
+    c = model.posterior_cov
+    return (c[0, 1] / torch.sqrt(c[0, 0] * c[1, 1])).item()
+
+
+def best_diagonal_gap(model: LinearGaussian) -> float:
+    """The smallest ``KL(q || p(z|x))`` over diagonal Gaussians q, in closed form (nats; the same for all x).
+
+    The best q has the posterior mean and variances ``1 / Lambda_jj`` (``Lambda`` the posterior
+    precision), which gives ``1/2 (sum_j log Lambda_jj - log det Lambda)``; for two latents with
+    posterior correlation rho this is ``-1/2 log(1 - rho^2)``.
+    """
+    prec = model.posterior_precision
+    return 0.5 * (torch.log(torch.diagonal(prec)).sum() - torch.logdet(prec)).item()
+
+
+def jensen_trap(model: LinearGaussian, x: torch.Tensor) -> dict[str, torch.Tensor]:
+    """The right bound and the trap, with q the *exact* posterior N(m, S), all in closed form, each (N,).
+
+    - ``log_px``: the exact log p(x);
+    - ``elbo``: ``E_q[log p(x|z)] - KL(q || p(z))``; equal to log p(x), since q is the posterior;
+    - ``trap``: ``log E_q[p(x|z)] - KL(q || p(z))``, the expectation of p(x|z) instead of its log.
+      ``E_q[p(x|z)] = N(x; W m + b, Psi + W S W^T)`` for a linear-Gaussian model; by Jensen's
+      inequality ``log E_q[p] >= E_q[log p]``, so the trap is *above* log p(x): not a lower bound;
+    - ``expected_log_lik`` ``E_q[log p(x|z)]``, ``log_expected_lik`` ``log E_q[p(x|z)]`` and ``kl_prior``
+      ``KL(q || p(z))``, the pieces (for Monte Carlo checks).
+    """
+    mean, cov = model.posterior(x)
+    d = model.z_dim
+    psi = torch.diag(model.noise_std ** 2)
+    predictive = MultivariateNormal(mean @ model.W.T + model.b, covariance_matrix=psi + model.W @ cov @ model.W.T)
+    q = MultivariateNormal(mean, covariance_matrix=cov.expand(len(x), -1, -1))
+    prior = MultivariateNormal(torch.zeros(d, dtype=cov.dtype), torch.eye(d, dtype=cov.dtype))
+    kl_prior = kl_divergence(q, prior)
+    # E_q[log p(x|z)] for q = N(m, S): the Gaussian log-density at the mean minus the trace term
+    resid = x - mean @ model.W.T - model.b
+    inv_psi = model.noise_std ** -2
+    spread = torch.einsum("ij,jk,ik->i", model.W, cov, model.W)  # diag(W S W^T)
+    expected_ll = -0.5 * (torch.log(2 * torch.pi * model.noise_std ** 2).sum()
+                          + ((resid ** 2 + spread) * inv_psi).sum(-1))
+    log_expected = predictive.log_prob(x)
+    return {"log_px": model.log_px(x), "elbo": expected_ll - kl_prior, "trap": log_expected - kl_prior,
+            "expected_log_lik": expected_ll, "log_expected_lik": log_expected, "kl_prior": kl_prior}
 
 
 def ascend_elbo(true_model: LinearGaussian, init_model: LinearGaussian, n_points: int = 20,

@@ -4,7 +4,8 @@ What lives here: the closed form of ``KL(N(mu_q, sigma_q^2) || N(mu_p, sigma_p^2
 a Monte Carlo estimate of the same quantity (with its standard error), the value
 from ``torch.distributions.kl_divergence``, and an optional symbolic derivation
 with sympy (used only when sympy is installed). Every function takes standard
-deviations, never variances, and returns nats.
+deviations, never variances, and returns nats. :func:`kl_gaussians` is the multivariate version, for full
+covariance matrices (the exact ELBO gap of notebook 04).
 
 The diagonal-Gaussian KL to N(0, I) that the VAE's loss uses is
 :func:`course_utils.vae.losses.kl_std_normal`; this module is the general,
@@ -56,6 +57,23 @@ def kl_torch(mu_q, sigma_q, mu_p=0.0, sigma_p=1.0) -> torch.Tensor:
     return kl_divergence(Normal(mu_q, sigma_q), Normal(mu_p, sigma_p))
 
 
+def kl_gaussians(mu_q: torch.Tensor, cov_q: torch.Tensor, mu_p: torch.Tensor, cov_p: torch.Tensor) -> torch.Tensor:
+    """``KL(N(mu_q, cov_q) || N(mu_p, cov_p))`` for full covariance matrices, batched over leading dimensions.
+
+    ``1/2 [tr(cov_p^-1 cov_q) + (mu_p - mu_q)^T cov_p^-1 (mu_p - mu_q) - d + log det cov_p - log det cov_q]``,
+    computed with Cholesky factors (no explicit inverse). ``mu`` has shape (..., d), ``cov`` (..., d, d).
+    """
+    d = mu_q.shape[-1]
+    lp = torch.linalg.cholesky(cov_p)
+    lq = torch.linalg.cholesky(cov_q)
+    a = torch.linalg.solve_triangular(lp, lq, upper=False)              # L_p^-1 L_q
+    trace = (a ** 2).sum((-2, -1))                                       # tr(cov_p^-1 cov_q)
+    diff = torch.linalg.solve_triangular(lp, (mu_p - mu_q).unsqueeze(-1), upper=False).squeeze(-1)
+    logdet_p = 2 * torch.log(torch.diagonal(lp, dim1=-2, dim2=-1)).sum(-1)
+    logdet_q = 2 * torch.log(torch.diagonal(lq, dim1=-2, dim2=-1)).sum(-1)
+    return 0.5 * (trace + (diff ** 2).sum(-1) - d + logdet_p - logdet_q)
+
+
 def kl_symbolic():
     """Derive the closed form with sympy by integrating q(z) log(q(z)/p(z)); None when sympy is missing.
 
@@ -74,3 +92,20 @@ def kl_symbolic():
     kl = sp.simplify(sp.integrate(q * sp.expand(log_q - log_p), (z, -sp.oo, sp.oo)))
     formula = sp.log(spp / sq) + (sq ** 2 + (mq - mp) ** 2) / (2 * spp ** 2) - sp.Rational(1, 2)
     return kl, sp.simplify(sp.expand_log(kl - formula, force=True))
+
+
+def kl_symbolic_expanded(expression=None):
+    """The symbolic KL (``expression``, by default :func:`kl_symbolic`'s) expanded term by term; None without sympy.
+
+    sympy's simplified result puts everything over the common denominator ``2 sigma_p^2``, where the
+    first term appears as ``sigma_p^2 log(sigma_p^2 / sigma_q^2) / (2 sigma_p^2)`` and its 1/2 is easy to
+    miss. Expanded, it reads ``log(sigma_p) - log(sigma_q) + ...``: the log of the ratio of standard deviations.
+    """
+    if expression is None:
+        result = kl_symbolic()
+        if result is None:
+            return None
+        expression = result[0]
+    import sympy as sp
+
+    return sp.expand(sp.expand_log(expression, force=True))

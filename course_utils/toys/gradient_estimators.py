@@ -1,22 +1,29 @@
-"""Two ways to differentiate an expectation over a Gaussian (notebook 04, Q1.11).
+"""Ways to differentiate an expectation over a Gaussian (notebook 04, Q1.11).
 
 What lives here: per-sample estimates of ``d/d mu E_{z ~ N(mu, sigma^2)}[f(z)]`` by
 
 - :func:`score_function_gradients` -- the score-function (REINFORCE, log-derivative)
-  estimator ``f(z) * d/d mu log N(z; mu, sigma^2) = f(z) (z - mu) / sigma^2``, which
-  needs only values of f;
+  estimator ``(f(z) - b) * d/d mu log N(z; mu, sigma^2) = (f(z) - b) (z - mu) / sigma^2``,
+  which needs only values of f; ``b = 0`` is plain REINFORCE, a constant ``b`` (a
+  *baseline*, here the exact ``E_q[f]``) keeps it unbiased because ``E_q[score] = 0``;
 - :func:`reparameterization_gradients` -- the reparameterized estimator
   ``d/d mu f(mu + sigma * eps)``, ``eps ~ N(0, I)``, which backpropagates through f;
 
-and :func:`gradient_statistics`, the mean and variance of both over many samples.
-Both estimators are unbiased; their variances differ, which is the point of the
-reparameterization trick. The VAE uses the trick in :meth:`course_utils.vae.model.VAE.reparameterize`.
+:func:`gradient_statistics`, the mean and variance of all three over many samples on
+the smooth quadratic ``f(z) = sum_i (z_i - 1)^2``, and :func:`elbo_gradient_estimates`,
+the same three estimators of the gradient of a linear-Gaussian model's actual ELBO in
+the encoder's mean *and* standard deviation, next to the exact gradient. All are
+unbiased; their variances differ, which is the point of the reparameterization trick.
+The VAE uses the trick in :meth:`course_utils.vae.model.VAE.reparameterize`.
 """
 from __future__ import annotations
 
 from collections.abc import Callable
 
 import torch
+
+from course_utils.toys.linear_gaussian import LinearGaussian
+from course_utils.vae.losses import kl_std_normal
 
 Objective = Callable[[torch.Tensor], torch.Tensor]
 """``f(z)``: z (n, D) -> (n,) values."""
@@ -27,13 +34,21 @@ def squared_distance(target: float = 1.0) -> Objective:
     return lambda z: ((z - target) ** 2).sum(-1)
 
 
+def expected_squared_distance(mu: torch.Tensor, sigma: torch.Tensor, target: float = 1.0) -> float:
+    """``E_{z ~ N(mu, diag sigma^2)}[sum_i (z_i - target)^2] = sum_i sigma_i^2 + (mu_i - target)^2``: the baseline."""
+    return float((sigma ** 2 + (mu - target) ** 2).sum())
+
+
 def score_function_gradients(f: Objective, mu: torch.Tensor, sigma: torch.Tensor, n: int,
-                             generator: torch.Generator | None = None) -> torch.Tensor:
-    """``n`` one-sample score-function estimates of the gradient with respect to ``mu``: shape (n, D)."""
+                             generator: torch.Generator | None = None, baseline: float = 0.0) -> torch.Tensor:
+    """``n`` one-sample score-function estimates of the gradient with respect to ``mu``: shape (n, D).
+
+    ``baseline`` is subtracted from f(z) (a constant control variate; 0 is plain REINFORCE).
+    """
     eps = torch.randn(n, mu.shape[-1], generator=generator, dtype=mu.dtype)
     z = mu + sigma * eps
     with torch.no_grad():
-        return f(z)[:, None] * (z - mu) / sigma ** 2
+        return (f(z) - baseline)[:, None] * (z - mu) / sigma ** 2
 
 
 def reparameterization_gradients(f: Objective, mu: torch.Tensor, sigma: torch.Tensor, n: int,
@@ -49,12 +64,64 @@ def reparameterization_gradients(f: Objective, mu: torch.Tensor, sigma: torch.Te
     return mu_copies.grad
 
 
-def gradient_statistics(f: Objective, dim: int, n: int = 10_000, mu: float = 0.0, sigma: float = 1.0,
+def gradient_statistics(dim: int, n: int = 10_000, mu: float = 0.0, sigma: float = 1.0, target: float = 1.0,
                         seed: int = 0) -> dict[str, float]:
-    """Both estimators' mean (first coordinate) and variance (averaged over coordinates) in ``dim`` dimensions."""
+    """The three estimators on ``f(z) = sum_i (z_i - target)^2`` in ``dim`` dimensions, the same ``n`` noise draws.
+
+    Returns each estimator's mean of the first coordinate (``*_mean``; the exact value is
+    ``2 (mu - target)``) and its variance averaged over coordinates (``*_var``) for ``score``
+    (plain REINFORCE), ``baseline`` (REINFORCE with the exact ``E_q[f]`` subtracted) and ``reparam``.
+    """
+    f = squared_distance(target)
     mu_t = torch.full((dim,), mu, dtype=torch.float64)
     sigma_t = torch.full((dim,), sigma, dtype=torch.float64)
-    sf = score_function_gradients(f, mu_t, sigma_t, n, torch.Generator().manual_seed(seed))
-    rp = reparameterization_gradients(f, mu_t, sigma_t, n, torch.Generator().manual_seed(seed))
-    return {"score_mean": sf[:, 0].mean().item(), "score_var": sf.var(0).mean().item(),
-            "reparam_mean": rp[:, 0].mean().item(), "reparam_var": rp.var(0).mean().item()}
+    b = expected_squared_distance(mu_t, sigma_t, target)
+    estimates = {
+        "score": score_function_gradients(f, mu_t, sigma_t, n, torch.Generator().manual_seed(seed)),
+        "baseline": score_function_gradients(f, mu_t, sigma_t, n, torch.Generator().manual_seed(seed), baseline=b),
+        "reparam": reparameterization_gradients(f, mu_t, sigma_t, n, torch.Generator().manual_seed(seed)),
+    }
+    out = {}
+    for name, g in estimates.items():
+        out[f"{name}_mean"] = g[:, 0].mean().item()
+        out[f"{name}_var"] = g.var(0).mean().item()
+    return out
+
+
+def elbo_gradient_estimates(model: LinearGaussian, x: torch.Tensor, mu: torch.Tensor, sigma: torch.Tensor,
+                            n: int, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+    """One-sample estimates of the gradient of the ELBO of one data point in q's ``(mu, sigma)``.
+
+    ``x`` is (1, D), ``mu`` and ``sigma`` (1, d) the encoder's output for it. The ELBO is
+    ``E_q[log p(x|z)] - KL(q || p(z))``; the KL's gradient is exact (closed form) in every
+    estimator, only the expectation is estimated, from the same ``n`` noise draws ``eps``:
+
+    - ``score``: ``log p(x|z) * grad log q(z)``, with ``grad_mu log q = (z - mu) / sigma^2`` and
+      ``grad_sigma log q = ((z - mu)^2 - sigma^2) / sigma^3``;
+    - ``baseline``: the same with ``log p(x|z) - E_q[log p(x|z)]`` (the exact expectation);
+    - ``reparam``: autograd of ``log p(x | mu + sigma * eps)``.
+
+    Returns a dict of (n, 2d) tensors -- columns ``mu_1..mu_d, sigma_1..sigma_d`` -- and ``exact``,
+    the autograd gradient of the exact ELBO (``LinearGaussian.elbo``), shape (2d,).
+    """
+    if x.shape[0] != 1:
+        raise ValueError(f"elbo_gradient_estimates takes one data point, x of shape (1, D); got {tuple(x.shape)}")
+    mu, sigma = mu.detach(), sigma.detach()
+    m, s = mu.clone().requires_grad_(True), sigma.clone().requires_grad_(True)
+    exact = torch.cat([g[0] for g in torch.autograd.grad(model.elbo(x, m, s).sum(), (m, s))])
+    m, s = mu.clone().requires_grad_(True), sigma.clone().requires_grad_(True)
+    kl_grad = torch.cat([g[0] for g in torch.autograd.grad(kl_std_normal(m, s).sum(), (m, s))])
+    eps = torch.randn(n, *mu.shape, generator=generator, dtype=mu.dtype)    # (n, 1, d)
+    with torch.no_grad():
+        z = mu + sigma * eps
+        log_lik = model.log_px_given_z(x, z)[:, 0]                           # (n,)
+        score = torch.cat([((z - mu) / sigma ** 2)[:, 0], (((z - mu) ** 2 - sigma ** 2) / sigma ** 3)[:, 0]], -1)
+        expected = (model.elbo(x, mu, sigma) + kl_std_normal(mu, sigma)).item()  # E_q[log p(x|z)], exact
+    m_n = mu.expand(n, -1, -1).clone().requires_grad_(True)
+    s_n = sigma.expand(n, -1, -1).clone().requires_grad_(True)
+    model.log_px_given_z(x, m_n + s_n * eps).sum().backward()
+    reparam = torch.cat([m_n.grad[:, 0], s_n.grad[:, 0]], -1)
+    return {"score": log_lik[:, None] * score - kl_grad,
+            "baseline": (log_lik - expected)[:, None] * score - kl_grad,
+            "reparam": reparam - kl_grad,
+            "exact": exact}

@@ -2,7 +2,10 @@
 
 What lives here: the training and validation ELBO per epoch (Q1.13), sample
 grids kept at several epochs (Q1.14), the learned 2-D data manifold on a grid
-of Gaussian quantiles (Q1.15) and reconstructions next to their originals.
+of Gaussian quantiles (Q1.15), the encoder means of a z = 2 model over that grid
+coloured by class with the aggregate posterior's mass per prior-equal cell
+(:func:`plot_latent_scatter`, :func:`aggregate_posterior_cells`), and
+reconstructions next to their originals.
 Every function returns the figure; pass it to
 :func:`course_utils.core.plots.save_figure` (or use ``save_to=``) to write it.
 Image tiling comes from :mod:`course_utils.core.plots`; nothing here trains.
@@ -123,5 +126,63 @@ def plot_reconstructions(model, x: torch.Tensor, n: int = 10, title: str | None 
     show_grid(recon, nrow=len(x), ax=axes[1], title="reconstructions (decoder mean at the mean of q(z|x))")
     if title:
         fig.suptitle(title)
+    fig.tight_layout()
+    return _maybe_save(fig, save_to)
+
+
+def aggregate_posterior_cells(mu: torch.Tensor, sigma: torch.Tensor, k: int = 10) -> torch.Tensor:
+    """The mass of the aggregate posterior ``q(z) = (1/N) sum_n N(z; mu_n, diag sigma_n^2)`` in k x k cells.
+
+    ``mu``, ``sigma`` are (N, 2), the encoder's outputs for N images. The cells' edges are the
+    N(0, 1) quantiles at ``0, 1/k, ..., 1`` in each coordinate, so under the *prior* every cell holds
+    exactly ``1/k^2``; the (k, k) result (rows: z2 from top = largest to bottom, columns: z1 from
+    left) shows where the aggregate posterior has more or less mass than the prior. Computed exactly
+    from the Gaussian CDF (no sampling).
+    """
+    if mu.ndim != 2 or mu.shape[1] != 2 or mu.shape != sigma.shape:
+        raise ValueError(f"mu and sigma must both be (N, 2); got {tuple(mu.shape)} and {tuple(sigma.shape)}")
+    normal = torch.distributions.Normal(0.0, 1.0)
+    edges = normal.icdf(torch.linspace(0, 1, k + 1, dtype=torch.float64)[1:-1])
+    edges = torch.cat([torch.tensor([-torch.inf], dtype=torch.float64), edges,
+                       torch.tensor([torch.inf], dtype=torch.float64)])
+    mu, sigma = mu.double(), sigma.double()
+    cdf = normal.cdf((edges[None, None, :] - mu[:, :, None]) / sigma[:, :, None])  # (N, 2, k + 1)
+    per_axis = cdf[:, :, 1:] - cdf[:, :, :-1]                                       # (N, 2, k)
+    cells = torch.einsum("ni,nj->ij", per_axis[:, 1], per_axis[:, 0]) / len(mu)    # (z2 bin, z1 bin)
+    return cells.flip(0)
+
+
+@torch.no_grad()
+def plot_latent_scatter(model, x: torch.Tensor, labels: torch.Tensor, class_names=None, n: int = 20,
+                        low: float = 0.05, high: float = 0.95, title: str | None = None, save_to=None):
+    """Encoder means ``E_q[z|x]`` of images ``x`` for a z = 2 VAE, coloured by class, over the quantile grid.
+
+    The grey lines are the latent values of :func:`plot_manifold`'s n x n grid (N(0, 1) quantiles
+    from ``low`` to ``high``): where the prior puts its mass. Where the dots leave a cell of that grid
+    empty, the decoder's image in the manifold figure is one no test image was encoded near.
+    """
+    if model.z_dim != 2:
+        raise ValueError(f"the latent scatter needs a model with z_dim = 2, this one has z_dim = {model.z_dim}")
+    mu, _ = model.encode(x.to(model.device))
+    mu = mu.cpu()
+    coords = gaussian_quantile_grid(n, low, high)
+    fig, ax = plt.subplots(figsize=(7.5, 6.5))
+    for c in coords.tolist():
+        ax.axvline(c, color="0.85", lw=0.6, zorder=0)
+        ax.axhline(c, color="0.85", lw=0.6, zorder=0)
+    classes = sorted(set(labels.tolist()))
+    cmap = plt.get_cmap("tab10")
+    for i, c in enumerate(classes):
+        sel = labels == c
+        name = class_names[c] if class_names is not None else str(c)
+        ax.scatter(mu[sel, 0], mu[sel, 1], s=3, alpha=0.5, color=cmap(i % 10), label=name)
+    span = max(3.0, float(mu.abs().max()) * 1.05)
+    ax.set_xlim(-span, span)
+    ax.set_ylim(-span, span)
+    ax.set_aspect("equal")
+    ax.set_xlabel("z1 (encoder mean)")
+    ax.set_ylabel("z2 (encoder mean)")
+    ax.legend(markerscale=4, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    ax.set_title(title or f"Encoder means of {len(x)} images over the {n}x{n} quantile grid")
     fig.tight_layout()
     return _maybe_save(fig, save_to)

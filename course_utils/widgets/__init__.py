@@ -3,7 +3,8 @@
 What lives here:
 
 - :mod:`~course_utils.widgets.common` PNG frames, fast figure redraws, the timed-update base class
-- :mod:`~course_utils.widgets.vae`    notebooks 01-05: latent sliders, the KL sliders, the M slider, reconstructions
+- :mod:`~course_utils.widgets.vae`    notebooks 01-05: latent and KL sliders, forward vs reverse KL, the M slider,
+  reconstructions
 - :mod:`~course_utils.widgets.gan`    notebooks 06-07: the toy GAN's game, mode collapse on a ring, latent interpolation
 
 What does not: the models and estimators they display (imported from the rooms
@@ -12,10 +13,17 @@ below). Tests move the sliders by setting ``widget.value``; no browser needed.
 from __future__ import annotations
 
 from course_utils.widgets.gan import InterpolationExplorer, RingExplorer, ToyGANExplorer
-from course_utils.widgets.vae import KLExplorer, LatentExplorer, MonteCarloExplorer, ReconstructionExplorer
+from course_utils.widgets.vae import (
+    KLDirectionExplorer,
+    KLExplorer,
+    LatentExplorer,
+    MonteCarloExplorer,
+    ReconstructionExplorer,
+)
 
 __all__ = [
     "InterpolationExplorer",
+    "KLDirectionExplorer",
     "KLExplorer",
     "LatentExplorer",
     "MonteCarloExplorer",

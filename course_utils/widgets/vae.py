@@ -1,15 +1,18 @@
 """Interactive sliders for notebooks 01-05 (ipywidgets 8), with their logic in plain functions.
 
-What lives here: three small explorers and the pure functions behind them.
+What lives here: five small explorers and the pure functions behind them.
 
 - :class:`LatentExplorer`  latent coordinates -> the decoder's mean image (01, 05)
 - :class:`KLExplorer`      mu_q, sigma_q -> both densities and KL(q||p), KL(p||q) (03)
-- :class:`MonteCarloExplorer` number of samples M and latent dimension -> the naive
-  estimate of log p(x) next to the exact value on a linear-Gaussian model (02)
+- :class:`KLDirectionExplorer` separation and weight of a bimodal p -> the Gaussian fitted by
+  the forward KL (mass-covering) and by the reverse KL (mode-seeking) (03)
+- :class:`MonteCarloExplorer` number of samples M and latent dimension -> several runs of the
+  naive estimate of log p(x) next to the exact value, exp(KL) and the ESS, on notebook 02's models
 - :class:`ReconstructionExplorer` test-image index -> the image and its reconstruction (05)
 
 Each explorer computes with a plain function (:func:`decode_image`, :func:`kl_panel`,
-:func:`naive_running_estimate`), draws into a PNG (PIL for images; for plots a matplotlib ``Figure`` on the Agg
+:func:`naive_running_estimate`, :func:`running_ess`, the toys' fits), draws into a PNG (PIL for
+images; for plots a matplotlib ``Figure`` on the Agg
 canvas -- never ``pyplot``, so nothing leaks into other cells' outputs -- redrawing
 only the moving lines over a cached background) and puts it in an ``ipywidgets.Image``. Tests set
 ``slider.value`` and read ``explorer.result`` and ``explorer.last_seconds``
@@ -168,41 +171,47 @@ class KLExplorer(_Explorer):
 
 # --------------------------------------------------------------------------- Monte Carlo slider
 
+def running_ess(log_w: torch.Tensor) -> torch.Tensor:
+    """The effective sample size ``(sum w)^2 / sum w^2`` of the first m weights, for m = 1..M: shape (M,)."""
+    return torch.exp(2 * torch.logcumsumexp(log_w, 0) - torch.logcumsumexp(2 * log_w, 0))
+
+
 class MonteCarloExplorer(_Explorer):
     """Sliders for log2 of the number of prior samples M and the latent dimension d.
 
-    For each d it builds (once, seeded) a linear-Gaussian model with ``x_dim``
-    observed dimensions, one data point x, and ``2**max_log2`` prior samples with
-    their log p(x|z), all when the explorer is built (about a second). Moving a
-    slider then only slices the precomputed running estimate and redraws.
+    The models, data points and runs are those of notebook 02's table and plot
+    (:func:`course_utils.toys.naive_mc.naive_setup`; run r draws its samples with seed
+    ``RUN_SEED + r``), so the widget shows the numbers the student just read. For each d it
+    precomputes, when the explorer is built, ``runs`` running naive estimates and their
+    effective sample sizes up to ``2**max_log2`` samples; moving a slider only slices and redraws.
+    The text gives the exact log p(x), ``KL(p(z|x) || p(z))``, ``exp(KL)`` and each run's ESS.
     """
 
-    def __init__(self, dims=(1, 2, 5, 10, 20), x_dim: int = 20, max_log2: int = 16, seed: int = 0,
-                 noise_std: float = 0.5):
-        from course_utils.toys.linear_gaussian import LinearGaussian
+    def __init__(self, dims=(1, 2, 5, 10, 20), max_log2: int = 17, runs: int = 5):
+        from course_utils.toys import naive_mc
 
-        self._LinearGaussian = LinearGaussian
-        self.x_dim, self.max_log2, self.seed, self.noise_std = x_dim, max_log2, seed, noise_std
+        self._naive_mc = naive_mc
+        self.max_log2, self.runs = max_log2, runs
         self._cache: dict[int, dict] = {}
         for d in dims:  # precompute every dimension once, so moving a slider only slices and redraws
             self.setup(d)
-        self.m_slider = widgets.IntSlider(value=10, min=0, max=max_log2, description="log₂ M")
+        self.m_slider = widgets.IntSlider(value=8, min=0, max=max_log2, description="log₂ M")
         self.d_slider = widgets.SelectionSlider(options=list(dims), value=dims[min(1, len(dims) - 1)],
                                                 description="latent d")
         self.sliders = [self.m_slider, self.d_slider]
         self.image = widgets.Image(format="png")
         self.label = widgets.HTML()
-        self.fig = _new_figure(5.5, 2.8)
+        self.fig = _new_figure(5.8, 3.1)
         ax = self.ax = self.fig.add_subplot()
-        (self.est_line,) = ax.plot([1], [0.0], color="C0", label="naive estimate after m samples")
+        self.lines = [ax.plot([1], [0.0], color=f"C{r % 10}", lw=1, alpha=0.8,
+                              label="naive estimate, one run each" if r == 0 else None)[0] for r in range(runs)]
         self.exact_line = ax.axhline(0.0, color="k", ls="--", label="exact log p(x)")
-        self.text = ax.text(0.02, 0.95, "", transform=ax.transAxes, va="top", fontsize=9)
         ax.set_xscale("log")
         ax.set_xlim(1, 2 ** max_log2)
         ax.set_xlabel("number of prior samples m")
         ax.set_ylabel("log p(x) [nats]")
-        ax.legend(loc="lower right", fontsize=8)
-        self.plot = _BlitPlot(self.fig, [self.est_line, self.text])
+        ax.legend(loc="lower right", fontsize=7)
+        self.plot = _BlitPlot(self.fig, self.lines)
         self._shown_d = None
         for s in self.sliders:
             s.observe(self._on_change, names="value")
@@ -210,17 +219,21 @@ class MonteCarloExplorer(_Explorer):
         self.update()
 
     def setup(self, d: int) -> dict:
-        """The model, data point, exact log p(x) and running naive estimate for latent dimension ``d`` (cached)."""
+        """Exact log p(x), KL, and each run's running naive estimate and ESS for latent dimension ``d`` (cached)."""
         if d not in self._cache:
-            model = self._LinearGaussian.random(self.x_dim, d, noise_std=self.noise_std, seed=self.seed + d)
-            g = torch.Generator().manual_seed(self.seed + 1000 + d)
-            x, _ = model.sample(1, generator=g)
-            z = torch.randn(2 ** self.max_log2, 1, d, generator=g, dtype=x.dtype)
-            running = naive_running_estimate(model.log_px_given_z(x, z)[:, 0])
-            exact = float(model.log_px(x)[0])
-            low = min(float(running[15:].min()), exact) if len(running) > 16 else exact - 10  # skip the first few
-            self._cache[d] = {"exact": exact, "running": running,
-                              "ylim": (low - 0.1 * (exact - low) - 1, exact + 0.3 * (exact - low) + 3)}
+            mc = self._naive_mc
+            case = mc.naive_setup(d)
+            running, ess = [], []
+            for r in range(self.runs):
+                log_w = case.log_w(mc.prior_samples(case, 2 ** self.max_log2, mc.RUN_SEED + r))
+                running.append(mc.running_estimates(log_w))
+                ess.append(running_ess(log_w))
+            running, ess = torch.stack(running), torch.stack(ess)
+            low = min(float(running[:, 15:].min()), case.exact) if running.shape[1] > 16 else case.exact - 10
+            high = max(float(running[:, 15:].max()), case.exact) if running.shape[1] > 16 else case.exact + 1
+            span = high - low
+            self._cache[d] = {"exact": case.exact, "kl": case.kl, "running": running, "ess": ess,
+                              "ylim": (low - 0.1 * span - 0.5, high + 0.1 * span + 0.5)}
         return self._cache[d]
 
     def _on_change(self, change) -> None:
@@ -230,27 +243,123 @@ class MonteCarloExplorer(_Explorer):
         def work():
             d, m = self.d_slider.value, 2 ** self.m_slider.value
             s = self.setup(d)
-            estimate = float(s["running"][m - 1])
+            estimates = s["running"][:, m - 1]
+            ess = s["ess"][:, m - 1]
             if m > 1:
                 steps = torch.unique(torch.logspace(0, math.log10(m), 200).round().long())
             else:
                 steps = torch.ones(1).long()
-            self.est_line.set_data(steps, s["running"][steps - 1])
-            self.text.set_text(f"M = {m}: estimate {estimate:.2f}, exact {s['exact']:.2f} nats")
-            if d != self._shown_d:  # new axes limits: full redraw, then only the estimate moves
+            for r, line in enumerate(self.lines):
+                line.set_data(steps, s["running"][r, steps - 1])
+            if d != self._shown_d:  # new axes limits: full redraw, then only the estimates move
                 self._shown_d = d
                 self.exact_line.set_ydata([s["exact"], s["exact"]])
                 self.ax.set_ylim(*s["ylim"])
-                self.ax.set_title(f"Naive Monte Carlo estimate of log p(x), latent d = {d}", fontsize=10)
+                self.ax.set_title(f"Naive Monte Carlo estimate of log p(x), latent d = {d}, {self.runs} runs",
+                                  fontsize=10)
                 self.image.value = self.plot.full()
             else:
                 self.image.value = self.plot.fast()
-            self.result = {"d": d, "m": m, "estimate": estimate, "exact": s["exact"],
-                           "error": estimate - s["exact"]}
+            self.result = {"d": d, "m": m, "exact": s["exact"], "kl": s["kl"], "exp_kl": math.exp(s["kl"]),
+                           "estimates": estimates.tolist(), "errors": (estimates - s["exact"]).tolist(),
+                           "ess": ess.tolist()}
         self._timed(work)
         r = self.result
-        self.label.value = (f"M = {r['m']}: naive {r['estimate']:.3f}, exact {r['exact']:.3f}, "
-                            f"error {r['error']:+.3f} nats &nbsp; <small>{1000 * self.last_seconds:.0f} ms</small>")
+        self.label.value = (
+            f"d = {r['d']}, M = {r['m']}: exact log p(x) = {r['exact']:.3f} nats; "
+            f"KL(p(z|x) ‖ p(z)) = {r['kl']:.2f} nats, exp(KL) = {r['exp_kl']:.3g}<br>"
+            f"naive − exact, per run: " + ", ".join(f"{v:+.3f}" for v in r["errors"]) + " nats<br>"
+            f"ESS of the {r['m']} samples, per run: " + ", ".join(f"{v:.1f}" for v in r["ess"])
+            + f" &nbsp; <small>{1000 * self.last_seconds:.0f} ms</small>")
+
+
+# --------------------------------------------------------------------------- forward vs reverse KL
+
+class KLDirectionExplorer(_Explorer):
+    """One Gaussian q fitted to a bimodal mixture p both ways: ``KL(p || q)`` (mass-covering) and ``KL(q || p)``.
+
+    Sliders: the distance between p's two modes and the weight of the left one. The plot shows p,
+    the forward fit (moment matching) and every local minimum of the reverse KL (the best solid, any
+    other dashed); the text gives both divergences for both fits. Fits are computed on demand
+    (:func:`course_utils.toys.kl_directions.fit_reverse`, a few Newton steps) and cached per slider value.
+    """
+
+    def __init__(self, separation: float = 4.0, weight: float = 0.6, std: float = 0.6):
+        self.std = std
+        self.sep_slider = widgets.FloatSlider(value=separation, min=0.0, max=7.0, step=0.25,
+                                              description="separation")
+        self.weight_slider = widgets.FloatSlider(value=weight, min=0.2, max=0.8, step=0.05,
+                                                 description="left weight")
+        self.sliders = [self.sep_slider, self.weight_slider]
+        self.image = widgets.Image(format="png")
+        self.label = widgets.HTML()
+        self.grid = torch.linspace(-7, 7, 561, dtype=torch.float64)
+        self.fig = _new_figure(5.8, 3.0)
+        ax = self.ax = self.fig.add_subplot()
+        (self.p_line,) = ax.plot(self.grid, self.grid * 0, color="k", lw=1.5, label="p (mixture)")
+        (self.fwd_line,) = ax.plot(self.grid, self.grid * 0, color="C0", label="q minimising KL(p‖q)")
+        (self.rev_line,) = ax.plot(self.grid, self.grid * 0, color="C3", label="q minimising KL(q‖p)")
+        (self.rev_other,) = ax.plot(self.grid, self.grid * 0, color="C3", ls="--", lw=1,
+                                    label="another local minimum of KL(q‖p)")
+        ax.set_xlim(-7, 7)
+        ax.set_ylim(0, 1.05)
+        ax.set_xlabel("z")
+        ax.set_ylabel("density")
+        ax.set_title("one Gaussian q fitted to a bimodal p, both ways", fontsize=10)
+        ax.legend(loc="upper right", fontsize=7)
+        self.plot = _BlitPlot(self.fig, [self.p_line, self.fwd_line, self.rev_line, self.rev_other])
+        self._fits: dict[tuple[float, float], dict] = {}
+        for s in self.sliders:
+            s.observe(self._on_change, names="value")
+        self.widget = widgets.VBox([widgets.HBox(self.sliders), self.image, self.label])
+        self.plot.full()
+        self.update()
+
+    def fits(self, separation: float, weight: float) -> dict:
+        """The mixture, its forward fit and the reverse fits, with both KLs of each (cached per slider value)."""
+        from course_utils.toys import kl_directions as kd
+
+        key = (round(separation, 6), round(weight, 6))
+        if key not in self._fits:
+            p = kd.Mixture1D.bimodal(separation, weight, self.std)
+            fwd = kd.fit_forward(p)
+            rev = kd.fit_reverse(p)
+            self._fits[key] = {
+                "p": p, "forward": fwd, "reverse": rev,
+                "forward_kls": (float(kd.forward_kl(p, *fwd)), float(kd.reverse_kl(p, *fwd))),
+                "reverse_kls": (float(kd.forward_kl(p, *rev[0][:2])), rev[0][2]),
+            }
+        return self._fits[key]
+
+    def _on_change(self, change) -> None:
+        self.update()
+
+    def update(self) -> None:
+        def work():
+            r = self.fits(self.sep_slider.value, self.weight_slider.value)
+            z = self.grid
+            self.p_line.set_ydata(r["p"].log_prob(z).exp())
+            self.fwd_line.set_ydata(normal_log_pdf(z, *r["forward"]).exp())
+            best = r["reverse"][0]
+            self.rev_line.set_ydata(normal_log_pdf(z, best[0], best[1]).exp())
+            if len(r["reverse"]) > 1:
+                other = r["reverse"][1]
+                self.rev_other.set_ydata(normal_log_pdf(z, other[0], other[1]).exp())
+            else:
+                self.rev_other.set_ydata(z * float("nan"))
+            self.image.value = self.plot.fast()
+            self.result = {"forward": r["forward"], "reverse": [t[:2] for t in r["reverse"]],
+                           "forward_kls": r["forward_kls"], "reverse_kls": r["reverse_kls"],
+                           "n_reverse_minima": len(r["reverse"])}
+        self._timed(work)
+        r = self.result
+        (f_pq, f_qp), (r_pq, r_qp) = r["forward_kls"], r["reverse_kls"]
+        (fm, fs), (rm, rs) = r["forward"], r["reverse"][0]
+        self.label.value = (
+            f"<b>forward</b> fit N({fm:.2f}, {fs:.2f}²): KL(p‖q) = {f_pq:.3f}, KL(q‖p) = {f_qp:.3f} nats<br>"
+            f"<b>reverse</b> fit N({rm:.2f}, {rs:.2f}²): KL(p‖q) = {r_pq:.3f}, KL(q‖p) = {r_qp:.3f} nats "
+            f"({r['n_reverse_minima']} local minim{'um' if r['n_reverse_minima'] == 1 else 'a'} of KL(q‖p))"
+            f" &nbsp; <small>{1000 * self.last_seconds:.0f} ms</small>")
 
 
 # --------------------------------------------------------------------------- reconstructions

@@ -1,0 +1,288 @@
+"""The numbers and claims in the prose of notebooks 01-05 agree with the results files, and those files are current.
+
+Three kinds of checks:
+
+1. **Quoted numbers.** Every measured number that the markdown of notebooks 01-05 types is listed
+   in :data:`QUOTES` with the results file it comes from: ``claims_01_05.json`` (written by
+   ``benchmarks/bench_claims_01_05.py`` from the notebooks' exact toy models) or ``notebooks.json``
+   (notebook 05's full-mode run, ``benchmarks/bench_notebooks.py``). The test formats the number
+   from the file and requires that exact phrase in the prose; qualitative claims ("in the
+   hundreds", "less than 2 nats") are checked as predicates on the same numbers.
+2. **No untracked numbers.** Any other number in the prose that looks measured -- a decimal, or a
+   number with a unit (nats, bits, %, -fold, ×, seconds) -- fails the test unless it is covered by a
+   quote or listed in :data:`NOT_MEASURED` with the reason it is not a measurement.
+3. **The results file is current.** ``claims_01_05.json`` agrees with a fresh run of the script's
+   ``compute()`` (float64, fixed seeds) within 1e-6 relative: a change in the package that moves a
+   quoted number fails here until the benchmark is rerun and the prose updated.
+"""
+from __future__ import annotations
+
+import json
+import math
+import re
+import sys
+from pathlib import Path
+
+import jupytext
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
+NOTEBOOKS = {p.stem[:2]: p for p in sorted((ROOT / "notebooks").glob("0[1-5]_*.py"))}
+MINUS = "−"
+
+
+def prose(key: str) -> str:
+    """The markdown of a notebook, whitespace-normalised, without display math and code spans."""
+    nb = jupytext.read(NOTEBOOKS[key])
+    text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    text = re.sub(r"\$\$.*?\$\$", " ", text, flags=re.S)
+    text = re.sub(r"`[^`]*`", " ", text)
+    return re.sub(r"\s+", " ", text)
+
+
+def claims() -> dict:
+    return json.loads((RESULTS / "claims_01_05.json").read_text())
+
+
+def reported(notebook: str, mode: str, key: str):
+    """One number a notebook recorded in its ``mode`` run of benchmarks/bench_notebooks.py (notebooks.json)."""
+    entry = json.loads((RESULTS / "notebooks.json").read_text()).get(notebook, {})
+    values = entry.get(f"{mode}_reported") or {}
+    if key not in values:
+        pytest.fail(f"notebooks.json has no {mode}-mode value {key!r} for {notebook}: run "
+                    f"`python benchmarks/bench_notebooks.py --notebooks {notebook} --modes {mode}`")
+    return values[key]
+
+
+ACTIVE_04 = "active latent units of a z = 50 VAE (notebook 04)"
+
+
+def full05() -> dict:
+    entry = json.loads((RESULTS / "notebooks.json").read_text()).get("05_vae", {})
+    reported = entry.get("full_reported") or {}
+    needed = ("final ELBO on training images (z = 20)", "validation ELBO after the first epoch (z = 20)")
+    if not all(k in reported for k in needed):
+        pytest.fail("notebooks.json has no full-mode run of 05 with the numbers its prose quotes: run "
+                    "`python benchmarks/bench_notebooks.py --notebooks 05_vae --modes full`")
+    return reported
+
+
+def thousands(v: float) -> str:
+    """11 000 style (a space between groups of three digits), as the notebooks write them."""
+    return f"{int(round(v, -3)):,}".replace(",", " ")
+
+
+def signed(v: float, fmt: str) -> str:
+    return format(v, fmt).replace("-", MINUS)
+
+
+SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def _c02(d):
+    return claims()["02_naive_monte_carlo"]["table_M10000"][str(d)]
+
+
+def _s02(d):
+    return claims()["02_naive_monte_carlo"]["convergence"][str(d)]
+
+
+def _c04():
+    return claims()["04_elbo_reparameterization"]
+
+
+def _f05_diff(kind: str) -> float:
+    r = full05()
+    if kind == "elbo":
+        return r["test ELBO (z = 20)"] - r["test ELBO (z = 2)"]
+    return (r["test IW log-likelihood (z = 20, k=1000, 2000 images)"]
+            - r["test IW log-likelihood (z = 2, k=1000, 2000 images)"])
+
+
+# (notebook, phrase the prose must contain, predicate that must hold on the results)
+QUOTES = [
+    # ---------------------------------------------------------------- 02, the table (M = 10 000)
+    ("02", lambda: f"grows from about {round(_c02(1)['exp_kl'], -1):.0f} to about "
+                   f"10{str(round(math.log10(_c02(20)['exp_kl']))).translate(SUPERSCRIPT)}", lambda: True),
+    ("02", lambda: "effective sample size is in the hundreds for d = 1 and about a hundred for d = 2",
+     lambda: 100 <= _c02(1)["ess"] < 1000 and 70 <= _c02(2)["ess"] < 150),
+    ("02", lambda: "the error is below a tenth of a nat",
+     lambda: abs(_c02(1)["error"]) < 0.1 and abs(_c02(2)["error"]) < 0.1),
+    ("02", lambda: "(an ESS between 1 and 2)", lambda: all(1 <= _c02(d)["ess"] < 2 for d in (5, 10, 20))),
+    ("02", lambda: "the estimate is nats (d = 5) to hundreds of nats (d = 20) too low",
+     lambda: 1 <= -_c02(5)["error"] < 10 and 100 <= -_c02(20)["error"] < 1000),
+    ("02", lambda: "An ESS of 1–2 is noise", lambda: all(1 <= _c02(d)["ess"] < 2 for d in (5, 10, 20))),
+    ("02", lambda: "d = 20 shows a *larger* ESS than d = 10, yet its error is about twice as large",
+     lambda: _c02(20)["ess"] > _c02(10)["ess"] and 1.5 < _c02(20)["error"] / _c02(10)["error"] < 2.5),
+    # ---------------------------------------------------------------- 02, the convergence runs
+    ("02", lambda: f"off by up to {_s02(2)['max_abs_error_at']:.1f} nats, in both directions",
+     lambda: _s02(2)["max_overshoot_at"] > 0 and _s02(2)["min_error_at"] < 0),
+    ("02", lambda: f"only from M ≈ {thousands(_s02(1)['settled_from'])} (d = 1) and "
+                   f"M ≈ {thousands(_s02(2)['settled_from'])} (d = 2)", lambda: True),
+    ("02", lambda: "Some runs lie *above* the truth",
+     lambda: any(_s02(d)["max_overshoot_any_m"] > 0 for d in (1, 2, 5))),
+    ("02", lambda: "For d = 5 the runs are still off by tenths of a nat after 2¹⁷ samples",
+     lambda: 0.1 <= max(abs(e) for e in _s02(5)["errors_at_max"]) < 1.0),
+    ("02", lambda: "For d = 10 and 20 the error after 2¹⁷ samples is tens to hundreds of nats",
+     lambda: all(10 <= abs(e) < 1000 for d in (10, 20) for e in _s02(d)["errors_at_max"])),
+    # ---------------------------------------------------------------- 04
+    ("04", lambda: f"with ρ ≈ {signed(_c04()['posterior_correlation'], '.2f')} is about one nat",
+     lambda: round(_c04()["best_diagonal_gap"]) == 1),
+    ("04", lambda: "the trap is *above* `log p(x)` for every point".replace("`log p(x)`", " "),
+     lambda: all(v > 0 for v in _c04()["trap_minus_log_px"])
+     and all(abs(v) < 1e-9 for v in _c04()["elbo_minus_log_px_exact_posterior"])),
+    ("04", lambda: "reaching about ten thousand times 4 at D = 100",
+     lambda: 5_000 <= _c04()["quadratic"]["100"]["score_var"] / 4 < 20_000
+     and abs(_c04()["quadratic"]["100"]["reparam_var"] - 4) < 0.2),
+    ("04", lambda: f"at D = 100 it lowers the variance about {_c04()['baseline_gain_dim_100']:.0f}-fold",
+     lambda: True),
+    ("04", lambda: "still orders of magnitude above the reparameterized one",
+     lambda: _c04()["quadratic"]["100"]["baseline_var"] / _c04()["quadratic"]["100"]["reparam_var"] >= 100),
+    ("04", lambda: "all three means agree with the exact gradient within three standard errors",
+     lambda: all(z < 3 for q in _c04()["elbo_gradients"].values() for z in q["max_z_score"].values())),
+    ("04", lambda: "still has the lowest variance in every coordinate, and the plain score function the highest",
+     lambda: all(q["reparam_lowest_variance"] for q in _c04()["elbo_gradients"].values())),
+    ("04", lambda: "only about {:.0f} to {:.0f} times worse".format(
+        min(r for q in _c04()["elbo_gradients"].values() for r in q["baseline_over_reparam_variance"]),
+        max(r for q in _c04()["elbo_gradients"].values() for r in q["baseline_over_reparam_variance"])),
+     lambda: True),
+    ("04", lambda: "while only q moves, `log p(x)` is flat and the ELBO climbs towards it — the gap shrinks"
+     .replace("`log p(x)`", " "),
+     lambda: all(abs(p["q_only_log_px_change"]) < 1e-9 and p["q_only_gap_change"] < 0
+                 for p in _c04()["q18_phases"].values())),
+    ("04", lambda: "While only the model moves, rises, but the gap *grows*",
+     lambda: all(p["model_only_log_px_change"] > 0 and p["model_only_gap_change"] > 0
+                 for p in _c04()["q18_phases"].values())),
+    ("04", lambda: "When both move, both effects happen together",
+     lambda: all(p["both_log_px_change"] > 0 and p["both_gap_change"] < 0 for p in _c04()["q18_phases"].values())),
+    ("04", lambda: "about 20 of the 50 coordinates end up below the threshold",
+     lambda: round((50 - reported("04_elbo_reparameterization", "full", ACTIVE_04)) / 10) * 10 == 20),
+    ("04", lambda: "every coordinate still carries a little information",
+     lambda: reported("04_elbo_reparameterization", "quick", ACTIVE_04) == 50),
+    # ---------------------------------------------------------------- 05, the full-mode run
+    ("05", lambda: "the final model's ELBO on training images is less than 2 nats above its validation ELBO",
+     lambda: 0 <= full05()["final ELBO on training images (z = 20)"]
+     - full05()["final ELBO on validation images (z = 20)"] < 2),
+    ("05", lambda: "small next to the tens of nats the validation ELBO gained after the first epoch",
+     lambda: full05()["final ELBO on validation images (z = 20)"]
+     - full05()["validation ELBO after the first epoch (z = 20)"] >= 10),
+    ("05", lambda: f"beats the z = 2 model by about {round(_f05_diff('elbo'), -1):.0f} nats on both measures",
+     lambda: round(_f05_diff("elbo"), -1) == round(_f05_diff("iw"), -1)),
+    ("05", lambda: "about 0.05 bits per dimension",
+     lambda: all(0.045 <= _f05_diff(k) / (784 * math.log(2)) < 0.065 for k in ("elbo", "iw"))),
+]
+
+
+def _exact_03():
+    from course_utils.toys.gaussians import kl_normal
+
+    small = kl_normal(0.1, math.sqrt(0.9)).item()
+    large = kl_normal(5.0, 0.1).item()
+    return small, large
+
+
+# Numbers in the prose that are not measurements, each with its reason (regexes on the prose).
+NOT_MEASURED = {
+    "all": [(r"[Aa]bout \d+ minutes", "a rough time for a section, as STYLE.md suggests")],
+    "01": [(r"noise standard deviation 0\.3", "a setting of the synthetic data"),
+           (r"radius 0\.5", "a threshold the cell prints the count for")],
+    "02": [(r"log-likelihoods of −1000 nats", "the exercise's specification"),
+           (r"between −1 and 1 nat", "the plot's axis scaling"),
+           (r"within 0\.05 nats", "the tolerance the summary uses (a setting)")],
+    "03": [(r"about 0\.008 nats", "exact arithmetic, checked in test_exact_numbers_of_03"),
+           (r"2\.303 \+ 12\.505 − 0\.5 ≈ 14\.31", "exact arithmetic, checked in test_exact_numbers_of_03"),
+           (r"→ 14\.31 nats", "exact arithmetic, checked in test_exact_numbers_of_03")],
+    "04": [(r"exceeds 0\.01", "the activity threshold of Burda et al. (a definition)")],
+    "05": [(r"noise around 0\.5", "a sigmoid of random logits (0.5 at logit 0)"),
+           (r"from 0\.05 to 0\.95", "the exercise's specification"),
+           (r"10×10 grid", "a setting of the cell"),
+           (r"exactly 1 % of the prior", "by construction of the cells")],
+}
+
+MEASURED_LOOKING = re.compile(
+    r"(?<![\w.])[−-]?\d+(?:[ ,]\d{3})*(?:\.\d+)?\s*(?:-fold|×|%|nats?\b|bits\b|seconds\b|minutes\b)"
+    r"|(?<![\w.])[−-]?\d+\.\d+")
+
+
+@pytest.mark.parametrize("index", range(len(QUOTES)), ids=lambda i: f"{QUOTES[i][0]}-{i}")
+def test_quoted_numbers_and_claims_agree_with_the_results(index):
+    notebook, phrase, holds = QUOTES[index]
+    text = prose(notebook)
+    expected = re.sub(r"\s+", " ", phrase())
+    assert expected in text, (f"notebook {notebook}'s prose does not contain {expected!r}: the results file says so; "
+                              "update the prose (or rerun the benchmark if the prose is right)")
+    assert holds(), f"notebook {notebook}: the claim {expected!r} does not hold for the numbers in the results file"
+
+
+@pytest.mark.parametrize("notebook", sorted(NOTEBOOKS))
+def test_no_measured_number_in_the_prose_is_untracked(notebook):
+    text = prose(notebook)
+    covered = []
+    for key, phrase, _ in QUOTES:
+        if key == notebook:
+            start = text.find(re.sub(r"\s+", " ", phrase()))
+            if start >= 0:
+                covered.append((start, start + len(re.sub(r"\s+", " ", phrase()))))
+    for pattern, _reason in NOT_MEASURED["all"] + NOT_MEASURED.get(notebook, []):
+        covered += [m.span() for m in re.finditer(pattern, text)]
+    loose = [m.group() for m in MEASURED_LOOKING.finditer(text)
+             if not any(a <= m.start() and m.end() <= b for a, b in covered)]
+    assert not loose, (f"notebook {notebook}'s prose types numbers that no results file backs: {loose}. Print them "
+                       "from a code cell, or add them to a results file and to QUOTES (or, for a setting or exact "
+                       "arithmetic, to NOT_MEASURED with the reason).")
+
+
+def test_exact_numbers_of_03():
+    from course_utils.toys.gaussians import kl_normal
+
+    small, large = _exact_03()
+    assert f"{small:.3f}" == "0.008" and f"{large:.2f}" == "14.31"
+    assert (f"{-math.log(0.1):.3f}", f"{(0.01 + 25) / 2:.3f}") == ("2.303", "12.505")
+    # the triangle counterexample of the notebook, and its closed form (mu_1 - mu_2)^2 / 2
+    assert kl_normal(0.0, 1.0, 2.0, 1.0).item() == pytest.approx(2.0)
+    assert kl_normal(0.0, 1.0, 1.0, 1.0).item() + kl_normal(1.0, 1.0, 2.0, 1.0).item() == pytest.approx(1.0)
+    source = NOTEBOOKS["03"].read_text()
+    assert "= 4/2 = 2" in source and "`1/2 + 1/2 = 1`" in source
+
+
+def test_settings_quoted_in_05_match_the_runs(monkeypatch):
+    from course_utils.course.runs import vae_config
+    from course_utils.vae import VAE, VAEConfig
+
+    text = prose("05")
+    monkeypatch.setenv("COURSE_QUICK", "0")
+    full = vae_config()
+    monkeypatch.setenv("COURSE_QUICK", "1")
+    quick = vae_config()
+    assert f"epoch {full.snapshot_epochs[1]} of {full.epochs} in full mode" in text
+    assert f"epoch {quick.snapshot_epochs[1]} of {quick.epochs} in quick mode" in text
+    count = sum(p.numel() for p in VAE(VAEConfig()).parameters())
+    source = NOTEBOOKS["05"].read_text()
+    assert f"{count:,}".replace(",", " ") + " parameters" in source
+
+
+def test_the_claims_file_is_current():
+    """claims_01_05.json agrees with a fresh computation (float64, fixed seeds; tolerance 1e-6 relative)."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import bench_claims_01_05 as bench
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    fresh, stored = bench.compute(), claims()
+
+    def compare(a, b, where):
+        if isinstance(a, dict):
+            assert set(a) == set(b), f"{where}: keys differ ({sorted(set(a) ^ set(b))})"
+            for k in a:
+                compare(a[k], b[k], f"{where}.{k}")
+        elif isinstance(a, list):
+            assert len(a) == len(b), where
+            for i, (x, y) in enumerate(zip(a, b, strict=True)):
+                compare(x, y, f"{where}[{i}]")
+        elif isinstance(a, float) and b is not None:
+            assert a == pytest.approx(b, rel=1e-6, abs=1e-9), f"{where}: fresh {a} vs stored {b}"
+        else:
+            assert a == b, f"{where}: fresh {a} vs stored {b}"
+
+    compare(fresh, {k: v for k, v in stored.items() if k not in ("machine", "date", "command")}, "claims")
