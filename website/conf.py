@@ -34,7 +34,8 @@ html_theme = "sphinx_book_theme"
 html_title = "Deep generative models"
 html_static_path = ["_static"]
 html_css_files = ["course.css"]
-html_last_updated_fmt = ""
+html_show_copyright = False
+html_show_sphinx = False
 html_theme_options = {
     "repository_url": links.github_url(),
     "repository_branch": links.BRANCH,
