@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import io
 import json
 import os
 import re
@@ -96,7 +97,7 @@ def test_building_without_a_course_run_says_what_to_do(tmp_path):
 
 # --------------------------------------------------------------------------- a site of two generated notebooks
 
-MATH = r"The model $p(x) = \int p(x \mid z)\, p(z)\, dz$ and $$\mathrm{KL}(q \,\|\, p) \ge 0.$$"
+MATH = "The model $p(x) = \\int p(x \\mid z)\\, p(z)\\, dz$ and\n\n$$\n\\mathrm{KL}(q \\,\\|\\, p)\n  \\ge 0.$$"
 
 
 def demo_notebook(title: str, word: str):
@@ -218,6 +219,10 @@ def offline_page(browser, base: str):
 def wait_for_math(page, minimum: int = 1):
     page.wait_for_function(f"() => document.querySelectorAll('mjx-container').length >= {minimum}", timeout=30_000)
     assert page.locator("mjx-container mjx-merror").count() == 0, "MathJax reported a TeX error"
+    unrendered = page.evaluate(r"""() => [...document.querySelectorAll('article p, article li, article td')]
+        .filter(e => !e.closest('.cell_input, pre, code, .cell_output'))
+        .map(e => e.innerText).filter(t => /\$|\\(frac|mathrm|log|sum|int)\b/.test(t))""")
+    assert not unrendered, f"math left as typed: {unrendered[:3]}"
 
 
 def assert_figures_loaded(page):
@@ -297,3 +302,27 @@ def test_static_slider_without_javascript_shows_the_first_frame(demo_site, serve
         assert not page.locator(".course-static-slider").first.is_visible()  # no dead controls
     finally:
         context.close()
+
+
+@pytest.mark.browser
+def test_demo_site_figures_stay_white_in_dark_mode(demo_site, serve, browser):
+    from PIL import Image
+
+    _, html_dir = demo_site
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    base = serve(html_dir)
+    page = offline_page(browser, base)
+    try:
+        page.goto(f"{base}/notebooks/01_demo.html")
+        page.evaluate("() => localStorage.setItem('mode', 'dark')")  # the theme's own switch, remembered
+        page.reload()
+        page.wait_for_function("() => document.documentElement.dataset.theme === 'dark'", timeout=30_000)
+        page.screenshot(path=str(ARTIFACTS / "demo-dark-mode.png"), full_page=True)
+        body = page.evaluate("() => getComputedStyle(document.body).backgroundColor")
+        for selector in (".cell_output img", ".course-static-image"):
+            shot = page.locator(selector).first.screenshot()
+            pixel = Image.open(io.BytesIO(shot)).convert("RGB").getpixel((8, 8))
+            assert min(pixel) >= 250, f"{selector}: corner {pixel} on a {body} page is not white"
+        assert body != "rgb(255, 255, 255)", "the page did not switch to dark mode"
+    finally:
+        page.close()

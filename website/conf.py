@@ -10,8 +10,7 @@ from __future__ import annotations
 from course_utils.course import links
 
 project = "Deep generative models: an interactive course"
-author = "the course team"
-copyright = "the course team"  # noqa: A001  (Sphinx's name)
+author = ""  # no "By ..." line in the footer
 
 extensions = [
     "myst_nb",  # notebooks (already executed by the course run) and the MyST landing page
