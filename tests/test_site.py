@@ -27,6 +27,14 @@ from course_utils.course import links, site
 from course_utils.course.colab import first_cell
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def require(module: str, why: str) -> None:
+    """Fail (not skip) when a test requirement is missing: CI must never pass by skipping."""
+    try:
+        __import__(module)
+    except ImportError:
+        pytest.fail(f"{module} is missing ({why}): python -m pip install -r requirements-test.txt", pytrace=False)
 ARTIFACTS = Path(os.environ.get("SITE_ARTIFACTS", ROOT / "artifacts" / "site"))
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
@@ -118,7 +126,7 @@ def demo_notebook(title: str, word: str):
 @pytest.fixture(scope="module")
 def demo_site(tmp_path_factory):
     """A course run of two generated notebooks (headless, quick mode) and the site built from it."""
-    pytest.importorskip("sphinx", reason="pip install -r requirements-test.txt (the website needs Sphinx)")
+    require("sphinx", "the website is built with Sphinx")
     from course_utils.course import headless
 
     work = tmp_path_factory.mktemp("demo-course")

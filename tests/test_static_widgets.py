@@ -150,3 +150,39 @@ def test_an_explorer_without_controls_has_no_stand_in(monkeypatch):
     ex = Bare()
     assert ex.static_tracks() == [] and ex.static_html() is None
     assert "text/html" not in ex._repr_mimebundle_()
+
+
+def controls(widget) -> list:
+    """Every slider, dropdown and toggle in a widget tree."""
+    found, stack = [], [widget]
+    while stack:
+        w = stack.pop()
+        if isinstance(w, (widgets.FloatSlider, widgets.IntSlider, widgets.SelectionSlider, widgets.Dropdown,
+                          widgets.ToggleButtons)):
+            found.append(w)
+        stack.extend(getattr(w, "children", ()))
+    return found
+
+
+def test_every_control_of_every_explorer_is_described_and_enabled(one_thread):
+    """Screen readers and keyboard users need a name for each control; none may be disabled."""
+    from course_utils.toys.gan1d import ToyConfig
+    from course_utils.widgets import InterpolationExplorer, ToyGANExplorer
+
+    net = torch.nn.Sequential(torch.nn.Linear(2, 784), torch.nn.Sigmoid())
+    decode = lambda z: net(z)  # noqa: E731
+    z = torch.randn(3, 2, generator=torch.Generator().manual_seed(0))
+
+    class Model:
+        def reconstruct(self, x):
+            return x
+
+    explorers = [LatentExplorer(decode, 2), KLExplorer(), MonteCarloExplorer(dims=(1, 2), max_log2=6),
+                 ReconstructionExplorer(Model(), torch.rand(3, 784)), InterpolationExplorer(decode, z, z.flip(0)),
+                 ToyGANExplorer(ToyConfig(steps=40, snapshot_every=20, n_snapshot=200))]
+    for ex in explorers:
+        found = controls(ex.widget)
+        assert found, type(ex).__name__
+        for c in found:
+            assert c.description.strip(), f"{type(ex).__name__}: a {type(c).__name__} has no description"
+            assert not c.disabled, f"{type(ex).__name__}: {c.description} is disabled"
