@@ -165,3 +165,15 @@ def test_first_cell_in_a_real_kernel_has_no_output(tmp_path):
     NotebookClient(nb, timeout=60, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
     assert nb.cells[0].outputs == []
     nbformat.validate(nb)
+
+
+def test_notebook_problems_names_a_missing_launch_line_or_set_up_cell():
+    from nbformat.v4 import new_markdown_cell
+
+    good = new_notebook(cells=[new_markdown_cell(f"# 05\n\n{links.notebook_header('05_vae')}"),
+                               new_code_cell(colab.first_cell()), new_code_cell("import torch")])
+    assert colab.notebook_problems(good, "05_vae") == []
+    stale = new_notebook(cells=[new_markdown_cell(f"# 05\n\n{links.notebook_header('01_latent_variable_models')}"),
+                                new_code_cell("import torch"), new_code_cell(colab.first_cell())])
+    problems = colab.notebook_problems(stale, "05_vae")
+    assert len(problems) == 2 and "launch line" in problems[0] and "set-up cell" in problems[1]

@@ -41,6 +41,14 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 # --------------------------------------------------------------------------- the builder's transformations
 
+PROGRESS_STATE = {  # what tqdm.auto leaves in an executed notebook's widget state (trimmed)
+    "bar": {"model_name": "HBoxModel", "state": {"children": ["IPY_MODEL_left", "IPY_MODEL_p", "IPY_MODEL_right"]}},
+    "left": {"model_name": "HTMLModel", "state": {"value": "train: 100%"}},
+    "p": {"model_name": "FloatProgressModel", "state": {"value": 3.0, "max": 3.0, "bar_style": "success"}},
+    "right": {"model_name": "HTMLModel", "state": {"value": " 3/3 [00:00&lt;00:00, 235 step/s]"}},
+}
+
+
 def test_prepare_notebook_for_the_site():
     view = {"model_id": "abc", "version_major": 2, "version_minor": 0}
     nb = new_notebook(cells=[
@@ -53,12 +61,15 @@ def test_prepare_notebook_for_the_site():
             "text/html": '<div class="course-static-widget">frames</div>'})]),
         new_code_cell("slider", outputs=[new_output("display_data", data={
             "application/vnd.jupyter.widget-view+json": view, "text/plain": "IntSlider()"})]),
-    ], metadata={"widgets": {"application/vnd.jupyter.widget-state+json": {"state": {}}}})
+        new_code_cell("for i in tqdm(range(3)): pass", outputs=[new_output("display_data", data={
+            "application/vnd.jupyter.widget-view+json": {**view, "model_id": "bar"},
+            "text/plain": "train:   0%|          | 0/3"})]),
+    ], metadata={"widgets": {"application/vnd.jupyter.widget-state+json": {"state": PROGRESS_STATE}}})
     before = json.dumps(nb, sort_keys=True)
     out, counts = site.prepare_notebook(nb)
     assert json.dumps(nb, sort_keys=True) == before  # the run's notebook is left as it was
     assert "widgets" not in out.metadata
-    assert counts == {"stand_ins": 1, "live_only": 1, "hidden": 1}
+    assert counts == {"stand_ins": 1, "progress": 1, "live_only": 1, "hidden": 1}
     header = out.cells[0].source
     assert "![" not in header and f"[Open in Colab]({links.colab_url('01_demo')})" in header
     assert "remove-cell" in out.cells[1].metadata["tags"]
@@ -68,6 +79,10 @@ def test_prepare_notebook_for_the_site():
     assert out.cells[4].outputs[0]["data"] == {"text/plain": "VBox()",
                                                "text/html": '<div class="course-static-widget">frames</div>'}
     assert out.cells[5].outputs[0]["data"]["text/html"] == site.LIVE_ONLY_NOTE
+    # a progress bar is drawn as it ended (tqdm's own text/plain is its first state, 0/3)
+    assert out.cells[6].outputs[0]["data"]["text/html"] == (
+        '<div class="course-progress"><progress value="3.0" max="3.0"></progress> '
+        "<code>train: 100% 3/3 [00:00&lt;00:00, 235 step/s]</code></div>")
 
 
 def test_external_resources_finds_what_a_page_would_fetch(tmp_path):
@@ -157,7 +172,7 @@ def test_the_site_has_every_page_and_loads_nothing_remote(demo_site):
         assert (html_dir / page).is_file(), page
     assert site.external_resources(html_dir) == {}
     build = json.loads((html_dir / "build.json").read_text())
-    assert build["counts"]["01_demo"] == {"stand_ins": 1, "live_only": 1, "hidden": 1}
+    assert build["counts"]["01_demo"] == {"stand_ins": 1, "progress": 0, "live_only": 1, "hidden": 1}
     index = (html_dir / "index.html").read_text()
     assert "first number: 1.25 nats" in index and "zebra number: 1.25 nats" in index
 

@@ -82,3 +82,21 @@ def setup_colab(course_dir: str = COLAB_DIR, echo=print) -> bool:
     echo(f"Colab: course_utils installed from github.com/{links.REPOSITORY} (code and results files in "
          f"{course_dir}), Colab's widget manager enabled; the data set downloads on first use.")
     return True
+
+
+def notebook_problems(nb, name: str) -> list[str]:
+    """What a course notebook lacks at its top: the launch line under its title and the set-up cell.
+
+    Empty when the first markdown cell holds :func:`course_utils.course.links.notebook_header` and
+    the first code cell is exactly :func:`first_cell` (what ``tests/test_colab.py`` asserts for every
+    notebook once they carry them).
+    """
+    problems = []
+    markdown = next((c for c in nb.cells if c.cell_type == "markdown"), None)
+    code = next((c for c in nb.cells if c.cell_type == "code"), None)
+    if markdown is None or links.notebook_header(name) not in markdown.source:
+        problems.append(f"{name}: the first markdown cell lacks the launch line "
+                        f"(links.notebook_header({name!r}))")
+    if code is None or code.source.strip() != first_cell().strip():
+        problems.append(f"{name}: the first code cell is not the Colab set-up cell (colab.first_cell())")
+    return problems

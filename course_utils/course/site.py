@@ -17,7 +17,8 @@ JavaScript is loaded -- each live explorer is shown by its static stand-in
 :func:`external_resources` lists anything a page would fetch from elsewhere; the build fails on it.
 
 What the builder changes in its copy of each executed notebook (:func:`prepare_notebook`):
-widget state and widget views removed (stand-ins kept), the Colab set-up cell hidden, ``# NBVAL_``
+widget state and widget views removed (stand-ins kept; progress bars drawn as they ended, from the
+saved widget state), the Colab set-up cell hidden, ``# NBVAL_``
 markers dropped, remote images (README-style badges) turned into plain links, and blank lines put
 around ``<details>`` tags so the Markdown and math inside a worked answer are rendered.
 """
@@ -78,23 +79,41 @@ def _plain_links(source: str) -> str:
     return _REMOTE_IMAGE.sub(lambda m: f"[{m.group(1) or 'image'}]({m.group(2)})", text)
 
 
-def _output_for_site(out):
-    """The output as the site shows it: a widget view without its manager becomes its stand-in or a note."""
+def _progress_html(state: dict, model_id: str) -> str | None:
+    """A finished progress bar (tqdm's HBox of text, bar, text) as static HTML, from the saved widget state."""
+    model = state.get(model_id)
+    if not model or model.get("model_name") != "HBoxModel":
+        return None
+    children = [state.get(str(c).removeprefix("IPY_MODEL_"), {}) for c in model["state"].get("children", [])]
+    bars = [c for c in children if c.get("model_name") in ("FloatProgressModel", "IntProgressModel")]
+    if len(bars) != 1:
+        return None
+    texts = [html.unescape(c["state"].get("value", "")) for c in children if c.get("model_name") == "HTMLModel"]
+    bar = bars[0]["state"]
+    return (f'<div class="course-progress"><progress value="{bar.get("value", 0)}" max="{bar.get("max", 1)}">'
+            f'</progress> <code>{html.escape(" ".join(t.strip() for t in texts if t.strip()))}</code></div>')
+
+
+def _output_for_site(out, state: dict):
+    """The output as the site shows it: a widget view without its manager becomes its stand-in, a static
+    progress bar (from the widget state the run saved), or a note to run the notebook."""
     data = out.get("data", {})
     if WIDGET_VIEW not in data:
         return out
     out = copy.deepcopy(out)
-    out["data"].pop(WIDGET_VIEW)
+    view = out["data"].pop(WIDGET_VIEW)
     if "text/html" not in out["data"]:
-        out["data"] = {"text/html": LIVE_ONLY_NOTE, "text/plain": "(interactive widget: run the notebook)"}
+        progress = _progress_html(state, view.get("model_id", ""))
+        out["data"] = ({"text/html": progress, "text/plain": "(progress bar)"} if progress else
+                       {"text/html": LIVE_ONLY_NOTE, "text/plain": "(interactive widget: run the notebook)"})
     return out
 
 
 def prepare_notebook(nb):
     """A copy of an executed notebook, ready for the site (see the module docstring); returns (nb, counts)."""
     nb = copy.deepcopy(nb)
-    nb.metadata.pop("widgets", None)
-    counts = {"stand_ins": 0, "live_only": 0, "hidden": 0}
+    state = nb.metadata.pop("widgets", {}).get("application/vnd.jupyter.widget-state+json", {}).get("state", {})
+    counts = {"stand_ins": 0, "progress": 0, "live_only": 0, "hidden": 0}
     for cell in nb.cells:
         if cell.cell_type == "markdown":
             cell.source = _details_on_own_lines(_plain_links(cell.source))
@@ -107,9 +126,12 @@ def prepare_notebook(nb):
             cell.source = _NBVAL_LINE.sub("", cell.source)
             outputs = []
             for out in cell.get("outputs", []):
-                new = _output_for_site(out)
+                new = _output_for_site(out, state)
                 if new is not out:
-                    counts["stand_ins" if new["data"].get("text/html") != LIVE_ONLY_NOTE else "live_only"] += 1
+                    shown = new["data"]["text/html"]
+                    kind = ("live_only" if shown == LIVE_ONLY_NOTE else
+                            "progress" if shown.startswith('<div class="course-progress">') else "stand_ins")
+                    counts[kind] += 1
                 outputs.append(new)
             cell.outputs = outputs
     return nb, counts
