@@ -127,14 +127,14 @@ def test_course_site_in_a_browser(base_url):
             # notebook 03 (the most math) from the landing page's table, then "next" to 04
             page.locator("article table a[href$='03_kl_divergence.html']").first.click()
             page.wait_for_url("**/notebooks/03_kl_divergence.html")
-            wait_for_math(page, 10)
+            wait_for_math(page, 3)
             assert_figures_loaded(page)
             details = page.locator("article details")
             assert details.count() >= 1 and page.locator("article details[open]").count() == 0
             page.screenshot(path=str(ARTIFACTS / "course-03.png"), full_page=True)
             page.locator("a.right-next").click()
             page.wait_for_url("**/notebooks/04_elbo_reparameterization.html")
-            wait_for_math(page, 10)
+            wait_for_math(page, 3)
             assert_figures_loaded(page)
             # notebook 05: the VAE's figures
             page.goto(f"{base_url}/notebooks/05_vae.html")

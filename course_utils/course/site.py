@@ -150,7 +150,7 @@ def notebook_title(nb, fallback: str) -> str:
 
 def _number(n: dict) -> str:
     v = n["value"]
-    shown = f"{v:.2f}" if isinstance(v, float) else str(v)
+    shown = (f"{v:.0f}" if v.is_integer() and abs(v) < 1e6 else f"{v:.2f}") if isinstance(v, float) else str(v)
     return f"{n['name']}: {shown} {n.get('unit', '')}".strip()
 
 
