@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import time
+import weakref
 from collections.abc import Callable
 
 import ipywidgets as widgets
@@ -39,6 +40,16 @@ def png_from_array(img: torch.Tensor, scale: int = 6) -> bytes:
     buf = io.BytesIO()
     pil.save(buf, format="PNG", compress_level=1)
     return buf.getvalue()
+
+
+_AUDITED: weakref.WeakSet = weakref.WeakSet()
+
+
+def _audit_once(fig) -> None:
+    """Audit a widget's figure the first time it is drawn (a no-op unless ``COURSE_FIGURE_AUDIT`` is set)."""
+    if fig not in _AUDITED:
+        _AUDITED.add(fig)
+        audit_figure(fig, "widget")
 
 
 def _new_figure(width: float, height: float):
@@ -67,7 +78,7 @@ class _BlitPlot:
 
     def full(self) -> bytes:
         self.canvas.draw()
-        audit_figure(self.fig, "widget")  # a no-op unless COURSE_FIGURE_AUDIT is set
+        _audit_once(self.fig)
         self.background = self.canvas.copy_from_bbox(self.fig.bbox)
         return self.fast()
 
@@ -86,6 +97,7 @@ class _BlitPlot:
 
 def png_from_canvas(fig) -> bytes:
     """The current pixels of a matplotlib ``Figure``'s Agg canvas as PNG bytes (no re-draw)."""
+    _audit_once(fig)
     canvas = fig.canvas
     width, height = canvas.get_width_height()
     rgba = PILImage.frombuffer("RGBA", (width, height), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
