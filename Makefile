@@ -48,3 +48,19 @@ test-unit:
 lint:
 	lint-imports
 	$(PYTHON) -m ruff check course_utils tests benchmarks notebooks
+
+# ---- the course website and the repository's links (see README "For instructors") ----------------
+.PHONY: setup-instructor site links
+
+# Sphinx, myst-nb, sphinx-book-theme, offline MathJax and nbgrader (requirements-instructor.txt).
+setup-instructor: setup
+	$(PIP) install -q -r requirements-instructor.txt
+
+# The website of a course run: course-run/site/index.html. Runs the course first when course-run/
+# holds no run (QUICK=1: in quick mode); RERUN=1 runs it again.
+site: setup-instructor
+	$(PYTHON) -m course_utils.course.site --run course-run $(if $(QUICK),--quick) $(if $(RERUN),--rerun)
+
+# Rewrite README.md's Binder/Colab badges from course_utils/course/links.py (CI checks they are current).
+links:
+	$(PYTHON) -m course_utils.course.links readme

@@ -67,7 +67,12 @@ def test_post_build_installs_course_and_prefetches_mnist():
 
 
 def test_readme_badge_opens_a_notebook_in_lab():
+    from course_utils.course import links
+
     readme = (ROOT / "README.md").read_text()
-    m = re.search(r"\(https://mybinder\.org/v2/gh/[^)\s]+\?urlpath=lab/tree/(notebooks/[^)\s]+\.ipynb)\)", readme)
+    m = re.search(r"\(https://mybinder\.org/v2/gh/([^/)\s]+/[^/)\s]+)/[^)\s]+\?urlpath=lab/tree/"
+                  r"(notebooks/[^)\s]+\.ipynb)\)", readme)
     assert m, "README needs a Binder badge whose URL opens lab/tree/notebooks/..."
-    assert (ROOT / m.group(1)).is_file(), f"the badge opens {m.group(1)}, which does not exist"
+    assert m.group(1) == links.REPOSITORY, "the Binder badge must be built from course_utils/course/links.py"
+    assert f"({links.binder_url()})" in readme
+    assert (ROOT / m.group(2)).is_file(), f"the badge opens {m.group(2)}, which does not exist"

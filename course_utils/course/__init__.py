@@ -8,6 +8,10 @@ What lives here:
 - :mod:`~course_utils.course.nbtools`  execute, clean and rebuild the notebooks from their .py pairs
 - :mod:`~course_utils.course.student`  student versions of the notebooks (solutions removed)
 - :mod:`~course_utils.course.headless` the headless course run (``make course-run``)
+- :mod:`~course_utils.course.links`    the repository's name, its Binder/Colab links and README badges, in one place
+- :mod:`~course_utils.course.colab`    the notebooks' Colab set-up cell and what it calls
+- :mod:`~course_utils.course.site`     the course website, built from a course run (``make site``)
+- :mod:`~course_utils.course.grading`  nbgrader: metadata from the exercise markers, a release without answers
 - :mod:`~course_utils.course.cli`      ``python -m course_utils data|vae|gan``: training *and* evaluation
 
 This is the top layer: it may import every other room, and no other room imports it.

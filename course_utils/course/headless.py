@@ -4,7 +4,9 @@
 
 What an instructor runs before a semester. Each notebook is executed top to bottom
 in a fresh kernel (full mode by default, quick mode with ``--quick``), its executed
-copy is rendered to ``<out>/<name>.html``, and ``<out>/index.html`` (plus
+copy is kept as ``<out>/<name>.ipynb`` (what the course website is built from, see
+:mod:`course_utils.course.site`; explorers add their static stand-ins to it and every figure is
+audited into ``<out>/<name>.figures.jsonl``) and rendered to ``<out>/<name>.html``, and ``<out>/index.html`` (plus
 ``summary.json``) lists each notebook's status, run time and the key numbers it
 reported with :func:`course_utils.course.report.record`. A failing notebook is reported,
 the others still run, and the exit status is non-zero.
@@ -18,8 +20,10 @@ import sys
 import time
 from pathlib import Path
 
+from course_utils.core.plots import ENV_AUDIT
 from course_utils.core.storage import atomic_write, write_json
 from course_utils.course.report import ENV_REPORT, read
+from course_utils.widgets.static import ENV_STATIC
 
 ROOT = Path(__file__).resolve().parents[2]  # the repository (course_utils/course/ -> root)
 NOTEBOOKS = ROOT / "notebooks"
@@ -39,9 +43,13 @@ def run_notebook(path: Path, out: Path, quick: bool, timeout: int) -> dict:
     nb = nbformat.read(path, as_version=4)
     report_file = out / f"{path.stem}.report.json"
     report_file.unlink(missing_ok=True)
-    env_backup = {k: os.environ.get(k) for k in ("COURSE_QUICK", ENV_REPORT)}
+    env_backup = {k: os.environ.get(k) for k in ("COURSE_QUICK", ENV_REPORT, ENV_STATIC, ENV_AUDIT)}
     os.environ["COURSE_QUICK"] = "1" if quick else "0"
     os.environ[ENV_REPORT] = str(report_file)
+    os.environ[ENV_STATIC] = "1"  # explorers add their kernel-free stand-ins (for the website)
+    audit_file = (out / f"{path.stem}.figures.jsonl").resolve()  # absolute: the kernel runs elsewhere
+    audit_file.unlink(missing_ok=True)
+    os.environ[ENV_AUDIT] = str(audit_file)
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}})
     t0 = time.perf_counter()
@@ -59,10 +67,13 @@ def run_notebook(path: Path, out: Path, quick: bool, timeout: int) -> dict:
             else:
                 os.environ[k] = v
     seconds = time.perf_counter() - t0
+    with atomic_write(out / f"{path.stem}.ipynb", "w") as fh:  # the executed notebook, for the website
+        nbformat.write(nb, fh)
     body, _ = HTMLExporter().from_notebook_node(nb)
     with atomic_write(out / f"{path.stem}.html", "w") as fh:
         fh.write(body)
-    return {"notebook": path.name, "html": f"{path.stem}.html", "seconds": round(seconds, 1),
+    return {"notebook": path.name, "html": f"{path.stem}.html", "ipynb": f"{path.stem}.ipynb",
+            "seconds": round(seconds, 1),
             "ok": error is None, "error": error, "numbers": read(report_file)}
 
 

@@ -7,6 +7,8 @@ full mode), keeping only the outputs nbval checks (cells marked
 ``build`` step that turns an edited ``notebooks/NN_name.py`` (jupytext
 ``py:percent``) into its executed, cleaned ``.ipynb`` pair. Student versions are
 made by :mod:`course_utils.course.student`; nothing here knows about course content.
+``build`` also writes each exercise cell's nbgrader metadata, derived from its markers by
+:func:`course_utils.course.grading.add_nbgrader_metadata` (the ``.py`` stays free of metadata).
 
 Command line::
 
@@ -166,6 +168,9 @@ def build(py_path: str | os.PathLike, quick: bool = True, timeout: int = 1200) -
     nb.metadata["kernelspec"] = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
     nb, seconds = execute(nb, py_path.parent, quick=quick, timeout=timeout)
     clean(nb)
+    from course_utils.course.grading import add_nbgrader_metadata
+
+    add_nbgrader_metadata(nb, py_path.name)  # nbgrader source-assignment metadata, from the cells' markers
     out = py_path.with_suffix(".ipynb")
     stable_cell_ids(nb, nbformat.read(out, as_version=4) if out.is_file() else None)
     jupytext.write(nb, out, fmt="ipynb")

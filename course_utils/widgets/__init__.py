@@ -6,6 +6,8 @@ What lives here:
 - :mod:`~course_utils.widgets.vae`    notebooks 01-05: latent and KL sliders, forward vs reverse KL, the M slider,
   reconstructions
 - :mod:`~course_utils.widgets.gan`    notebooks 06-07: the toy GAN's game, mode collapse on a ring, latent interpolation
+- :mod:`~course_utils.widgets.static` the kernel-free stand-ins (pre-computed frames, a JavaScript slider)
+  that executed notebooks carry for the course website
 
 What does not: the models and estimators they display (imported from the rooms
 below). Tests move the sliders by setting ``widget.value``; no browser needed.

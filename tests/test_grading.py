@@ -1,0 +1,194 @@
+"""nbgrader: markers -> metadata, metadata through jupytext and the rebuild, and a real generate/autograde round.
+
+The round trip uses a small notebook this test writes, with two of the course's real exercise
+checks: the release must hold neither the worked answer nor a solution; a submission with one
+exercise solved and the other answered the way students typically get it wrong (thresholding
+instead of sampling) scores exactly the points of the solved one.
+"""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import jupytext
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from course_utils.course import grading
+from course_utils.course.grading import GradingMarkupError, add_nbgrader_metadata, nbgrader_metadata
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def require(module: str, why: str) -> None:
+    """Fail (not skip) when a test requirement is missing: CI must never pass by skipping."""
+    try:
+        __import__(module)
+    except ImportError:
+        pytest.fail(f"{module} is missing ({why}): python -m pip install -r requirements-test.txt", pytrace=False)
+
+KL_SOLUTION = '''\
+def kl_to_standard_normal(mu, sigma):
+    """KL(N(mu, diag(sigma^2)) || N(0, I)), one value per row."""
+    ### BEGIN SOLUTION
+    return (-torch.log(sigma) + 0.5 * (sigma ** 2 + mu ** 2) - 0.5).sum(-1)
+    ### END SOLUTION'''
+SAMPLE_SOLUTION = '''\
+def sample_pixels(probs, generator):
+    """One Bernoulli draw per pixel."""
+    ### BEGIN SOLUTION
+    return torch.bernoulli(probs, generator=generator)
+    ### END SOLUTION'''
+
+
+def exercise_notebook():
+    return new_notebook(cells=[
+        new_markdown_cell("# Two exercises\n\nWhat is the KL of q = p?\n\n<details><summary>Worked answer</summary>\n"
+                          "Zero: the integrand log(q/p) vanishes.\n</details>"),
+        new_code_cell("import torch\n\nfrom course_utils.exercises import check_kl_std_normal, check_sample_pixels"),
+        new_code_cell(KL_SOLUTION),
+        new_code_cell("# NBVAL_CHECK_OUTPUT\n# Autograded check: 2 points\ncheck_kl_std_normal(kl_to_standard_normal)"),
+        new_code_cell(SAMPLE_SOLUTION),
+        new_code_cell("# Autograded check: 1 point\ncheck_sample_pixels(sample_pixels)"),
+    ], metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+
+
+# --------------------------------------------------------------------------- markers -> metadata
+
+def test_markers_give_solution_and_locked_autograder_cells():
+    nb = exercise_notebook()
+    counts = add_nbgrader_metadata(nb)
+    assert counts == {"solutions": 2, "checks": 2, "points": 3}
+    meta = [c.metadata.get("nbgrader") for c in nb.cells]
+    assert meta[0] is None and meta[1] is None
+    assert meta[2] == {"grade": False, "grade_id": "kl_to_standard_normal", "locked": False, "schema_version": 3,
+                       "solution": True, "task": False}
+    assert meta[3] == {"grade": True, "grade_id": "check_kl_std_normal", "locked": True, "points": 2,
+                       "schema_version": 3, "solution": False, "task": False}
+    assert meta[5]["points"] == 1 and meta[5]["grade_id"] == "check_sample_pixels"
+    assert grading.metadata_problems(nb) == []
+
+
+def test_stale_metadata_is_removed_and_reported():
+    nb = exercise_notebook()
+    add_nbgrader_metadata(nb)
+    nb.cells[5].source = "check_sample_pixels(sample_pixels)"  # the marker line was deleted
+    (problem,) = grading.metadata_problems(nb)
+    assert "cell 5" in problem and "nbtools build" in problem
+    add_nbgrader_metadata(nb)
+    assert "nbgrader" not in nb.cells[5].metadata
+
+
+def test_bad_markers_get_clear_errors():
+    combined = new_notebook(cells=[new_code_cell("# Autograded check: 1 point\n" + SAMPLE_SOLUTION)])
+    with pytest.raises(GradingMarkupError, match="in a cell of its own"):
+        nbgrader_metadata(combined)
+    typo = new_notebook(cells=[new_code_cell("# Autograded: one point\ncheck(f)")])
+    with pytest.raises(GradingMarkupError, match="cannot read"):
+        nbgrader_metadata(typo)
+    zero = new_notebook(cells=[new_code_cell("# Autograded check: 0 points\ncheck(f)")])
+    with pytest.raises(GradingMarkupError, match="more than 0 points"):
+        nbgrader_metadata(zero)
+    mixed = new_notebook(cells=[new_code_cell(SAMPLE_SOLUTION + "\n\ncheck_sample_pixels(sample_pixels)")])
+    add_nbgrader_metadata(mixed)
+    assert any("also calls its check" in p for p in grading.metadata_problems(mixed))
+
+
+def test_duplicate_names_get_distinct_grade_ids():
+    nb = new_notebook(cells=[new_code_cell("# Autograded check: 1 point\ncheck(f)"),
+                             new_code_cell("# Autograded check: 1 point\ncheck(f)")])
+    assert [m["grade_id"] for m in nbgrader_metadata(nb).values()] == ["check", "check_2"]
+
+
+def test_release_copy_has_no_worked_answers_or_testing_markers():
+    nb = exercise_notebook()
+    out = grading.remove_worked_answers(nb)
+    assert "<details" not in out.cells[0].source and "revealed in class" in out.cells[0].source
+    assert "NBVAL" not in out.cells[3].source and out.cells[3].source.startswith("# Autograded check")
+    assert "<details" in nb.cells[0].source  # the source notebook is left alone
+
+
+# --------------------------------------------------------------------------- through jupytext and the rebuild
+
+def test_metadata_survives_the_rebuild_and_jupytext_sync(tmp_path):
+    """nbtools build writes it into the .ipynb (not the .py); editing the .py and syncing keeps it."""
+    from jupytext.cli import jupytext as jupytext_cli
+
+    from course_utils.course.nbtools import build
+
+    shutil.copy(ROOT / "jupytext.toml", tmp_path / "jupytext.toml")
+    py = tmp_path / "01_ex.py"
+    jupytext.write(exercise_notebook(), py, fmt="py:percent")
+    jupytext_cli(["--to", "py:percent", "--update-metadata", '{"jupytext": {"cell_metadata_filter": "-all", '
+                  '"notebook_metadata_filter": "-all"}}', str(py), "-o", str(py)])
+    build(py, quick=True, timeout=300)
+    ipynb = nbformat.read(py.with_suffix(".ipynb"), as_version=4)
+    assert grading.metadata_problems(ipynb) == []
+    assert [bool(c.metadata.get("nbgrader")) for c in ipynb.cells] == [False, False, True, True, True, True]
+    text = py.read_text()
+    assert "nbgrader" not in text and max(len(line) for line in text.splitlines()) <= 120
+
+    # edit a solution and a check in the .py, as an author would, then pair with jupytext --sync
+    py.write_text(text.replace("0.5 * (sigma ** 2 + mu ** 2)", "(sigma ** 2 + mu ** 2) / 2")
+                  .replace("check_sample_pixels(sample_pixels)", "check_sample_pixels(sample_pixels)  # 2nd"))
+    jupytext_cli(["--sync", str(py)])
+    synced = nbformat.read(py.with_suffix(".ipynb"), as_version=4)
+    assert "(sigma ** 2 + mu ** 2) / 2" in synced.cells[2].source
+    assert grading.metadata_problems(synced) == []
+    build(py, quick=True, timeout=300)  # and a second rebuild
+    assert grading.metadata_problems(nbformat.read(py.with_suffix(".ipynb"), as_version=4)) == []
+
+
+# --------------------------------------------------------------------------- nbgrader itself
+
+WRONG_SAMPLE = '''\
+def sample_pixels(probs, generator):
+    """One Bernoulli draw per pixel."""
+    return (probs > 0.5).float()'''
+RIGHT_KL = '''\
+def kl_to_standard_normal(mu, sigma):
+    """KL(N(mu, diag(sigma^2)) || N(0, I)), one value per row."""
+    return (0.5 * (sigma ** 2 + mu ** 2 - 1) - torch.log(sigma)).sum(-1)'''
+
+
+def test_generate_submit_autograde(tmp_path, monkeypatch):
+    require("nbgrader", "instructors grade with nbgrader")
+    monkeypatch.setenv("COURSE_QUICK", "1")
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))  # nbgrader's kernels import this checkout's course_utils
+    source_nb = tmp_path / "two_exercises.ipynb"
+    nbformat.write(exercise_notebook(), source_nb)
+    course = tmp_path / "course"
+    release = grading.assignment(course, "ps1", [source_nb])
+
+    released = nbformat.read(release / "two_exercises.ipynb", as_version=4)
+    text = "\n".join(c.source for c in released.cells)
+    assert "<details" not in text and "integrand" not in text  # no worked answer
+    assert "torch.bernoulli" not in text and "BEGIN SOLUTION" not in text  # no solution
+    assert text.count("raise NotImplementedError()") == 2
+    assert released.cells[3].metadata["nbgrader"]["locked"] and released.cells[5].metadata["nbgrader"]["locked"]
+    assert grading.release_problems(release) == []
+
+    # a student solves the KL exercise and gets the sampling one typically wrong
+    submitted = course / "submitted" / "student1" / "ps1"
+    submitted.mkdir(parents=True)
+    released.cells[2].source = RIGHT_KL
+    released.cells[4].source = WRONG_SAMPLE
+    nbformat.write(released, submitted / "two_exercises.ipynb")
+    grading.nbgrader(course, "autograde", "ps1", "--create", "--force")
+    assert grading.scores(course, "ps1") == {"student1": {"check_kl_std_normal": 2.0, "check_sample_pixels": 0.0}}
+    graded = nbformat.read(course / "autograded" / "student1" / "ps1" / "two_exercises.ipynb", as_version=4)
+    errors = [o for o in graded.cells[5].outputs if o.output_type == "error"]
+    assert errors and "thresholded" in errors[0]["evalue"]  # the student sees which mistake it was
+
+
+def test_command_line_check_reports_drift(tmp_path, capsys):
+    nb = exercise_notebook()
+    path = tmp_path / "nb.ipynb"
+    nbformat.write(nb, path)
+    assert grading.main(["check", str(path)]) == 1
+    assert "cell 2" in capsys.readouterr().out
+    add_nbgrader_metadata(nb)
+    nbformat.write(nb, path)
+    assert grading.main(["check", str(path)]) == 0
+    assert "matches the markers" in capsys.readouterr().out
