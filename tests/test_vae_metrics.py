@@ -82,3 +82,17 @@ def test_plot_latent_scatter_draws_every_class():
     assert ax.get_xlabel() and ax.get_ylabel() and ax.get_title()
     with pytest.raises(ValueError, match="z_dim = 2"):
         plot_latent_scatter(VAE(VAEConfig(z_dim=3, hidden=8)), x, labels)
+
+
+def test_plot_latent_scatter_keeps_ten_classes_in_the_course_palette():
+    """Ten classes, eight palette colours: classes 9 and 10 reuse colours with another marker."""
+    from course_utils.core.plots import figure_problems
+    from course_utils.vae.figures import plot_latent_scatter
+
+    model = VAE(VAEConfig(z_dim=2, hidden=32))
+    x = torch.bernoulli(torch.full((100, 784), 0.4), generator=torch.Generator().manual_seed(0))
+    labels = torch.arange(100) % 10
+    fig = plot_latent_scatter(model, x, labels, n=5)
+    assert figure_problems(fig, labels=True) == []
+    styles = {(tuple(c.get_facecolor()[0]), c.get_paths()[0].vertices.tobytes()) for c in fig.axes[0].collections}
+    assert len(styles) == 10  # every class told apart by colour or marker

@@ -15,7 +15,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import torch
 
-from course_utils.core.plots import image_grid, save_figure, show_grid
+from course_utils.core.plots import PALETTE, image_grid, save_figure, show_grid
 from course_utils.core.training import History
 
 
@@ -171,11 +171,13 @@ def plot_latent_scatter(model, x: torch.Tensor, labels: torch.Tensor, class_name
         ax.axvline(c, color="0.85", lw=0.6, zorder=0)
         ax.axhline(c, color="0.85", lw=0.6, zorder=0)
     classes = sorted(set(labels.tolist()))
-    cmap = plt.get_cmap("tab10")
+    # The course palette has eight colours; classes beyond eight reuse them with another marker.
+    markers = ("o", "^", "s")
     for i, c in enumerate(classes):
         sel = labels == c
         name = class_names[c] if class_names is not None else str(c)
-        ax.scatter(mu[sel, 0], mu[sel, 1], s=3, alpha=0.5, color=cmap(i % 10), label=name)
+        ax.scatter(mu[sel, 0], mu[sel, 1], s=4, alpha=0.5, color=PALETTE[i % len(PALETTE)],
+                   marker=markers[(i // len(PALETTE)) % len(markers)], label=name)
     span = max(3.0, float(mu.abs().max()) * 1.05)
     ax.set_xlim(-span, span)
     ax.set_ylim(-span, span)
