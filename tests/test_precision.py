@@ -16,10 +16,16 @@ from course_utils.vae.model import VAE, VAEConfig
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
-@pytest.mark.parametrize("native, expected", [(True, "bfloat16"), (False, "float32")])
-def test_auto_follows_the_hardware(monkeypatch, native, expected):
+@pytest.mark.parametrize("native, faster, expected",
+                         [(True, True, "bfloat16"), (True, False, "float32"), (False, True, "float32")])
+def test_auto_needs_the_hardware_and_a_faster_probe(monkeypatch, native, faster, expected):
+    import course_utils.core.precision as precision
+
     monkeypatch.setattr(runtime, "has_native_bfloat16", lambda device="cpu": native)
+    calls = []
+    monkeypatch.setattr(precision, "bfloat16_is_faster", lambda device="cpu": calls.append(device) or faster)
     assert runtime.training_precision("auto", "cpu") == expected
+    assert len(calls) == (1 if native else 0)  # no bfloat16 instructions: nothing to measure
     # an explicit choice is kept whatever the hardware
     assert runtime.training_precision("float32", "cpu") == "float32"
     assert runtime.training_precision("bfloat16", "cpu") == "bfloat16"
@@ -126,3 +132,55 @@ def test_bfloat16_gan_training_is_deterministic_and_keyed_by_precision():
     assert all(torch.equal(a, b) for a, b in zip(g1.state_dict().values(), g2.state_dict().values(), strict=True))
     float_key = gan_cache_key(GANConfig(**{**config.to_dict(), "precision": "float32"}), data, "cpu")
     assert gan_cache_key(config, data, "cpu") != float_key
+
+
+def _fake_measure(f32: float, b16: float, calls: list):
+    def measure(device="cpu", steps=4, rounds=3):
+        calls.append(device)
+        return {"float32": [f32, f32 * 1.01, f32 * 0.99], "bfloat16": [b16, b16 * 1.01, b16 * 0.99]}
+    return measure
+
+
+@pytest.mark.parametrize("f32, b16, faster", [(0.010, 0.006, True), (0.010, 0.0095, False), (0.010, 0.012, False)])
+def test_the_probe_picks_bfloat16_only_when_it_is_clearly_faster(monkeypatch, f32, b16, faster):
+    import course_utils.core.precision as precision
+
+    monkeypatch.setattr(precision, "_MEMO", {})
+    calls: list = []
+    monkeypatch.setattr(precision, "measure", _fake_measure(f32, b16, calls))
+    verdict = precision.probe("cpu")
+    assert verdict["bfloat16_faster"] is faster
+    assert verdict["speedup"] == pytest.approx(f32 / b16, rel=1e-3)
+    assert precision.bfloat16_is_faster("cpu") is faster and len(calls) == 1
+
+
+def test_the_verdict_is_measured_once_per_machine_and_kept_in_the_cache(monkeypatch):
+    import json
+
+    import course_utils.core.precision as precision
+
+    calls: list = []
+    monkeypatch.setattr(precision, "_MEMO", {})
+    monkeypatch.setattr(precision, "measure", _fake_measure(0.01, 0.005, calls))
+    first = precision.probe("cpu")
+    path = runtime.cache_dir() / "probes" / "precision.json"
+    stored = json.loads(path.read_text())
+    assert stored[precision.machine_key("cpu")] == first
+    # a new process (empty memory) reads the file instead of measuring again
+    monkeypatch.setattr(precision, "_MEMO", {})
+    assert precision.probe("cpu") == first and len(calls) == 1
+    # refresh measures again; another thread count is another machine key
+    monkeypatch.setattr(precision, "measure", _fake_measure(0.01, 0.02, calls))
+    assert precision.probe("cpu", refresh=True)["bfloat16_faster"] is False and len(calls) == 2
+    assert "threads" in precision.machine_key("cpu") and precision.cpu_model() in precision.machine_key("cpu")
+
+
+def test_the_real_probe_times_both_precisions(monkeypatch):
+    import course_utils.core.precision as precision
+
+    times = precision.measure("cpu", steps=1, rounds=2)
+    assert set(times) == {"float32", "bfloat16"}
+    assert all(len(v) == 2 and all(t > 0 for t in v) for v in times.values())
+    monkeypatch.setattr(precision, "_MEMO", {})
+    verdict = precision.probe("cpu")
+    assert isinstance(verdict["bfloat16_faster"], bool) and verdict["speedup"] > 0

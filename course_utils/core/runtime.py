@@ -134,15 +134,21 @@ def check_precision(precision: str, name: str = "precision") -> str:
 def training_precision(precision: str, device: str | torch.device = "cpu") -> str:
     """What a training run computes its matrix products in: ``"float32"`` or ``"bfloat16"``.
 
-    ``"auto"`` picks bfloat16 where the hardware has it (:func:`has_native_bfloat16`)
-    and float32 elsewhere. With bfloat16, only the matrix products of the forward and
-    backward passes run in bfloat16 (``torch.autocast``); weights, optimizer state,
-    losses and every evaluation stay float32. On the course's benchmark machine this
-    trains the VAE and the GAN 1.3-1.5x faster with the same test ELBO,
-    log-likelihood and Frechet distance (``benchmarks/results/``).
+    ``"auto"`` picks bfloat16 only where the hardware has it (:func:`has_native_bfloat16`)
+    *and* a short probe of training steps on this machine finds it faster
+    (:func:`course_utils.core.precision.bfloat16_is_faster`, measured once per machine and
+    cached), and float32 everywhere else, so no student trains slower than in float32. With
+    bfloat16, only the matrix products of the forward and backward passes run in bfloat16
+    (``torch.autocast``); weights, optimizer state, losses and every evaluation stay float32.
+    Whether it is faster depends on the CPU: ``benchmarks/results/vae.json`` and ``gan.json``
+    record it per machine.
     """
     if check_precision(precision) == "auto":
-        return "bfloat16" if has_native_bfloat16(device) else "float32"
+        if not has_native_bfloat16(device):
+            return "float32"
+        from course_utils.core.precision import bfloat16_is_faster  # imports runtime: keep it lazy
+
+        return "bfloat16" if bfloat16_is_faster(device) else "float32"
     return precision
 
 
