@@ -81,6 +81,21 @@ def test_quoted_numbers_match_the_results_files():
     assert f"real {real['precision']:.3f} / {real['recall']:.3f}" in readme
 
 
+def test_readme_quotes_the_notebook_timings_of_notebooks_json():
+    nbs = load("notebooks.json")
+    row = next(line for line in (ROOT / "README.md").read_text().splitlines()
+               if line.startswith("| notebooks, quick mode"))
+    assert f"{nbs['quick_total_seconds']:.1f} s / {nbs['quick_total_seconds_06_08']:.1f} s" in row
+    row = next(line for line in (ROOT / "README.md").read_text().splitlines()
+               if line.startswith("| notebooks, full mode"))
+    quoted = [f"{nbs[name]['full_seconds']:.0f} s" for name in
+              ("05_vae", "07_gan", "08_vae_vs_gan", "06_gan_objective", "02_naive_monte_carlo",
+               "04_elbo_reparameterization")]
+    assert " / ".join(quoted) in row, row
+    others = ("01_latent_variable_models", "03_kl_divergence")
+    assert all(nbs[name]["full_seconds"] <= 20 for name in others) and "≤ 20 s" in row
+
+
 # ----------------------------------------------------------------- seeds.json and notebooks 06-08
 
 SEED_ROW_KEYS = {"model", "seed", "fd", "fd_real_floor", "n_samples", "precision", "recall", "k", "class_tv",
