@@ -139,3 +139,24 @@ def test_an_unwritable_cache_computes_without_sharing(two_threads, tmp_path, mon
     monkeypatch.setenv("COURSE_CACHE_DIR", str(blocker))  # cpus/ cannot be made under a file
     with cpus.sharing():
         assert torch.get_num_threads() == 2
+
+
+def test_readme_quotes_the_contention_results():
+    """The README's figures on several processes at once are contention.json's (re-running it must update both)."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    results = json.loads((root / "benchmarks" / "results" / "contention.json").read_text())
+    readme = (root / "README.md").read_text()
+    before, after, passive = (results["summary"][v] for v in ("before", "after", "passive"))
+    alone = "training alone, steps/s (median of rounds)"
+    pair, mixed = ("training beside training: fraction of alone (each)",
+                   "training beside evaluating: fraction of alone (training, evaluating)")
+    assert all(results["target"][k] for k in results["target"] if k.startswith(("each", "after's")))
+    pct = lambda f: f"{round(100 * f)} %"  # noqa: E731
+    assert f"each ran at {pct(min(before[pair]))}" in readme
+    assert f"process at {pct(before[mixed][0])} (the evaluation at {pct(before[mixed][1])})" in readme
+    assert f"at least {pct(min(after[pair] + after[mixed]))} of its" in readme
+    assert f"({after[alone]} against {before[alone]} steps/s)" in readme
+    assert f"costs {pct(1 - passive[alone] / before[alone])} alone ({passive[alone]} steps/s)" in readme
+    assert "Xeon" in results["machine"] and "Intel Xeon of\n`benchmarks/results/contention.json`" in readme
