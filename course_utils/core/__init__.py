@@ -8,6 +8,7 @@ What lives here:
 - :mod:`~course_utils.core.data`        MNIST / Fashion-MNIST in memory, chosen in one place
 - :mod:`~course_utils.core.batches`     the seeded batch iterator every training loop uses
 - :mod:`~course_utils.core.training`    the model-agnostic epoch loop (hooks, budgets, Ctrl-C)
+- :mod:`~course_utils.core.cpus`        sharing the CPUs between course processes computing at once
 - :mod:`~course_utils.core.plots`       image grids and figure saving shared by every figure
 
 What does not: models, losses and their figures (:mod:`course_utils.vae`,

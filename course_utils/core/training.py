@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 import torch
 from tqdm.auto import tqdm
 
+from course_utils.core import cpus
+
 
 class NonFiniteLossError(FloatingPointError):
     """Training produced NaN or inf; the model still holds the last good parameters."""
@@ -98,6 +100,7 @@ def fit(step: Callable[[object], dict], batches: Iterable, *, epochs: int,
     bar = tqdm(total=total, desc=desc, unit="step", disable=not progress, leave=True)
     t0 = time.perf_counter()
     epoch_times: list[float] = []
+    cpu_share = cpus.sharing("training").start()  # this process's share of the CPUs (core/cpus.py)
     try:
         for epoch in range(start_epoch + 1, start_epoch + epochs + 1):
             elapsed = time.perf_counter() - t0
@@ -108,6 +111,7 @@ def fit(step: Callable[[object], dict], batches: Iterable, *, epochs: int,
             sums: dict[str, float] = {}
             count = 0
             for batch in batches:
+                cpus.tick()
                 try:
                     metrics = step(batch)
                 except NonFiniteLossError as exc:
@@ -136,6 +140,7 @@ def fit(step: Callable[[object], dict], batches: Iterable, *, epochs: int,
         history.stop_reason = "interrupted"
         print(f"\nInterrupted after {len(history)} complete epoch(s); returning the model as it is.")
     finally:
+        cpu_share.stop()
         bar.close()
         history.seconds += time.perf_counter() - t0
     return history

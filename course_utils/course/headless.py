@@ -16,7 +16,9 @@ from __future__ import annotations
 import argparse
 import html
 import os
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -33,6 +35,18 @@ def default_notebooks() -> list[Path]:
     return sorted(p for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 
 
+def _ipc_kernel_manager(folder: str):
+    """A kernel manager that talks to its kernel over local sockets in ``folder`` (IPC transport).
+
+    Over TCP without CurveZMQ keys every kernel logs "Kernel is running over TCP without
+    encryption" to the terminal, once per notebook; IPC sockets are files only this user can
+    reach, so the warning does not apply and is not printed.
+    """
+    from jupyter_client.manager import AsyncKernelManager
+
+    return AsyncKernelManager(kernel_name="python3", transport="ipc", ip=str(Path(folder) / "kernel"))
+
+
 def run_notebook(path: Path, out: Path, quick: bool, timeout: int) -> dict:
     """Execute one notebook in a fresh kernel; write its HTML; return its summary row."""
     import nbformat
@@ -41,16 +55,18 @@ def run_notebook(path: Path, out: Path, quick: bool, timeout: int) -> dict:
     from nbconvert import HTMLExporter
 
     nb = nbformat.read(path, as_version=4)
+    path, out = path.resolve(), out.resolve()  # every path a kernel sees is absolute: it runs in path.parent
     report_file = out / f"{path.stem}.report.json"
     report_file.unlink(missing_ok=True)
     env_backup = {k: os.environ.get(k) for k in ("COURSE_QUICK", ENV_REPORT, ENV_STATIC, ENV_AUDIT)}
     os.environ["COURSE_QUICK"] = "1" if quick else "0"
     os.environ[ENV_REPORT] = str(report_file)
     os.environ[ENV_STATIC] = "1"  # explorers add their kernel-free stand-ins (for the website)
-    audit_file = (out / f"{path.stem}.figures.jsonl").resolve()  # absolute: the kernel runs elsewhere
+    audit_file = out / f"{path.stem}.figures.jsonl"
     audit_file.unlink(missing_ok=True)
     os.environ[ENV_AUDIT] = str(audit_file)
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+    ipc_dir = tempfile.mkdtemp(prefix="course-kernel-")
+    client = NotebookClient(nb, timeout=timeout, km=_ipc_kernel_manager(ipc_dir),
                             resources={"metadata": {"path": str(path.parent)}})
     t0 = time.perf_counter()
     error = None
@@ -61,6 +77,7 @@ def run_notebook(path: Path, out: Path, quick: bool, timeout: int) -> dict:
     except Exception as exc:  # kernel died, timeout
         error = f"{type(exc).__name__}: {exc}"
     finally:
+        shutil.rmtree(ipc_dir, ignore_errors=True)
         for k, v in env_backup.items():
             if v is None:
                 os.environ.pop(k, None)
@@ -109,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     if not notebooks:
         print(f"No notebooks found in {NOTEBOOKS}.", file=sys.stderr)
         return 2
+    args.out = args.out.resolve()  # relative to where the command runs, never to a kernel's folder
     args.out.mkdir(parents=True, exist_ok=True)
     rows = []
     for path in notebooks:

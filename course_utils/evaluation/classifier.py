@@ -27,6 +27,7 @@ import torch.nn.functional as F
 
 from course_utils.core import checkpoints
 from course_utils.core.batches import Batches
+from course_utils.core.cpus import sharing
 from course_utils.core.runtime import get_device, seed_everything
 from course_utils.core.training import History, check_finite, fit
 
@@ -150,6 +151,7 @@ class Classifier(nn.Module):
         images01 = check_unit_images(images01)
         return self._eval_map(lambda x: self(x).argmax(1), images01, batch_size)
 
+    @sharing("evaluation")
     def _eval_map(self, fn, images: torch.Tensor, batch_size: int) -> torch.Tensor:
         was_training = self.training
         self.eval()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from course_utils.core.cpus import sharing
 from course_utils.evaluation.classifier import N_CLASSES, Classifier, check_unit_images, train_classifier
 from course_utils.evaluation.frechet import frechet_distance
 from course_utils.evaluation.precision_recall import DEFAULT_K, precision_recall
@@ -77,6 +78,7 @@ def class_distance(histogram, reference) -> float:
     return float(0.5 * (p / p.sum() - q / q.sum()).abs().sum())
 
 
+@sharing("evaluation")
 def sample_quality(images01: torch.Tensor, data, classifier: Classifier | None = None,
                    min_fraction: float = 0.01, k: int = DEFAULT_K) -> dict:
     """Score ``n`` generated images (in [0, 1]) against the test set.

@@ -26,6 +26,7 @@ from collections.abc import Callable
 
 import torch
 
+from course_utils.core.cpus import sharing, tick
 from course_utils.vae.losses import bernoulli_log_likelihood, gaussian_log_density, std_normal_log_density
 
 LogLikelihood = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -127,6 +128,7 @@ def vae_log_likelihood(model) -> LogLikelihood:
     return log_likelihood
 
 
+@sharing("evaluation")
 @torch.no_grad()
 def vae_iw_log_px(model, x: torch.Tensor, num_samples: int = 5000, *, batch_size: int = 100,
                   generator: torch.Generator | None = None, max_elements: int = MAX_ELEMENTS,
@@ -141,6 +143,7 @@ def vae_iw_log_px(model, x: torch.Tensor, num_samples: int = 5000, *, batch_size
     out = []
     starts = range(0, len(x), batch_size)
     for i in tqdm(starts, desc=f"IW log p(x), k={num_samples}", unit="batch", disable=not progress):
+        tick()
         xb = x[i:i + batch_size].to(model.device)
         mu, sigma = model.encode(xb)
         out.append(iw_log_px(xb, vae_log_likelihood(model), mu, sigma, num_samples,

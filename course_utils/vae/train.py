@@ -26,6 +26,7 @@ import torch
 
 from course_utils.core import checkpoints
 from course_utils.core.batches import Batches
+from course_utils.core.cpus import sharing
 from course_utils.core.runtime import autocast, get_device, training_precision
 from course_utils.core.training import History, Hook, NonFiniteLossError, check_finite, fit
 from course_utils.vae.estimators import vae_iw_log_px
@@ -155,6 +156,7 @@ def elbo(model: VAE, x: torch.Tensor, batch_size: int = 1000, seed: int = EVAL_S
             "regularization": sums["regularization"] / n}
 
 
+@sharing("evaluation")
 def evaluate_vae(model: VAE, split, binarize: bool = True, iw_k: int = 5000, n_images: int | None = None,
                  seed: int = EVAL_SEED, progress: bool = True) -> dict:
     """Score a trained VAE on a data split: the test ELBO and the importance-weighted log-likelihood.
