@@ -315,8 +315,9 @@ class RunState:
     def diverged(self, exc, advice: str):
         """Roll back after a :class:`~course_utils.core.training.TrainingDiverged` from ``fit``; return the
         exception to raise: what happened, ``advice`` (what to try) and the state the model is back at."""
+        reason = exc.history.stop_reason if exc.history is not None else "diverged"
         epoch = self.rollback()
-        self.history.stop_reason = exc.history.stop_reason if exc.history is not None else "diverged"
+        self.history.stop_reason = reason
         where = f"after epoch {epoch}" if epoch else "before training (the initial weights)"
         saved = (f"; the partial checkpoint {self.path.name} holds the same state"
                  if self.path is not None and epoch else "")
