@@ -228,3 +228,8 @@ def test_resume_benchmark_records_before_after_and_the_checkpoint_cost():
         assert 0 < run["after_seconds_to_finish"] < run["before_seconds_to_finish"], name
         assert run["checkpoint_over_epoch"] == pytest.approx(
             run["checkpoint_write_seconds_mean"] / run["epoch_seconds"], abs=2e-3), name
+    readme = (ROOT / "README.md").read_text()
+    vae, gan = r["runs"]["vae_full_data"], r["runs"]["gan_full_data"]
+    quoted = (f"about {vae['checkpoint_write_seconds_mean']:.2f} s (VAE) and {gan['checkpoint_write_seconds_mean']:.2f}"
+              f" s (GAN) against a {vae['epoch_seconds']:.1f} s and a {gan['epoch_seconds']:.1f} s epoch")
+    assert quoted in " ".join(readme.split()), f"README should say: {quoted}"
