@@ -145,13 +145,15 @@ def test_nan_stops_training_with_the_last_good_state_and_caches_nothing(monkeypa
             with torch.no_grad():
                 made["g"].net[0].weight.fill_(float("nan"))
 
-    with pytest.raises(NonFiniteLossError, match="epoch 2.*discriminator loss is nan.*last good step") as info:
+    with pytest.raises(NonFiniteLossError,
+                       match="epoch 2.*discriminator loss is nan.*last good state, after epoch 1") as info:
         train_gan(GANConfig(epochs=3, batch_size=32), random_data(), hooks=[diverge], progress=False)
     exc = info.value
     assert len(exc.history) == 1 and exc.generator is made["g"] and exc.discriminator is made["d"]
-    # the NaN batch never reached the discriminator's weights: they are those of the last good step
+    # the networks are back at the end of epoch 1 (the NaN came after that epoch's checkpoint)
     for k, v in exc.discriminator.state_dict().items():
         assert torch.equal(v, kept[k]), k
+    assert torch.isfinite(exc.generator.net[0].weight).all()
     assert gan_cache_files() == []
 
 

@@ -232,3 +232,19 @@ def test_notebooks_06_08_timings_are_within_the_limits():
         limit = limits["full_seconds"].get(name, limits["full_seconds"]["other"])
         assert entry["full_seconds"] <= limit, name
     assert nbs["07_gan"]["full_cache"].startswith("empty") or "05_vae" in nbs["07_gan"]["full_cache"]
+
+
+def test_resume_benchmark_records_before_after_and_the_checkpoint_cost():
+    r = load("resume.json")
+    assert r["command"].startswith("python benchmarks/bench_resume.py") and r["machine"] and r["date"]
+    for name in ("vae_quick_data", "vae_full_data", "gan_full_data"):
+        run = r["runs"][name]
+        assert run["resumed_equals_uninterrupted"], name
+        assert 0 < run["after_seconds_to_finish"] < run["before_seconds_to_finish"], name
+        assert run["checkpoint_over_epoch"] == pytest.approx(
+            run["checkpoint_write_seconds_mean"] / run["epoch_seconds"], abs=2e-3), name
+    readme = (ROOT / "README.md").read_text()
+    vae, gan = r["runs"]["vae_full_data"], r["runs"]["gan_full_data"]
+    quoted = (f"about {vae['checkpoint_write_seconds_mean']:.2f} s (VAE) and {gan['checkpoint_write_seconds_mean']:.2f}"
+              f" s (GAN) against a {vae['epoch_seconds']:.1f} s and a {gan['epoch_seconds']:.1f} s epoch")
+    assert quoted in " ".join(readme.split()), f"README should say: {quoted}"

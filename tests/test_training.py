@@ -188,3 +188,35 @@ def test_device_choice(monkeypatch):
     if not torch.cuda.is_available():
         with pytest.raises(RuntimeError, match="no CUDA GPU"):
             get_device("cuda")
+
+
+def test_check_loss_stops_nan_and_losses_above_the_ceiling():
+    from course_utils.core.training import TrainingDiverged, check_loss
+
+    check_loss(torch.tensor(5.0), "loss", ceiling=10.0)  # below: nothing happens
+    check_loss(torch.tensor(-1e9), "loss", ceiling=10.0)  # only an upper bound
+    with pytest.raises(TrainingDiverged, match=r"loss is 11, above 10 \(why\)") as err:
+        check_loss(torch.tensor(11.0), "loss", ceiling=10.0, why="why")
+    assert not isinstance(err.value, NonFiniteLossError)
+    for bad in (float("nan"), float("inf")):
+        with pytest.raises(NonFiniteLossError):
+            check_loss(torch.tensor(bad), "loss", ceiling=10.0)
+
+
+def test_fit_reports_where_a_step_diverged():
+    from course_utils.core.training import TrainingDiverged, check_loss
+
+    model, step, batches = make_problem()
+    calls = {"n": 0}
+
+    def exploding(batch):
+        calls["n"] += 1
+        if calls["n"] == 10:
+            check_loss(torch.tensor(1e30), "the loss", ceiling=1e3)
+        return step(batch)
+
+    with pytest.raises(TrainingDiverged, match=r"epoch 2, step 10 \(batch 2\): the loss is 1e\+30") as err:
+        fit(exploding, batches, epochs=3, progress=False)
+    e = err.value
+    assert (e.epoch, e.step, e.batch) == (2, 10, 2) and e.history.stop_reason == "diverged"
+    assert e.cause.startswith("the loss is 1e+30") and len(e.history) == 1

@@ -4,7 +4,7 @@ What lives here:
 
 - :mod:`~course_utils.core.runtime`     device, seeding, threads, quick mode, cache folder, training precision
 - :mod:`~course_utils.core.storage`     atomic file writes, read-only-safe cache folders
-- :mod:`~course_utils.core.checkpoints` safetensors checkpoints and the trained-model cache
+- :mod:`~course_utils.core.checkpoints` safetensors checkpoints, the trained-model cache, resumable runs
 - :mod:`~course_utils.core.data`        MNIST / Fashion-MNIST in memory, chosen in one place
 - :mod:`~course_utils.core.batches`     the seeded batch iterator every training loop uses
 - :mod:`~course_utils.core.training`    the model-agnostic epoch loop (hooks, budgets, Ctrl-C)
@@ -21,7 +21,7 @@ from course_utils.core.batches import Batches
 from course_utils.core.data import Data, DataError, load_data
 from course_utils.core.plots import image_grid, save_figure, show_grid
 from course_utils.core.runtime import cache_dir, get_device, pick, quick_mode, seed_everything, set_threads
-from course_utils.core.training import History, NonFiniteLossError, fit
+from course_utils.core.training import History, NonFiniteLossError, TrainingDiverged, fit
 
 __all__ = [
     "Batches",
@@ -29,6 +29,7 @@ __all__ = [
     "DataError",
     "History",
     "NonFiniteLossError",
+    "TrainingDiverged",
     "cache_dir",
     "fit",
     "get_device",

@@ -8,14 +8,29 @@ checks the architecture first and says what differs, instead of failing deep in
 
 :func:`cached` is the checkpoint cache used by the training functions: the same
 kind, config, data set and seed load the trained model instead of training again.
+
+:class:`RunState` is the *partial* checkpoint of a run still in progress: at the
+end of every epoch it writes everything needed to continue exactly where the run
+stopped (weights, optimizer state, every random generator, the history and the
+kept sample grids) to ``<key>.partial.pt`` beside the final ``<key>.safetensors``.
+A run that is interrupted (Ctrl-C, a lost kernel, a time budget) resumes from it
+when called again with the same settings; a finished run removes it. It is never
+read as a finished model: :func:`cached` only looks at ``.safetensors`` files.
 """
 from __future__ import annotations
 
+import copy
+import dataclasses
 import hashlib
+import io
 import json
+import pickle
+import random
+import time
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load as st_load
@@ -110,7 +125,13 @@ def cache_key(kind: str, **parts) -> str:
 
 
 def model_cache_path(key: str) -> Path:
+    """Where the finished model of ``key`` is cached."""
     return cache_dir() / "models" / f"{key}.safetensors"
+
+
+def partial_checkpoint_path(key: str) -> Path:
+    """Where the resumable state of an unfinished run of ``key`` lives (beside the finished model's file)."""
+    return cache_dir() / "models" / f"{key}.partial.pt"
 
 
 def cached(key: str, modules: dict[str, torch.nn.Module], arch: dict,
@@ -135,4 +156,179 @@ def cached(key: str, modules: dict[str, torch.nn.Module], arch: dict,
     meta = {**meta, "arch": arch, "key": key}
     if use_cache and meta.get("complete") and writable_dir(path.parent, "trained models") is not None:
         save_checkpoint(path, modules, meta)
+        partial_checkpoint_path(key).unlink(missing_ok=True)  # only after the finished model is safely written
     return meta, False
+
+
+# --------------------------------------------------------------------------- resumable runs
+
+RUN_STATE_VERSION = 1
+
+
+def _global_rng_state() -> dict:
+    state = {"torch": torch.get_rng_state(), "python": random.getstate()}
+    kind, keys, pos, has_gauss, gauss = np.random.get_state()
+    state["numpy"] = (kind, keys.tolist(), int(pos), int(has_gauss), float(gauss))
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_global_rng_state(state: dict) -> None:
+    torch.set_rng_state(state["torch"])
+    version, internal, gauss = state["python"]
+    random.setstate((version, tuple(internal), gauss))
+    kind, keys, pos, has_gauss, cached_gauss = state["numpy"]
+    np.random.set_state((kind, np.asarray(keys, dtype=np.uint32), pos, has_gauss, cached_gauss))
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+class RunState:
+    """The resumable state of one training run, captured at the end of every epoch.
+
+    Use (see :func:`course_utils.vae.train.train_vae`)::
+
+        state = RunState(partial_checkpoint_path(key), modules={"vae": model},
+                         optimizers={"adam": optimizer}, generators={"batches": batches.generator},
+                         history=history)
+        state.resume()                     # True when a partial checkpoint was loaded
+        fit(..., hooks=[keep_samples, state, *hooks], desc=state.describe("VAE"), history=history)
+
+    Captured: the modules' ``state_dict`` (weights and buffers such as BatchNorm
+    statistics), the optimizers' ``state_dict`` (Adam's moments and step counts, the
+    learning rates), the named ``torch.Generator`` states (data order, binarization,
+    training noise), PyTorch's, NumPy's and Python's global generators, and every
+    field of ``history`` (per-epoch metrics, step count, kept sample grids). The
+    learning-rate schedule's position is ``history.steps``.
+
+    Called as a hook (``state(epoch, history)``), it keeps that capture in memory
+    (for :meth:`rollback`) and, when ``path`` is not None, writes it atomically to
+    ``path``. ``write_seconds`` lists the cost of each capture-and-write.
+    """
+
+    def __init__(self, path: Path | None, *, modules: dict[str, torch.nn.Module],
+                 optimizers: dict[str, torch.optim.Optimizer], generators: dict[str, torch.Generator],
+                 history, verbose: bool = True):
+        if path is not None and writable_dir(Path(path).parent, "resumable checkpoints") is None:
+            path = None
+        self.path = Path(path) if path is not None else None
+        self.modules, self.optimizers, self.generators = modules, optimizers, generators
+        self.history, self.verbose = history, verbose
+        self.resumed_from = 0  # the epoch a resumed run continued after (0: a fresh start)
+        self.write_seconds: list[float] = []
+        self._last = self._capture()  # epoch 0 until the first epoch ends
+
+    # capture and apply
+    def _capture(self) -> dict:
+        fields = {f.name: getattr(self.history, f.name) for f in dataclasses.fields(self.history)}
+        return {
+            "version": RUN_STATE_VERSION,
+            "epoch": len(self.history),
+            "modules": {name: {k: v.detach().to("cpu", copy=True) for k, v in m.state_dict().items()}
+                        for name, m in self.modules.items()},
+            "optimizers": {name: copy.deepcopy(o.state_dict()) for name, o in self.optimizers.items()},
+            "generators": {name: g.get_state() for name, g in self.generators.items()},
+            "rng": _global_rng_state(),
+            "history": copy.deepcopy(fields),
+        }
+
+    def _apply(self, snap: dict) -> None:
+        if snap.get("version") != RUN_STATE_VERSION:
+            raise CheckpointError(f"run-state version {snap.get('version')!r}, expected {RUN_STATE_VERSION}")
+        missing = [f"{group} {name!r}" for group, own in (("module", self.modules), ("optimizer", self.optimizers),
+                                                       ("generator", self.generators))
+                   for name in own if name not in snap[group + "s"]]
+        if missing:
+            raise CheckpointError(f"it holds no {', '.join(missing)}")
+        for name, module in self.modules.items():
+            module.load_state_dict(snap["modules"][name])
+        for name, opt in self.optimizers.items():  # a copy: load_state_dict may keep the tensors it is given
+            opt.load_state_dict(copy.deepcopy(snap["optimizers"][name]))
+        for name, gen in self.generators.items():
+            gen.set_state(snap["generators"][name])
+        _set_global_rng_state(snap["rng"])
+        for name, value in copy.deepcopy(snap["history"]).items():
+            current = getattr(self.history, name, None)
+            if isinstance(current, dict) and isinstance(value, dict):  # in place: hooks may hold this dict
+                current.clear()
+                current.update(value)
+            elif isinstance(current, list) and isinstance(value, list):
+                current[:] = value
+            else:
+                setattr(self.history, name, value)
+
+    # the public side
+    def resume(self) -> bool:
+        """Load the partial checkpoint at ``path`` if there is a usable one; True when it was loaded.
+
+        An unreadable or mismatched file is reported, ignored and the run starts from epoch 0
+        (with every state exactly as before the attempt).
+        """
+        if self.path is None or not self.path.is_file():
+            return False
+        fresh = self._last
+        try:
+            snap = torch.load(io.BytesIO(self.path.read_bytes()), map_location="cpu", weights_only=True)
+            self._apply(snap)
+        except (CheckpointError, RuntimeError, KeyError, ValueError, TypeError, OSError, EOFError,
+                pickle.UnpicklingError) as exc:
+            self._apply(fresh)
+            if self.verbose:
+                print(f"Ignoring unusable partial checkpoint {self.path} ({exc}); training from epoch 0.")
+            return False
+        self.resumed_from = int(snap["epoch"])
+        self._last = snap
+        if self.verbose:
+            print(f"Resuming from epoch {self.resumed_from} (partial checkpoint {self.path}).")
+        return True
+
+    def describe(self, desc: str) -> str:
+        """The progress bar's label: ``desc``, plus "resuming from epoch k" for a resumed run."""
+        return f"{desc} (resuming from epoch {self.resumed_from})" if self.resumed_from else desc
+
+    def __call__(self, epoch: int, history=None) -> None:
+        """The end-of-epoch hook: capture the state, keep it for :meth:`rollback`, write it to ``path``."""
+        t0 = time.perf_counter()
+        self._last = self._capture()
+        if self.path is not None:
+            buffer = io.BytesIO()
+            torch.save(self._last, buffer)
+            with atomic_write(self.path) as fh:
+                fh.write(buffer.getbuffer())
+        self.write_seconds.append(time.perf_counter() - t0)
+
+    def mark(self) -> None:
+        """Take the current state as the one :meth:`rollback` returns to (e.g. after keeping epoch 0's samples)."""
+        self._last = self._capture()
+
+    @property
+    def last_epoch(self) -> int:
+        """The epoch of the last captured state (0: the start of the run)."""
+        return int(self._last["epoch"])
+
+    def rollback(self) -> int:
+        """Put every module, optimizer, generator and the history back at the last captured state; return its epoch."""
+        self._apply(self._last)
+        return self.last_epoch
+
+    def diverged(self, exc, advice: str):
+        """Roll back after a :class:`~course_utils.core.training.TrainingDiverged` from ``fit``; return the
+        exception to raise: what happened, ``advice`` (what to try) and the state the model is back at."""
+        reason = exc.history.stop_reason if exc.history is not None else "diverged"
+        epoch = self.rollback()
+        self.history.stop_reason = reason
+        where = f"after epoch {epoch}" if epoch else "before training (the initial weights)"
+        saved = (f"; the partial checkpoint {self.path.name} holds the same state"
+                 if self.path is not None and epoch else "")
+        error = type(exc)(
+            f"Training diverged at epoch {exc.epoch}, step {exc.step} (batch {exc.batch}): {exc.cause}. "
+            f"{advice} The model is back at its last good state, {where}{saved}; nothing was saved as a "
+            "finished model.", self.history)
+        error.cause, error.epoch, error.step, error.batch = exc.cause, exc.epoch, exc.step, exc.batch
+        return error
+
+    def remove(self) -> None:
+        """Delete the partial checkpoint (a finished run's is removed by :func:`cached`)."""
+        if self.path is not None:
+            self.path.unlink(missing_ok=True)

@@ -7,8 +7,11 @@ metrics, shows a ``tqdm.auto`` progress bar, calls hooks at each epoch's end
 (e.g. "keep a sample grid at epoch 5"), honours an epoch or time budget, and
 turns Ctrl-C into a clean stop that returns what was learned so far.
 
-A step must call :func:`check_finite` on its loss *before* updating parameters, so
-a NaN or inf stops training with the parameters of the last good step.
+A step must call :func:`check_finite` (or :func:`check_loss`, which also knows a
+ceiling no working model reaches) on its loss *before* updating parameters, so a
+NaN, an inf or an exploded loss stops training (:class:`TrainingDiverged`) with the
+parameters of the last good step. Resumable per-epoch checkpoints and rolling back
+to the last complete epoch are :class:`course_utils.core.checkpoints.RunState`.
 """
 from __future__ import annotations
 
@@ -23,18 +26,43 @@ from tqdm.auto import tqdm
 from course_utils.core import cpus
 
 
-class NonFiniteLossError(FloatingPointError):
-    """Training produced NaN or inf; the model still holds the last good parameters."""
+class TrainingDiverged(FloatingPointError):
+    """Training diverged: a loss went NaN/inf or far above what any working model scores.
+
+    Raised from :func:`fit` with ``history`` (the epochs completed), ``epoch``, ``step``
+    and ``batch`` (where it happened) and ``cause`` (what the step saw, e.g.
+    ``"the VAE loss is 3.1e+34, above ..."``); no update was made with the bad loss.
+    """
 
     def __init__(self, message: str, history: History | None = None):
         super().__init__(message)
         self.history = history
+        self.cause, self.epoch, self.step, self.batch = message, None, None, None
+
+
+class NonFiniteLossError(TrainingDiverged):
+    """Training produced NaN or inf; the model still holds the last good parameters."""
 
 
 def check_finite(loss: torch.Tensor, name: str = "loss") -> None:
     """Raise :class:`NonFiniteLossError` when ``loss`` is NaN or inf (call before ``backward``)."""
     if not torch.isfinite(loss).all():
         raise NonFiniteLossError(f"{name} is {loss.detach().flatten()[0].item()}")
+
+
+def check_loss(loss: torch.Tensor, name: str = "loss", ceiling: float | None = None, why: str = "") -> None:
+    """Raise when the 0-d ``loss`` is NaN/inf (:class:`NonFiniteLossError`) or above ``ceiling``
+    (:class:`TrainingDiverged`, the message ends with ``why``, the reason for the ceiling).
+
+    Call before ``backward``. One comparison, so one device synchronisation, like :func:`check_finite`.
+    """
+    if ceiling is None:
+        return check_finite(loss, name)
+    if not bool(loss <= ceiling):  # also true for NaN
+        value = loss.detach().flatten()[0].item()
+        if not math.isfinite(value):
+            raise NonFiniteLossError(f"{name} is {value}")
+        raise TrainingDiverged(f"{name} is {value:.3g}, above {ceiling:.4g}{' (' + why + ')' if why else ''}")
 
 
 @dataclass
@@ -90,8 +118,8 @@ def fit(step: Callable[[object], dict], batches: Iterable, *, epochs: int,
         history: continue an earlier history (epochs keep counting).
 
     Ctrl-C stops cleanly: the history so far is returned with ``interrupted=True``.
-    A :class:`NonFiniteLossError` from ``step`` is re-raised with the epoch and step
-    added and the history attached.
+    A :class:`TrainingDiverged` (e.g. :class:`NonFiniteLossError`) from ``step`` is
+    re-raised with the epoch and step added and the history attached.
     """
     history = history if history is not None else History()
     start_epoch = len(history)
@@ -114,12 +142,15 @@ def fit(step: Callable[[object], dict], batches: Iterable, *, epochs: int,
                 cpus.tick()
                 try:
                     metrics = step(batch)
-                except NonFiniteLossError as exc:
-                    history.stop_reason = "non-finite loss"
-                    raise NonFiniteLossError(
+                except TrainingDiverged as exc:
+                    finite = not isinstance(exc, NonFiniteLossError)
+                    history.stop_reason = "diverged" if finite else "non-finite loss"
+                    error = type(exc)(
                         f"Training stopped at epoch {epoch}, step {history.steps + 1} (batch {count + 1}): "
                         f"{exc}. The model keeps the parameters of the last good step; lower the "
-                        "learning rate or check the inputs.", history) from None
+                        "learning rate or check the inputs.", history)
+                    error.cause, error.epoch, error.step, error.batch = str(exc), epoch, history.steps + 1, count + 1
+                    raise error from None
                 for k, v in metrics.items():
                     sums[k] = sums.get(k, 0.0) + float(v)
                 count += 1

@@ -16,6 +16,7 @@ everything the generator returns is in [-1, 1]. Use
 """
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -24,11 +25,24 @@ import torch
 from course_utils.core import checkpoints
 from course_utils.core.batches import Batches
 from course_utils.core.runtime import autocast, get_device, seed_everything, training_precision
-from course_utils.core.training import History, Hook, NonFiniteLossError, check_finite, fit
+from course_utils.core.training import History, Hook, TrainingDiverged, check_loss, fit
 from course_utils.gan.losses import discriminator_loss, generator_loss
 from course_utils.gan.model import Discriminator, GANConfig, Generator, build_gan, to_signed
 
 CACHE_VERSION = 1
+
+#: Divergence: a discriminator or generator loss above this many nats stops training. Both are
+#: binary cross-entropies of D's logits, about |logit| when D is confidently right or wrong;
+#: sigmoid is exactly 0 or 1 in float32 beyond |logit| ~ 17, so a healthy run, even one whose
+#: discriminator wins outright, stays far below 1000 (the default run: d_loss ~ 0.5-1.4,
+#: g_loss ~ 0.7-5); past it the weights have blown up (lr 1e6 reaches ~1e10 or NaN).
+LOSS_CEILING = 1000.0
+#: The discriminator wins outright when mean D(G(z)) stays below this for a whole epoch.
+D_WINS_BELOW = 0.01
+
+
+class DiscriminatorWinsWarning(RuntimeWarning):
+    """The discriminator rejects (almost) every fake for a whole epoch: the generator learns little."""
 
 
 @dataclass
@@ -120,6 +134,24 @@ class SampleSnapshots:
             self.samples[epoch] = sample(self.generator, self.noise)
 
 
+def warn_if_discriminator_wins(config: GANConfig) -> Hook:
+    """A hook warning (:class:`DiscriminatorWinsWarning`) after an epoch whose mean D(G(z)) is below
+    :data:`D_WINS_BELOW`: the discriminator won outright; training goes on."""
+
+    def hook(epoch: int, history: History) -> None:
+        d_fake = history.last.get("d_fake")
+        if d_fake is not None and d_fake < D_WINS_BELOW:
+            tip = ("the non-saturating generator loss (generator_loss='non-saturating', "
+                   "--generator-loss non-saturating), " if config.generator_loss == "saturating" else "")
+            warnings.warn(
+                f"The discriminator wins outright: mean D(G(z)) was {d_fake:.2g} over epoch {epoch} "
+                f"(below {D_WINS_BELOW}): it rejects nearly every fake, so the generator gets little to "
+                f"learn from. Training goes on; if it persists, try {tip}a lower learning rate "
+                f"(lr={config.lr:g}, --lr) or a smaller discriminator.", DiscriminatorWinsWarning, stacklevel=2)
+
+    return hook
+
+
 # --------------------------------------------------------------------------- one training step
 
 def make_step(generator: Generator, discriminator: Discriminator, opt_g: torch.optim.Optimizer,
@@ -140,8 +172,9 @@ def make_step(generator: Generator, discriminator: Discriminator, opt_g: torch.o
     :func:`course_utils.core.runtime.training_precision`) the networks' matrix products
     run in bfloat16 (``torch.autocast``); the losses are computed in float32.
 
-    Each loss is checked for NaN/inf before its update, so a diverged run stops
-    with the parameters of the last good update.
+    Each loss is checked for NaN/inf and for exceeding :data:`LOSS_CEILING` before its
+    update, so a diverged run stops (:class:`~course_utils.core.training.TrainingDiverged`)
+    without updating with the bad loss.
     """
     latent_dim = generator.latent_dim
     mixed = autocast(precision, next(generator.parameters()).device)
@@ -154,7 +187,7 @@ def make_step(generator: Generator, discriminator: Discriminator, opt_g: torch.o
             logits = discriminator(torch.cat([real, fake.detach()])).float()
         real_logits, fake_logits = logits[:b], logits[b:]
         d_loss = discriminator_loss(real_logits, fake_logits)
-        check_finite(d_loss, "the discriminator loss")
+        check_loss(d_loss, "the discriminator loss", LOSS_CEILING, "no working GAN gets near it")
         opt_d.zero_grad(set_to_none=True)
         d_loss.backward()
         opt_d.step()
@@ -164,7 +197,7 @@ def make_step(generator: Generator, discriminator: Discriminator, opt_g: torch.o
             with mixed:
                 fake_logits_g = discriminator(fake).float()
             g_loss = generator_loss(fake_logits_g, loss)
-            check_finite(g_loss, "the generator loss")
+            check_loss(g_loss, "the generator loss", LOSS_CEILING, "no working GAN gets near it")
             opt_g.zero_grad(set_to_none=True)
             g_loss.backward()
             opt_g.step()
@@ -241,8 +274,15 @@ def train_gan(config: GANConfig, data, hooks: Iterable[Hook] = (), max_seconds: 
         ``config.snapshot_epochs`` for fixed noise. Both networks are returned in eval mode.
 
     Ctrl-C stops after the current step and returns the networks as they are (not
-    cached). A NaN or inf loss raises :class:`~course_utils.core.training.NonFiniteLossError`
-    whose ``.generator`` and ``.discriminator`` keep the last good parameters.
+    cached). At the end of every epoch a resumable checkpoint is written beside the
+    cached model (:class:`~course_utils.core.checkpoints.RunState`; not with
+    ``use_cache=False``): a run cut short resumes from its last complete epoch when
+    called again with the same settings, and ends as an uninterrupted run would.
+    A NaN, inf or exploded loss (above :data:`LOSS_CEILING`) raises
+    :class:`~course_utils.core.training.TrainingDiverged` (``NonFiniteLossError`` for
+    NaN/inf) whose ``.generator`` and ``.discriminator`` are back at the last complete
+    epoch's state. A discriminator that wins outright (mean D(G(z)) below
+    :data:`D_WINS_BELOW` for an epoch) gives a :class:`DiscriminatorWinsWarning`.
     """
     device = get_device(device)
     train = data.train if config.train_size is None else data.train.subset(config.train_size)
@@ -256,33 +296,44 @@ def train_gan(config: GANConfig, data, hooks: Iterable[Hook] = (), max_seconds: 
     discriminator.to(device)
     bank = _Snapshots(config)
     history = GANHistory()
+    key = gan_cache_key(config, data, device)
 
     def run_training() -> dict:
         nonlocal history
         noise = make_noise(config.n_samples, config.latent_dim, seed=config.seed + 2)
         history.noise = noise
-        snap = SampleSnapshots(generator, noise, config.snapshot_epochs, samples=history.samples)
-        if 0 in snap.epochs:
-            snap(0, history)
         opt_g, opt_d = make_optimizers(generator, discriminator, config)
         noise_rng = torch.Generator().manual_seed(config.seed + 3)
-        step = make_step(generator, discriminator, opt_g, opt_d, config.generator_loss, noise_rng,
-                         precision=config.precision)
         batches = Batches(to_signed(train.images.float()), batch_size=config.batch_size, shuffle=True,
                           drop_last=True, seed=config.seed, device=device)
+        state = checkpoints.RunState(checkpoints.partial_checkpoint_path(key) if use_cache else None,
+                                     modules={"generator": generator, "discriminator": discriminator},
+                                     optimizers={"generator": opt_g, "discriminator": opt_d},
+                                     generators={"batches": batches.generator, "noise": noise_rng},
+                                     history=history, verbose=progress)
+        resumed = state.resume()
+        snap = SampleSnapshots(generator, history.noise, config.snapshot_epochs, samples=history.samples)
+        if not resumed and 0 in snap.epochs:
+            snap(0, history)
+            state.mark()  # epoch 0, with its sample grid
+        step = make_step(generator, discriminator, opt_g, opt_d, config.generator_loss, noise_rng,
+                         precision=config.precision)
         generator.train()
         discriminator.train()
         try:
-            fit(step, batches, epochs=config.epochs, hooks=[snap, *hooks], max_seconds=max_seconds,
-                progress=progress, desc="GAN", history=history)
-        except NonFiniteLossError as exc:
+            fit(step, batches, epochs=config.epochs - len(history),
+                hooks=[snap, state, warn_if_discriminator_wins(config), *hooks], max_seconds=max_seconds,
+                progress=progress, desc=state.describe("GAN"), history=history)
+        except TrainingDiverged as exc:
+            error = state.diverged(exc, f"Try a learning rate 10 times lower (lr={config.lr:g} -> "
+                                        f"{config.lr / 10:g}: GANConfig(lr=...), or --lr on the command line).")
             generator.eval()
             discriminator.eval()
-            exc.generator, exc.discriminator = generator, discriminator
-            raise
+            error.generator, error.discriminator = generator, discriminator
+            raise error from None
         complete = not history.interrupted and len(history) == config.epochs
         if complete:
-            bank.noise.copy_(noise)
+            bank.noise.copy_(history.noise)
             for i, epoch in enumerate(config.snapshot_epochs):
                 bank.images[i].copy_(history.samples[epoch])
         return {"complete": complete, "config": config.to_dict(), "dataset": data.name,
@@ -290,7 +341,7 @@ def train_gan(config: GANConfig, data, hooks: Iterable[Hook] = (), max_seconds: 
                 "precision": training_precision(config.precision, device)}
 
     modules = {"generator": generator, "discriminator": discriminator, "snapshots": bank}
-    meta, from_cache = checkpoints.cached(gan_cache_key(config, data, device), modules, config.arch(),
+    meta, from_cache = checkpoints.cached(key, modules, config.arch(),
                                           run_training, use_cache=use_cache, verbose=progress)
     if from_cache:
         history = GANHistory.from_dict(meta["history"])

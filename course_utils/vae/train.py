@@ -28,13 +28,20 @@ from course_utils.core import checkpoints
 from course_utils.core.batches import Batches
 from course_utils.core.cpus import sharing
 from course_utils.core.runtime import autocast, get_device, training_precision
-from course_utils.core.training import History, Hook, NonFiniteLossError, check_finite, fit
+from course_utils.core.training import History, Hook, TrainingDiverged, check_loss, fit
 from course_utils.vae.estimators import vae_iw_log_px
 from course_utils.vae.losses import negative_elbo
 from course_utils.vae.model import VAE, VAEConfig, check_images
 
 CACHE_VERSION = 1
 EVAL_SEED = 12345  # binarization of validation/test images and the evaluation noise
+
+#: Divergence: a batch's negative ELBO above this many nats per image stops training. An
+#: all-0.5 Bernoulli decoder scores 784 log 2 ~ 543 nats on *any* image in [0, 1] (binary or
+#: gray), and a freshly initialised VAE scores about that; a healthy run only goes down from
+#: there. Ten times it (6.9 nats per pixel: the observed pixel given probability < 1/1000
+#: on average) is reached only by weights that have blown up (lr 1e6: ~1e34 nats).
+LOSS_CEILING = 10 * 784 * math.log(2)
 
 
 @dataclass
@@ -73,7 +80,7 @@ def kl_weight(config: VAEConfig, epoch: float) -> float:
 # --------------------------------------------------------------------------- one training step
 
 def make_step(model: VAE, optimizer: torch.optim.Optimizer, config: VAEConfig, steps_per_epoch: int,
-              noise: torch.Generator | None = None) -> Callable[[torch.Tensor], dict]:
+              noise: torch.Generator | None = None, start: int = 0) -> Callable[[torch.Tensor], dict]:
     """The function doing one optimisation step on a batch ``x`` (N, 784).
 
     1. Encode x, draw one z = mu + sigma * eps (reparameterized), decode; with
@@ -81,13 +88,15 @@ def make_step(model: VAE, optimizer: torch.optim.Optimizer, config: VAEConfig, s
        bfloat16 (``torch.autocast``) and the loss is computed in float32.
     2. The loss is the batch mean of ``reconstruction + kl_weight * regularization``
        (``kl_weight`` is 1, the plain negative ELBO, unless a warm-up is configured).
-    3. Check the loss is finite *before* updating, so a NaN keeps the last good weights.
+    3. Check the negative ELBO is finite and below :data:`LOSS_CEILING` *before*
+       updating, so a NaN or a blown-up model stops training (:class:`TrainingDiverged`).
     4. Backpropagate and take an Adam step.
 
+    ``start`` is the number of steps already taken (the schedules' position when a run resumes).
     Returns the batch means of the ELBO and its two parts (unweighted), as 0-d tensors.
     """
     total_steps = max(1, config.epochs * steps_per_epoch)
-    count = 0
+    count = start
     mixed = autocast(config.precision, model.device)
 
     def step(x: torch.Tensor) -> dict:
@@ -101,8 +110,11 @@ def make_step(model: VAE, optimizer: torch.optim.Optimizer, config: VAEConfig, s
         parts = negative_elbo(x, out["logits"].float(), out["mu"].float(), out["sigma"].float())
         reconstruction = parts["reconstruction"].mean()
         regularization = parts["regularization"].mean()
-        loss = reconstruction + beta * regularization if beta != 1.0 else reconstruction + regularization
-        check_finite(loss, "the VAE loss")
+        negative = reconstruction + regularization
+        loss = reconstruction + beta * regularization if beta != 1.0 else negative
+        # 0 <= beta <= 1 and both parts >= 0: a finite negative ELBO below the ceiling bounds the loss too
+        check_loss(negative, "the VAE loss (negative ELBO per image)", LOSS_CEILING,
+                   f"10 x 784 log 2: ten times what an all-0.5 decoder scores, {LOSS_CEILING / 10:.0f} nats")
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -227,8 +239,15 @@ def train_vae(config: VAEConfig, data, hooks: Iterable[Hook] = (), max_seconds: 
         grids kept at ``config.snapshot_epochs``.
 
     Ctrl-C stops after the current step and returns the model as it is (not cached).
-    A NaN or inf loss raises :class:`~course_utils.core.training.NonFiniteLossError`
-    saying at which epoch and step; its ``.model`` keeps the last good weights.
+    At the end of every epoch a resumable checkpoint is written beside the cached
+    model (:class:`~course_utils.core.checkpoints.RunState`; not with ``use_cache=False``):
+    a run cut short (Ctrl-C, a lost kernel, the time budget) resumes from its last
+    complete epoch when called again with the same settings, and ends with the same
+    model as an uninterrupted run.
+    A NaN, inf or exploded loss (above :data:`LOSS_CEILING`) raises
+    :class:`~course_utils.core.training.TrainingDiverged` (for NaN/inf its subclass
+    ``NonFiniteLossError``) saying at which epoch and step and what to try; its
+    ``.model`` is back at the last complete epoch's state.
     """
     device = get_device(device)
     check_images(data.train.images, "training images")
@@ -237,6 +256,7 @@ def train_vae(config: VAEConfig, data, hooks: Iterable[Hook] = (), max_seconds: 
     model = VAE(config).to(device)
     bank = _Snapshots(config)
     history = VAEHistory()
+    key = vae_cache_key(config, data, device)
 
     def run_training() -> dict:
         val_x = evaluation_images(data.val, data.binarize) if len(data.val) else None
@@ -250,12 +270,18 @@ def train_vae(config: VAEConfig, data, hooks: Iterable[Hook] = (), max_seconds: 
                 with torch.no_grad():
                     history.samples[epoch] = model.decode(history.noise.to(device)).cpu()
 
-        keep_samples(0)
         batches = Batches(data.train.images, batch_size=config.batch_size, shuffle=True,
                           binarize=data.binarize, seed=config.seed, device=device)
         optimizer = make_optimizer(model, config)
-        step = make_step(model, optimizer, config, len(batches),
-                         noise=torch.Generator().manual_seed(config.seed + 1))
+        noise = torch.Generator().manual_seed(config.seed + 1)
+        state = checkpoints.RunState(checkpoints.partial_checkpoint_path(key) if use_cache else None,
+                                     modules={"vae": model}, optimizers={"adam": optimizer},
+                                     generators={"batches": batches.generator, "noise": noise},
+                                     history=history, verbose=progress)
+        if not state.resume():
+            keep_samples(0)
+            state.mark()  # epoch 0, with its sample grid
+        step = make_step(model, optimizer, config, len(batches), noise=noise, start=history.steps)
 
         def evaluate() -> dict:
             scores = elbo(model, val_x)
@@ -264,13 +290,16 @@ def train_vae(config: VAEConfig, data, hooks: Iterable[Hook] = (), max_seconds: 
 
         model.train()
         try:
-            fit(step, batches, epochs=config.epochs, evaluate=evaluate if val_x is not None else None,
-                hooks=[keep_samples, *hooks], max_seconds=max_seconds, progress=progress,
-                desc=f"VAE z={config.z_dim}", history=history)
-        except NonFiniteLossError as exc:
+            fit(step, batches, epochs=config.epochs - len(history),
+                evaluate=evaluate if val_x is not None else None,
+                hooks=[keep_samples, state, *hooks], max_seconds=max_seconds, progress=progress,
+                desc=state.describe(f"VAE z={config.z_dim}"), history=history)
+        except TrainingDiverged as exc:
+            error = state.diverged(exc, f"Try a learning rate 10 times lower (lr={config.lr:g} -> "
+                                        f"{config.lr / 10:g}: VAEConfig(lr=...), or --lr on the command line).")
             model.eval()
-            exc.model = model
-            raise
+            error.model = model
+            raise error from None
         complete = not history.interrupted and len(history) == config.epochs
         if complete:
             bank.noise.copy_(history.noise)
@@ -278,13 +307,13 @@ def train_vae(config: VAEConfig, data, hooks: Iterable[Hook] = (), max_seconds: 
                 bank.images[i].copy_(history.samples[epoch])
         elif progress and not history.interrupted:
             print(f"Stopped after {len(history)} of {config.epochs} epochs ({history.stop_reason}); "
-                  "this shortened run is not cached.")
+                  "this shortened run is not cached as finished (calling again resumes it).")
         return {"complete": complete, "config": config.to_dict(), "dataset": data.name,
                 "pixels": data.pixels, "n_train": len(data.train), "history": history.to_dict(),
                 "precision": training_precision(config.precision, device)}
 
     modules = {"vae": model, "snapshots": bank}
-    meta, from_cache = checkpoints.cached(vae_cache_key(config, data, device), modules, config.arch(),
+    meta, from_cache = checkpoints.cached(key, modules, config.arch(),
                                           run_training, use_cache=use_cache, verbose=progress)
     if from_cache:
         history = VAEHistory.from_dict(meta["history"])

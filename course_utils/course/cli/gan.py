@@ -18,7 +18,7 @@ import matplotlib
 from course_utils.core.data import DataError, load_data
 from course_utils.core.runtime import PRECISIONS, get_device, training_precision
 from course_utils.core.storage import write_json
-from course_utils.core.training import NonFiniteLossError
+from course_utils.core.training import TrainingDiverged
 from course_utils.gan.model import GANConfig, to_unit
 
 DEFAULTS = GANConfig()
@@ -29,6 +29,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--dataset", default=None, help="auto (default), mnist or fashion-mnist")
     parser.add_argument("--out", default="outputs/gan", help="folder for figures and metrics (default %(default)s)")
     parser.add_argument("--seed", type=int, default=DEFAULTS.seed)
+    parser.add_argument("--lr", type=float, default=DEFAULTS.lr, help="Adam learning rate (default %(default)s)")
     parser.add_argument("--precision", choices=PRECISIONS, default=DEFAULTS.precision,
                         help="training's matrix products: auto (bfloat16 where the hardware has it), float32, bfloat16")
     parser.add_argument("--generator-loss", choices=["non-saturating", "saturating"],
@@ -61,16 +62,16 @@ def run(args) -> int:
     t0 = time.perf_counter()
     try:
         data = load_data(args.dataset, pixels="gray")
-    except DataError as exc:
+        config = GANConfig(epochs=args.epochs, seed=args.seed, lr=args.lr, generator_loss=args.generator_loss,
+                           latent_dim=args.latent_dim, train_size=args.train_size, precision=args.precision)
+    except (DataError, ValueError) as exc:
         print(f"error: {exc}")
         return 2
-    config = GANConfig(epochs=args.epochs, seed=args.seed, generator_loss=args.generator_loss,
-                       latent_dim=args.latent_dim, train_size=args.train_size, precision=args.precision)
     print(f"{data}\n{config}")
     try:
         generator, _, history = train_gan(config, data, max_seconds=args.max_seconds,
                                           use_cache=not args.no_cache, progress=not args.quiet)
-    except NonFiniteLossError as exc:
+    except TrainingDiverged as exc:  # NaN/inf or an exploded loss: no figures, no metrics
         print(f"error: {exc}")
         return 3
     out = Path(args.out)

@@ -17,7 +17,7 @@ import matplotlib
 from course_utils.core.data import DataError, load_data
 from course_utils.core.runtime import PRECISIONS, get_device, set_threads, training_precision
 from course_utils.core.storage import write_json
-from course_utils.core.training import NonFiniteLossError
+from course_utils.core.training import TrainingDiverged
 from course_utils.vae.model import VAEConfig
 
 
@@ -71,7 +71,7 @@ def run(args) -> int:
         try:
             return train_vae(cfg, data, max_seconds=args.max_seconds, use_cache=not args.no_cache,
                              device=args.device)
-        except NonFiniteLossError as exc:
+        except TrainingDiverged as exc:  # NaN/inf or an exploded loss: no figures, no metrics
             print(f"error: {exc}")
             return None, None
 
