@@ -1,6 +1,10 @@
 # %% [markdown]
 # # 05 — The variational autoencoder (Q1.12–Q1.15)
 #
+# [![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/dgm-course/deep-generative-models/blob/main/notebooks/05_vae.ipynb)
+# [![Launch on Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/dgm-course/deep-generative-models/main?urlpath=lab/tree/notebooks/05_vae.ipynb)
+# · [read it with all outputs on the course website](https://dgm-course.github.io/deep-generative-models/notebooks/05_vae.html)
+#
 # Everything is in place: a latent variable model with a non-linear decoder (01), an
 # encoder `q(z|x)` because the prior is a bad proposal (02), a closed-form KL (03), and a
 # differentiable one-sample ELBO (04). This notebook builds the VAE from `course_utils`,
@@ -27,6 +31,24 @@
 #
 # Each question starts with a *predict first* prompt; the worked answers stay collapsed until you
 # open them. About 45 minutes plus the training (see below).
+
+# %%
+# Google Colab only (elsewhere this cell does nothing): fetch the course, install it, enable its sliders.
+import sys
+
+if "google.colab" in sys.modules:
+    import os
+    import subprocess
+
+    COURSE_DIR = "/content/deep-generative-models"
+    if not os.path.isdir(COURSE_DIR):
+        subprocess.run(["git", "clone", "--quiet", "--depth=1", "--branch=main",
+                        "https://github.com/dgm-course/deep-generative-models.git", COURSE_DIR], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--editable", COURSE_DIR], check=True)
+    sys.path.insert(0, COURSE_DIR)
+    from course_utils.course.colab import setup_colab
+
+    setup_colab(COURSE_DIR)
 
 # %% [markdown]
 # ## Setup
@@ -247,7 +269,6 @@ plt.show()
 # probabilities from 0.05 to 0.95. Shape `(n,)`.
 
 # %%
-# NBVAL_CHECK_OUTPUT
 def gaussian_quantiles(n):
     """N(0, 1) quantiles at n evenly spaced probabilities from 0.05 to 0.95."""
     ### BEGIN SOLUTION
@@ -255,7 +276,9 @@ def gaussian_quantiles(n):
     return torch.distributions.Normal(0.0, 1.0).icdf(p)
     ### END SOLUTION
 
-
+# %%
+# Autograded check: 1 point
+# NBVAL_CHECK_OUTPUT
 check_gaussian_quantiles(gaussian_quantiles)
 print("n = 7:", [round(v, 3) for v in gaussian_quantiles(7).tolist()])
 
