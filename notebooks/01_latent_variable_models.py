@@ -335,7 +335,7 @@ plt.show()
 
 # %%
 explorer = LatentExplorer(vae.decode, vae.z_dim, coords=range(5), title="z[0..4] of the z = 20 VAE")
-explorer.widget
+explorer
 
 # %% [markdown]
 # ## Summary

@@ -347,7 +347,7 @@ plt.show()
 
 # %%
 explorer = MonteCarloExplorer(dims=(1, 2, 5, 10, 20), max_log2=pick(17, 14))
-explorer.widget
+explorer
 
 # %% [markdown]
 # ## Summary

@@ -460,7 +460,7 @@ plt.show()
 
 # %%
 directions = KLDirectionExplorer(separation=5.0, weight=0.6)
-directions.widget
+directions
 
 # %% [markdown]
 # <details><summary><b>Worked answer (forward versus reverse)</b></summary>
@@ -491,7 +491,7 @@ directions.widget
 
 # %%
 explorer = KLExplorer(mu_p=0.0, sigma_p=1.0, mu_q=1.0, sigma_q=0.5)
-explorer.widget
+explorer
 
 # %% [markdown]
 # ## Summary

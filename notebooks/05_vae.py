@@ -359,7 +359,7 @@ print("per coordinate, Var(mu) + E[sigma^2] (1 for the prior): "
 
 # %%
 explorer2 = LatentExplorer(vae2.decode, 2, title="z = 2 VAE: (z[0], z[1])")
-explorer2.widget
+explorer2
 
 # %% [markdown]
 # **z = 20:** the sliders move five of the twenty coordinates; the other fifteen stay at the
@@ -371,7 +371,7 @@ with torch.no_grad():
     base, _ = vae20.encode(x_test[:1])
 explorer20 = LatentExplorer(vae20.decode, 20, coords=range(5), base=base[0],
                             title="z = 20 VAE around test image 0: z[0..4]")
-explorer20.widget
+explorer20
 
 # %% [markdown]
 # **Reconstructions:** pick a test image; the VAE encodes it (mean of q(z|x)) and decodes.
@@ -379,7 +379,7 @@ explorer20.widget
 # %%
 fig = plot_reconstructions(vae20, x_test, n=10, title="z = 20: test images and their reconstructions")
 plt.show()
-ReconstructionExplorer(vae20, x_test).widget
+ReconstructionExplorer(vae20, x_test)
 
 # %% [markdown]
 # ## Reporting the model: test ELBO and importance-weighted log-likelihood

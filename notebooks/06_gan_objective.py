@@ -630,7 +630,7 @@ plt.show()
 
 # %%
 explorer = ToyGANExplorer(toy_config, runs=(toy_run,))
-explorer.widget
+explorer
 
 # %% [markdown]
 # ## Mode collapse, seen (about 10 minutes)
@@ -677,7 +677,7 @@ for loss, run in ring_runs.items():
 
 # %%
 ring_explorer = RingExplorer({f"{k} loss": v for k, v in ring_runs.items()})
-ring_explorer.widget
+ring_explorer
 
 # %% [markdown]
 # <details><summary><b>Worked answer: mode collapse on the ring</b></summary>

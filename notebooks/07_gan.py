@@ -386,7 +386,7 @@ plt.show()
 # %%
 pairs_z0, pairs_z1 = interpolation.random_pairs(5, G.latent_dim, seed=0)
 explorer = InterpolationExplorer(lambda z: to_unit(sample(G, z)), pairs_z0, pairs_z1, steps=15)
-explorer.widget
+explorer
 
 # %% [markdown]
 # ### Has the generator memorised its training images?

@@ -128,6 +128,11 @@ class ToyGANExplorer(_Timed):
                                     widgets.HBox([self.lr_d, self.lr_g]), self.step, self.image, self.label])
         self._on_setting(None)
 
+    @property
+    def static_controls(self) -> list:
+        """The stand-in sweeps the training step only: the other controls would train new GANs."""
+        return [self.step]
+
     # -- state
     @property
     def config(self) -> ToyConfig:
@@ -287,6 +292,11 @@ class RingExplorer(_Timed):
     def run(self) -> RingRun:
         return self.runs[self.loss.value]
 
+    @property
+    def static_controls(self) -> list:
+        """The stand-in sweeps the loss (at the last step) and the training step (for the first loss)."""
+        return [self.loss, self.step]
+
     def _build_figure(self, run: RingRun) -> None:
         fig = self.fig = _figure(8.0, 3.4)
         fig.set_dpi(72)
@@ -427,6 +437,18 @@ class InterpolationExplorer(_Timed):
 
     def _on_position(self, change) -> None:
         self.update()
+
+    def static_tracks(self):
+        """The stand-in: the current pair, one track along each path (lerp and slerp), both images per frame."""
+        original = self.method.value
+        tracks = []
+        try:
+            for label, method in zip(self.method._options_labels, self.method._options_values, strict=True):
+                self.method.value = method
+                tracks.append(self.sweep(self.position, description=f"step on the {label}"))
+        finally:
+            self.method.value = original
+        return tracks
 
     def update(self) -> None:
         """Decode the current point and draw it (and the strip's frame)."""
