@@ -300,7 +300,7 @@ class RingExplorer(_Timed):
     def _build_figure(self, run: RingRun) -> None:
         fig = self.fig = _figure(8.0, 3.4)
         fig.set_dpi(72)
-        fig.subplots_adjust(left=0.04, right=0.97, bottom=0.15, top=0.88, wspace=0.3)
+        fig.subplots_adjust(left=0.06, right=0.97, bottom=0.15, top=0.88, wspace=0.3)
         ax, ax_t = self.ax, self.ax_t = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
         centres = ring_centres(run.config).numpy()
         lim = 1.6 * run.config.radius
@@ -313,6 +313,8 @@ class RingExplorer(_Timed):
         ax.set_xticks([])
         ax.set_yticks([])
         ax.set_title("samples (circles: modes, green = captured)", fontsize=10)
+        ax.set_xlabel("x₁")
+        ax.set_ylabel("x₂")
         (self.curve,) = ax_t.plot([], [], color="C0")
         self.now = ax_t.axvline(0, color="k", lw=1, animated=True)
         ax_t.axhline(run.config.n_modes, color="gray", ls=":", lw=1)
