@@ -1,6 +1,10 @@
 # %% [markdown]
 # # 01 — Latent variable models (Q1.1–Q1.3)
 #
+# [![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/dgm-course/deep-generative-models/blob/main/notebooks/01_latent_variable_models.ipynb)
+# [![Launch on Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/dgm-course/deep-generative-models/main?urlpath=lab/tree/notebooks/01_latent_variable_models.ipynb)
+# · [read it with all outputs on the course website](https://dgm-course.github.io/deep-generative-models/notebooks/01_latent_variable_models.html)
+#
 # A latent variable model explains each image x by an unobserved code z: first draw z
 # from a simple prior, then draw x from a distribution that depends on z,
 #
@@ -25,6 +29,24 @@
 # Each question comes with a short *predict first* prompt: write your answer down before you run
 # the cells that follow, then compare with the worked answer, which stays collapsed until you open it.
 # About 30 minutes in all.
+
+# %%
+# Google Colab only (elsewhere this cell does nothing): fetch the course, install it, enable its sliders.
+import sys
+
+if "google.colab" in sys.modules:
+    import os
+    import subprocess
+
+    COURSE_DIR = "/content/deep-generative-models"
+    if not os.path.isdir(COURSE_DIR):
+        subprocess.run(["git", "clone", "--quiet", "--depth=1", "--branch=main",
+                        "https://github.com/dgm-course/deep-generative-models.git", COURSE_DIR], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--editable", COURSE_DIR], check=True)
+    sys.path.insert(0, COURSE_DIR)
+    from course_utils.course.colab import setup_colab
+
+    setup_colab(COURSE_DIR)
 
 # %% [markdown]
 # ## Setup
@@ -198,14 +220,15 @@ record("VAE validation ELBO (z = 20, notebook 01's short run)", history.last["va
 # pixel, with all randomness taken from `generator` (so the same seed reproduces the sample).
 
 # %%
-# NBVAL_CHECK_OUTPUT
 def sample_pixels(probs, generator):
     """One Bernoulli draw per pixel: x_m = 1 with probability probs_m (same shape as probs)."""
     ### BEGIN SOLUTION
     return torch.bernoulli(probs, generator=generator)
     ### END SOLUTION
 
-
+# %%
+# Autograded check: 1 point
+# NBVAL_CHECK_OUTPUT
 check_sample_pixels(sample_pixels)
 
 # %% [markdown]
@@ -312,7 +335,7 @@ plt.show()
 
 # %%
 explorer = LatentExplorer(vae.decode, vae.z_dim, coords=range(5), title="z[0..4] of the z = 20 VAE")
-explorer.widget
+explorer
 
 # %% [markdown]
 # ## Summary

@@ -1,6 +1,10 @@
 # %% [markdown]
 # # 02 — The naive Monte Carlo estimate of log p(x) (Q1.4)
 #
+# [![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/dgm-course/deep-generative-models/blob/main/notebooks/02_naive_monte_carlo.ipynb)
+# [![Launch on Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/dgm-course/deep-generative-models/main?urlpath=lab/tree/notebooks/02_naive_monte_carlo.ipynb)
+# · [read it with all outputs on the course website](https://dgm-course.github.io/deep-generative-models/notebooks/02_naive_monte_carlo.html)
+#
 # To train or compare latent variable models by maximum likelihood we need
 # `log p(x) = log ∫ p(x|z) p(z) dz`. For the VAE this integral has no closed form. The
 # obvious fix is Monte Carlo: average `p(x|z)` over samples from the prior. This notebook
@@ -23,6 +27,24 @@
 #
 # Each question starts with a *predict first* prompt; the worked answers stay collapsed until you
 # open them. About 30 minutes.
+
+# %%
+# Google Colab only (elsewhere this cell does nothing): fetch the course, install it, enable its sliders.
+import sys
+
+if "google.colab" in sys.modules:
+    import os
+    import subprocess
+
+    COURSE_DIR = "/content/deep-generative-models"
+    if not os.path.isdir(COURSE_DIR):
+        subprocess.run(["git", "clone", "--quiet", "--depth=1", "--branch=main",
+                        "https://github.com/dgm-course/deep-generative-models.git", COURSE_DIR], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--editable", COURSE_DIR], check=True)
+    sys.path.insert(0, COURSE_DIR)
+    from course_utils.course.colab import setup_colab
+
+    setup_colab(COURSE_DIR)
 
 # %% [markdown]
 # ## Setup
@@ -76,7 +98,6 @@ print(f"the smallest positive float64: exp({math.log(math.ulp(0.0)):.1f}); "
 # dtype of the input. It must be right for any M and for log-likelihoods of −1000 nats.
 
 # %%
-# NBVAL_CHECK_OUTPUT
 def naive_log_px(log_px_given_z):
     """The naive estimate of log p(x_n) from log p(x_n | z_m) of shape (M, N), z_m ~ p(z); returns (N,)."""
     ### BEGIN SOLUTION
@@ -84,7 +105,9 @@ def naive_log_px(log_px_given_z):
     return torch.logsumexp(log_px_given_z, dim=0) - math.log(M)
     ### END SOLUTION
 
-
+# %%
+# Autograded check: 1 point
+# NBVAL_CHECK_OUTPUT
 check_naive_log_px(naive_log_px)
 
 # %% [markdown]
@@ -324,7 +347,7 @@ plt.show()
 
 # %%
 explorer = MonteCarloExplorer(dims=(1, 2, 5, 10, 20), max_log2=pick(17, 14))
-explorer.widget
+explorer
 
 # %% [markdown]
 # ## Summary

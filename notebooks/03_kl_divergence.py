@@ -1,6 +1,10 @@
 # %% [markdown]
 # # 03 — The KL divergence between Gaussians (Q1.5)
 #
+# [![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/dgm-course/deep-generative-models/blob/main/notebooks/03_kl_divergence.ipynb)
+# [![Launch on Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/dgm-course/deep-generative-models/main?urlpath=lab/tree/notebooks/03_kl_divergence.ipynb)
+# · [read it with all outputs on the course website](https://dgm-course.github.io/deep-generative-models/notebooks/03_kl_divergence.html)
+#
 # The VAE's loss has a term that pulls every approximate posterior q(z|x) towards the
 # prior p(z) = N(0, I). That term is a **Kullback–Leibler divergence**, and for
 # Gaussians it has a closed form. This notebook derives it, checks it three ways,
@@ -30,6 +34,24 @@
 # Each question starts with a *derive* or *predict first* prompt; the worked answers stay
 # collapsed until you open them. Units: every KL here is in **nats** (natural logarithms).
 # About 45 minutes.
+
+# %%
+# Google Colab only (elsewhere this cell does nothing): fetch the course, install it, enable its sliders.
+import sys
+
+if "google.colab" in sys.modules:
+    import os
+    import subprocess
+
+    COURSE_DIR = "/content/deep-generative-models"
+    if not os.path.isdir(COURSE_DIR):
+        subprocess.run(["git", "clone", "--quiet", "--depth=1", "--branch=main",
+                        "https://github.com/dgm-course/deep-generative-models.git", COURSE_DIR], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--editable", COURSE_DIR], check=True)
+    sys.path.insert(0, COURSE_DIR)
+    from course_utils.course.colab import setup_colab
+
+    setup_colab(COURSE_DIR)
 
 # %% [markdown]
 # ## Setup
@@ -251,14 +273,15 @@ plt.show()
 # constant or ½, a mean instead of a sum, a detached result).
 
 # %%
-# NBVAL_CHECK_OUTPUT
 def kl_to_standard_normal(mu, sigma):
     """KL( N(mu, diag(sigma^2)) || N(0, I) ) for each row of mu, sigma (shape (N, D)) -> (N,), in nats."""
     ### BEGIN SOLUTION
     return (-torch.log(sigma) + 0.5 * (sigma**2 + mu**2) - 0.5).sum(dim=-1)
     ### END SOLUTION
 
-
+# %%
+# Autograded check: 1 point
+# NBVAL_CHECK_OUTPUT
 check_kl_std_normal(kl_to_standard_normal)
 
 # %% [markdown]
@@ -437,7 +460,7 @@ plt.show()
 
 # %%
 directions = KLDirectionExplorer(separation=5.0, weight=0.6)
-directions.widget
+directions
 
 # %% [markdown]
 # <details><summary><b>Worked answer (forward versus reverse)</b></summary>
@@ -468,7 +491,7 @@ directions.widget
 
 # %%
 explorer = KLExplorer(mu_p=0.0, sigma_p=1.0, mu_q=1.0, sigma_q=0.5)
-explorer.widget
+explorer
 
 # %% [markdown]
 # ## Summary

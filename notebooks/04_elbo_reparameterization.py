@@ -1,6 +1,10 @@
 # %% [markdown]
 # # 04 — The ELBO and the reparameterization trick (Q1.6–Q1.11)
 #
+# [![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/dgm-course/deep-generative-models/blob/main/notebooks/04_elbo_reparameterization.ipynb)
+# [![Launch on Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/dgm-course/deep-generative-models/main?urlpath=lab/tree/notebooks/04_elbo_reparameterization.ipynb)
+# · [read it with all outputs on the course website](https://dgm-course.github.io/deep-generative-models/notebooks/04_elbo_reparameterization.html)
+#
 # Notebook 02 showed that `log p(x)` of a VAE cannot be estimated well by sampling the prior;
 # notebook 03 gave the KL divergence between Gaussians. Here the two meet: an approximate
 # posterior `q(z|x)` turns `log p(x)` into a tractable **lower bound**, the ELBO, which the VAE
@@ -32,6 +36,24 @@
 #
 # Each question starts with a *derive* or *predict first* prompt; the worked answers stay
 # collapsed until you open them. About 90 minutes.
+
+# %%
+# Google Colab only (elsewhere this cell does nothing): fetch the course, install it, enable its sliders.
+import sys
+
+if "google.colab" in sys.modules:
+    import os
+    import subprocess
+
+    COURSE_DIR = "/content/deep-generative-models"
+    if not os.path.isdir(COURSE_DIR):
+        subprocess.run(["git", "clone", "--quiet", "--depth=1", "--branch=main",
+                        "https://github.com/dgm-course/deep-generative-models.git", COURSE_DIR], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--editable", COURSE_DIR], check=True)
+    sys.path.insert(0, COURSE_DIR)
+    from course_utils.course.colab import setup_colab
+
+    setup_colab(COURSE_DIR)
 
 # %% [markdown]
 # ## Setup
@@ -112,7 +134,6 @@ print(f"cosine between W's columns: {cosine:.3f}; posterior correlation of z_1 a
 # and for a batch of pairs (leading dimensions), in the dtype of the inputs.
 
 # %%
-# NBVAL_CHECK_OUTPUT
 def kl_gaussians(mu_q, cov_q, mu_p, cov_p):
     """KL( N(mu_q, cov_q) || N(mu_p, cov_p) ) for full covariances; mu (..., d), cov (..., d, d) -> (...)."""
     ### BEGIN SOLUTION
@@ -124,7 +145,9 @@ def kl_gaussians(mu_q, cov_q, mu_p, cov_p):
     return 0.5 * (trace + mahalanobis - d + torch.logdet(cov_p) - torch.logdet(cov_q))
     ### END SOLUTION
 
-
+# %%
+# Autograded check: 2 points
+# NBVAL_CHECK_OUTPUT
 check_kl_gaussians(kl_gaussians)
 
 # %% [markdown]
@@ -419,7 +442,6 @@ plt.show()
 # finite and correct there, in float32. Training differentiates it, so keep it differentiable.
 
 # %%
-# NBVAL_CHECK_OUTPUT
 def per_example_loss(x, logits, mu, sigma):
     """The one-sample negative ELBO of each example: reconstruction + KL, shape (N,)."""
     ### BEGIN SOLUTION
@@ -428,7 +450,9 @@ def per_example_loss(x, logits, mu, sigma):
     return reconstruction + kl
     ### END SOLUTION
 
-
+# %%
+# Autograded check: 2 points
+# NBVAL_CHECK_OUTPUT
 check_per_example_loss(per_example_loss)
 
 # %% [markdown]
@@ -506,14 +530,15 @@ print("Normal.rsample(): requires_grad =", Normal(mu_q, sigma_q).rsample().requi
 # a sample of `N(mu, diag(sigma²))` made from that `eps`, such that gradients reach `mu` and `sigma`.
 
 # %%
-# NBVAL_CHECK_OUTPUT
 def reparameterize(mu, sigma, eps):
     """A sample of N(mu, diag(sigma^2)) made from the given eps ~ N(0, I), differentiable in mu and sigma."""
     ### BEGIN SOLUTION
     return mu + sigma * eps
     ### END SOLUTION
 
-
+# %%
+# Autograded check: 1 point
+# NBVAL_CHECK_OUTPUT
 check_reparameterize(reparameterize)
 
 # %% [markdown]

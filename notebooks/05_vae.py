@@ -1,6 +1,10 @@
 # %% [markdown]
 # # 05 — The variational autoencoder (Q1.12–Q1.15)
 #
+# [![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/dgm-course/deep-generative-models/blob/main/notebooks/05_vae.ipynb)
+# [![Launch on Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/dgm-course/deep-generative-models/main?urlpath=lab/tree/notebooks/05_vae.ipynb)
+# · [read it with all outputs on the course website](https://dgm-course.github.io/deep-generative-models/notebooks/05_vae.html)
+#
 # Everything is in place: a latent variable model with a non-linear decoder (01), an
 # encoder `q(z|x)` because the prior is a bad proposal (02), a closed-form KL (03), and a
 # differentiable one-sample ELBO (04). This notebook builds the VAE from `course_utils`,
@@ -27,6 +31,24 @@
 #
 # Each question starts with a *predict first* prompt; the worked answers stay collapsed until you
 # open them. About 45 minutes plus the training (see below).
+
+# %%
+# Google Colab only (elsewhere this cell does nothing): fetch the course, install it, enable its sliders.
+import sys
+
+if "google.colab" in sys.modules:
+    import os
+    import subprocess
+
+    COURSE_DIR = "/content/deep-generative-models"
+    if not os.path.isdir(COURSE_DIR):
+        subprocess.run(["git", "clone", "--quiet", "--depth=1", "--branch=main",
+                        "https://github.com/dgm-course/deep-generative-models.git", COURSE_DIR], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--editable", COURSE_DIR], check=True)
+    sys.path.insert(0, COURSE_DIR)
+    from course_utils.course.colab import setup_colab
+
+    setup_colab(COURSE_DIR)
 
 # %% [markdown]
 # ## Setup
@@ -247,7 +269,6 @@ plt.show()
 # probabilities from 0.05 to 0.95. Shape `(n,)`.
 
 # %%
-# NBVAL_CHECK_OUTPUT
 def gaussian_quantiles(n):
     """N(0, 1) quantiles at n evenly spaced probabilities from 0.05 to 0.95."""
     ### BEGIN SOLUTION
@@ -255,7 +276,9 @@ def gaussian_quantiles(n):
     return torch.distributions.Normal(0.0, 1.0).icdf(p)
     ### END SOLUTION
 
-
+# %%
+# Autograded check: 1 point
+# NBVAL_CHECK_OUTPUT
 check_gaussian_quantiles(gaussian_quantiles)
 print("n = 7:", [round(v, 3) for v in gaussian_quantiles(7).tolist()])
 
@@ -336,7 +359,7 @@ print("per coordinate, Var(mu) + E[sigma^2] (1 for the prior): "
 
 # %%
 explorer2 = LatentExplorer(vae2.decode, 2, title="z = 2 VAE: (z[0], z[1])")
-explorer2.widget
+explorer2
 
 # %% [markdown]
 # **z = 20:** the sliders move five of the twenty coordinates; the other fifteen stay at the
@@ -348,7 +371,7 @@ with torch.no_grad():
     base, _ = vae20.encode(x_test[:1])
 explorer20 = LatentExplorer(vae20.decode, 20, coords=range(5), base=base[0],
                             title="z = 20 VAE around test image 0: z[0..4]")
-explorer20.widget
+explorer20
 
 # %% [markdown]
 # **Reconstructions:** pick a test image; the VAE encodes it (mean of q(z|x)) and decodes.
@@ -356,7 +379,7 @@ explorer20.widget
 # %%
 fig = plot_reconstructions(vae20, x_test, n=10, title="z = 20: test images and their reconstructions")
 plt.show()
-ReconstructionExplorer(vae20, x_test).widget
+ReconstructionExplorer(vae20, x_test)
 
 # %% [markdown]
 # ## Reporting the model: test ELBO and importance-weighted log-likelihood

@@ -1,6 +1,10 @@
 # %% [markdown]
 # # 06 — The GAN objective (Q2.1–Q2.4)
 #
+# [![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/dgm-course/deep-generative-models/blob/main/notebooks/06_gan_objective.ipynb)
+# [![Launch on Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/dgm-course/deep-generative-models/main?urlpath=lab/tree/notebooks/06_gan_objective.ipynb)
+# · [read it with all outputs on the course website](https://dgm-course.github.io/deep-generative-models/notebooks/06_gan_objective.html)
+#
 # A generative adversarial network (GAN) learns to sample without ever writing down a
 # likelihood. Two networks play a game: a **generator** makes fakes from noise, a
 # **discriminator** tries to tell fakes from real data. This notebook takes the game apart
@@ -31,6 +35,24 @@
 # Rough times: Q2.1 5 min, Q2.2 10 min, Q2.3 15 min, Q2.4 15 min, the game 15 min, mode collapse
 # 10 min, disjoint supports 5 min, the training-step exercise 10 min.
 # Units: all logs are natural, every loss and value is in **nats**.
+
+# %%
+# Google Colab only (elsewhere this cell does nothing): fetch the course, install it, enable its sliders.
+import sys
+
+if "google.colab" in sys.modules:
+    import os
+    import subprocess
+
+    COURSE_DIR = "/content/deep-generative-models"
+    if not os.path.isdir(COURSE_DIR):
+        subprocess.run(["git", "clone", "--quiet", "--depth=1", "--branch=main",
+                        "https://github.com/dgm-course/deep-generative-models.git", COURSE_DIR], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--editable", COURSE_DIR], check=True)
+    sys.path.insert(0, COURSE_DIR)
+    from course_utils.course.colab import setup_colab
+
+    setup_colab(COURSE_DIR)
 
 # %% [markdown]
 # ## Setup
@@ -200,14 +222,15 @@ for name, (d_real, d_fake) in situations.items():
 # slips.
 
 # %%
-# NBVAL_CHECK_OUTPUT
 def my_discriminator_loss(real_logits, fake_logits):
     """-V(D, G) from the discriminator's logits on real images and on fakes (batch means), a 0-d tensor."""
     ### BEGIN SOLUTION
     return -F.logsigmoid(real_logits).mean() - F.logsigmoid(-fake_logits).mean()
     ### END SOLUTION
 
-
+# %%
+# Autograded check: 1 point
+# NBVAL_CHECK_OUTPUT
 check_discriminator_loss(my_discriminator_loss)
 
 # %% [markdown]
@@ -456,14 +479,15 @@ print(f"toy, D(G(z)) in [{cmp_toy['min_d']:.4f}, {cmp_toy['max_d']:.4f}]: |grad|
 # or less, the very case the loss exists for, and its gradient must reach the logits.
 
 # %%
-# NBVAL_CHECK_OUTPUT
 def my_generator_loss_ns(fake_logits):
     """-E[log D(G(z))] from the discriminator's logits on fakes (batch mean), a 0-d tensor."""
     ### BEGIN SOLUTION
     return -F.logsigmoid(fake_logits).mean()
     ### END SOLUTION
 
-
+# %%
+# Autograded check: 1 point
+# NBVAL_CHECK_OUTPUT
 check_generator_loss_non_saturating(my_generator_loss_ns)
 
 # %% [markdown]
@@ -606,7 +630,7 @@ plt.show()
 
 # %%
 explorer = ToyGANExplorer(toy_config, runs=(toy_run,))
-explorer.widget
+explorer
 
 # %% [markdown]
 # ## Mode collapse, seen (about 10 minutes)
@@ -653,7 +677,7 @@ for loss, run in ring_runs.items():
 
 # %%
 ring_explorer = RingExplorer({f"{k} loss": v for k, v in ring_runs.items()})
-ring_explorer.widget
+ring_explorer
 
 # %% [markdown]
 # <details><summary><b>Worked answer: mode collapse on the ring</b></summary>
@@ -725,7 +749,6 @@ plt.show()
 # steps, gradients reaching G in D's step, the labels, leftover gradients, the loss G follows.
 
 # %%
-# NBVAL_CHECK_OUTPUT
 def my_gan_step(G, D, opt_g, opt_d, real, z):
     """One D step on real and fake, then one G step through the updated D; returns (d_loss, g_loss) as floats."""
     ### BEGIN SOLUTION
@@ -741,7 +764,9 @@ def my_gan_step(G, D, opt_g, opt_d, real, z):
     return d_loss.item(), g_loss.item()
     ### END SOLUTION
 
-
+# %%
+# Autograded check: 2 points
+# NBVAL_CHECK_OUTPUT
 check_gan_step(my_gan_step)
 
 # %% [markdown]

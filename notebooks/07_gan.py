@@ -1,6 +1,10 @@
 # %% [markdown]
 # # 07 — The GAN (Q2.5–Q2.7)
 #
+# [![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/dgm-course/deep-generative-models/blob/main/notebooks/07_gan.ipynb)
+# [![Launch on Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/dgm-course/deep-generative-models/main?urlpath=lab/tree/notebooks/07_gan.ipynb)
+# · [read it with all outputs on the course website](https://dgm-course.github.io/deep-generative-models/notebooks/07_gan.html)
+#
 # Notebook 06 took the game apart on a problem with one number per sample. Here the
 # generator makes 28×28 images: the assignment's GAN, built from `course_utils`, trained with
 # the losses of notebook 06, then examined through its samples and its latent space.
@@ -30,6 +34,24 @@
 #   you see?
 #
 # Rough times: Q2.5 15 min (training runs meanwhile), Q2.6 15 min, Q2.7 20 min.
+
+# %%
+# Google Colab only (elsewhere this cell does nothing): fetch the course, install it, enable its sliders.
+import sys
+
+if "google.colab" in sys.modules:
+    import os
+    import subprocess
+
+    COURSE_DIR = "/content/deep-generative-models"
+    if not os.path.isdir(COURSE_DIR):
+        subprocess.run(["git", "clone", "--quiet", "--depth=1", "--branch=main",
+                        "https://github.com/dgm-course/deep-generative-models.git", COURSE_DIR], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--editable", COURSE_DIR], check=True)
+    sys.path.insert(0, COURSE_DIR)
+    from course_utils.course.colab import setup_colab
+
+    setup_colab(COURSE_DIR)
 
 # %% [markdown]
 # ## Setup
@@ -272,7 +294,6 @@ print(results.provenance("seeds"))
 # a reversed path).
 
 # %%
-# NBVAL_CHECK_OUTPUT
 def my_lerp(z0, z1, steps):
     """steps points on the straight line from z0 to z1 (both included): shape (steps, D)."""
     ### BEGIN SOLUTION
@@ -280,7 +301,9 @@ def my_lerp(z0, z1, steps):
     return (1 - t) * z0 + t * z1
     ### END SOLUTION
 
-
+# %%
+# Autograded check: 1 point
+# NBVAL_CHECK_OUTPUT
 check_lerp(my_lerp)
 
 # %% [markdown]
@@ -298,7 +321,6 @@ check_lerp(my_lerp)
 # Same interface as `my_lerp`. Normalise only to compute the angle; combine the original vectors.
 
 # %%
-# NBVAL_CHECK_OUTPUT
 def my_slerp(z0, z1, steps):
     """steps points on the great-circle arc from z0 to z1 (both included): shape (steps, D)."""
     ### BEGIN SOLUTION
@@ -307,7 +329,9 @@ def my_slerp(z0, z1, steps):
     return (torch.sin((1 - t) * omega) * z0 + torch.sin(t * omega) * z1) / torch.sin(omega)
     ### END SOLUTION
 
-
+# %%
+# Autograded check: 2 points
+# NBVAL_CHECK_OUTPUT
 check_slerp(my_slerp)
 
 # %% [markdown]
@@ -362,7 +386,7 @@ plt.show()
 # %%
 pairs_z0, pairs_z1 = interpolation.random_pairs(5, G.latent_dim, seed=0)
 explorer = InterpolationExplorer(lambda z: to_unit(sample(G, z)), pairs_z0, pairs_z1, steps=15)
-explorer.widget
+explorer
 
 # %% [markdown]
 # ### Has the generator memorised its training images?

@@ -1,6 +1,10 @@
 # %% [markdown]
 # # 08 — VAE versus GAN (Q3.1)
 #
+# [![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/dgm-course/deep-generative-models/blob/main/notebooks/08_vae_vs_gan.ipynb)
+# [![Launch on Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/dgm-course/deep-generative-models/main?urlpath=lab/tree/notebooks/08_vae_vs_gan.ipynb)
+# · [read it with all outputs on the course website](https://dgm-course.github.io/deep-generative-models/notebooks/08_vae_vs_gan.html)
+#
 # Two generative models of the same images: the VAE of notebook 05 and the GAN of notebook 07.
 # Both turn Gaussian noise into images, but they are trained for different things, they can
 # answer different questions, and their samples differ in characteristic ways. This notebook
@@ -29,6 +33,24 @@
 # worked answers are collapsed. Rough times: objectives 10 min, the Fréchet distance and its
 # exercise 20 min, seeds and sample size 10 min, coverage 10 min, memorisation 5 min, discrete data
 # and latents 15 min.
+
+# %%
+# Google Colab only (elsewhere this cell does nothing): fetch the course, install it, enable its sliders.
+import sys
+
+if "google.colab" in sys.modules:
+    import os
+    import subprocess
+
+    COURSE_DIR = "/content/deep-generative-models"
+    if not os.path.isdir(COURSE_DIR):
+        subprocess.run(["git", "clone", "--quiet", "--depth=1", "--branch=main",
+                        "https://github.com/dgm-course/deep-generative-models.git", COURSE_DIR], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--editable", COURSE_DIR], check=True)
+    sys.path.insert(0, COURSE_DIR)
+    from course_utils.course.colab import setup_colab
+
+    setup_colab(COURSE_DIR)
 
 # %% [markdown]
 # ## Setup
@@ -173,7 +195,6 @@ print(f"correlation between an image's total ink (sum of pixel values) and its E
 # covariances, covariances of the wrong shape.
 
 # %%
-# NBVAL_CHECK_OUTPUT
 def my_frechet_distance(feats_a, feats_b):
     """Fréchet distance between the Gaussians (mean, unbiased covariance) of two feature sets (N, d): a float."""
     ### BEGIN SOLUTION
@@ -185,7 +206,9 @@ def my_frechet_distance(feats_a, feats_b):
     return float(((mu_a - mu_b) ** 2).sum() + cov_a.trace() + cov_b.trace() - 2 * cross)
     ### END SOLUTION
 
-
+# %%
+# Autograded check: 2 points
+# NBVAL_CHECK_OUTPUT
 check_frechet_distance(my_frechet_distance)
 
 # %% [markdown]

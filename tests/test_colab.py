@@ -16,6 +16,7 @@ import types
 from pathlib import Path
 
 import nbformat
+import pytest
 import tomllib
 from nbformat.v4 import new_code_cell, new_notebook
 
@@ -177,3 +178,22 @@ def test_notebook_problems_names_a_missing_launch_line_or_set_up_cell():
                                 new_code_cell("import torch"), new_code_cell(colab.first_cell())])
     problems = colab.notebook_problems(stale, "05_vae")
     assert len(problems) == 2 and "launch line" in problems[0] and "set-up cell" in problems[1]
+
+
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.py"))
+
+
+def test_there_are_eight_course_notebooks():
+    assert [p.stem[:2] for p in NOTEBOOKS] == ["01", "02", "03", "04", "05", "06", "07", "08"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_notebook_starts_with_its_launch_line_and_the_colab_cell(path):
+    """Both halves of the pair: the .py an author edits and the .ipynb Colab opens."""
+    import jupytext
+
+    for nb in (jupytext.read(path, fmt="py:percent"), nbformat.read(path.with_suffix(".ipynb"), as_version=4)):
+        assert colab.notebook_problems(nb, path.stem) == []
+        first_md = next(c for c in nb.cells if c.cell_type == "markdown")
+        assert first_md.source.startswith(f"# {path.stem[:2]} ")  # the launch line sits under the title
+        assert nb.cells.index(first_md) == 0 and nb.cells[1].source == colab.first_cell()

@@ -7,6 +7,7 @@ instead of sampling) scores exactly the points of the solved one.
 """
 from __future__ import annotations
 
+import copy
 import shutil
 from pathlib import Path
 
@@ -192,3 +193,71 @@ def test_command_line_check_reports_drift(tmp_path, capsys):
     nbformat.write(nb, path)
     assert grading.main(["check", str(path)]) == 0
     assert "matches the markers" in capsys.readouterr().out
+
+
+# --------------------------------------------------------------------------- the course's own notebooks
+
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_course_notebook_is_an_nbgrader_source_assignment(path, capsys):
+    """The committed .ipynb carries the metadata its markers say, and every exercise has its own check."""
+    assert grading.main(["check", str(path)]) == 0, capsys.readouterr().out
+    nb = nbformat.read(path, as_version=4)
+    meta = [(i, c.metadata["nbgrader"]) for i, c in enumerate(nb.cells) if "nbgrader" in c.metadata]
+    solutions = [i for i, m in meta if m["solution"]]
+    checks = [i for i, m in meta if m["grade"]]
+    assert solutions and len(solutions) == len(checks)
+    for s in solutions:  # each solution cell is followed by its check, which keeps nbval's checked output
+        check = nb.cells[s + 1]
+        assert s + 1 in checks and check.source.startswith("# Autograded check:"), (path.name, s)
+        assert "# NBVAL_CHECK_OUTPUT" in check.source and check.outputs, (path.name, s + 1)
+        assert "# NBVAL_CHECK_OUTPUT" not in nb.cells[s].source and not nb.cells[s].outputs
+
+
+RIGHT_03 = '''\
+def kl_to_standard_normal(mu, sigma):
+    """KL( N(mu, diag(sigma^2)) || N(0, I) ) for each row of mu, sigma (shape (N, D)) -> (N,), in nats."""
+    return 0.5 * (mu**2 + sigma**2 - 1 - 2 * torch.log(sigma)).sum(-1)'''
+WRONG_03 = '''\
+def kl_to_standard_normal(mu, sigma):
+    """KL( N(mu, diag(sigma^2)) || N(0, I) ) for each row of mu, sigma (shape (N, D)) -> (N,), in nats."""
+    return (-0.5 * torch.log(sigma) + 0.5 * (sigma + mu**2) - 0.5).sum(-1)'''
+
+
+def test_notebook_03_generate_submit_autograde(tmp_path, monkeypatch):
+    """The real notebook 03 (one exercise, one point): released without answers; a right and a wrong submission."""
+    require("nbgrader", "instructors grade with nbgrader")
+    monkeypatch.setenv("COURSE_QUICK", "1")
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    course = tmp_path / "course"
+    name = "03_kl_divergence.ipynb"
+    source = nbformat.read(ROOT / "notebooks" / name, as_version=4)
+    release = grading.assignment(course, "ps3", [ROOT / "notebooks" / name])
+
+    released = nbformat.read(release / name, as_version=4)
+    text = "\n".join(c.source for c in released.cells)
+    answers = [c.source for c in source.cells if c.cell_type == "markdown" and "<details" in c.source]
+    assert len(answers) >= 3 and "<details" not in text and "BEGIN SOLUTION" not in text
+    for answer in answers:  # not a sentence of a worked answer reaches the release
+        inside = answer[answer.index("<details"):]
+        assert not any(line.strip() in text for line in inside.splitlines()[1:] if len(line.strip()) > 40)
+    assert "0.5 * (sigma**2 + mu**2)" not in text and text.count("raise NotImplementedError()") == 1
+    (sol,) = [i for i, c in enumerate(released.cells) if c.metadata.get("nbgrader", {}).get("solution")]
+    check = released.cells[sol + 1]
+    assert check.metadata["nbgrader"]["locked"] and check.metadata["nbgrader"]["points"] == 1
+    assert "NBVAL" not in check.source
+
+    for student, answer in (("right", RIGHT_03), ("wrong", WRONG_03)):
+        nb = copy.deepcopy(released)
+        nb.cells[sol].source = answer
+        folder = course / "submitted" / student / "ps3"
+        folder.mkdir(parents=True)
+        nbformat.write(nb, folder / name)
+    grading.nbgrader(course, "autograde", "ps3", "--create", "--force")
+    assert grading.scores(course, "ps3") == {"right": {"check_kl_std_normal": 1.0},
+                                             "wrong": {"check_kl_std_normal": 0.0}}
+    graded = nbformat.read(course / "autograded" / "wrong" / "ps3" / name, as_version=4)
+    errors = [o for o in graded.cells[sol + 1].outputs if o.output_type == "error"]
+    assert errors and "sigma as the variance" in errors[0]["evalue"]

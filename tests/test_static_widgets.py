@@ -186,3 +186,64 @@ def test_every_control_of_every_explorer_is_described_and_enabled(one_thread):
         for c in found:
             assert c.description.strip(), f"{type(ex).__name__}: a {type(c).__name__} has no description"
             assert not c.disabled, f"{type(ex).__name__}: {c.description} is disabled"
+
+
+# --------------------------------------------------------------------------- the explorers of 03, 06 and 07
+
+def test_kl_direction_explorer_has_a_stand_in_of_at_most_eleven_fits_per_slider(one_thread):
+    from course_utils.widgets import KLDirectionExplorer
+
+    ex = KLDirectionExplorer(separation=5.0, weight=0.6)
+    live = bytes(ex.image.value)
+    sep, weight = ex.static_tracks()
+    assert (sep.description, weight.description) == ("separation", "left weight")
+    assert len(sep.frames) == 11 and sep.labels[sep.start] == "5.00" and weight.labels[weight.start] == "0.60"
+    assert sep.frames[sep.start] == static.opaque_png(live) and (ex.sep_slider.value, ex.weight_slider.value) == (5, .6)
+    assert len(set(sep.frames)) == len(sep.frames)
+
+
+def test_toy_gan_explorer_sweeps_only_the_training_step(one_thread):
+    from course_utils.toys.gan1d import ToyConfig, train_toy_gan
+    from course_utils.widgets import ToyGANExplorer
+
+    trained = []
+    ex = ToyGANExplorer(ToyConfig(steps=40, snapshot_every=10, n_snapshot=200),
+                        trainer=lambda c: trained.append(c) or train_toy_gan(c))
+    (track,) = ex.static_tracks()
+    assert track.description == "snapshot" and track.labels == ["0", "1", "2", "3", "4"]
+    assert track.start == 4 and ex.step.value == 4  # the live widget shows the end of training, as before
+    assert len(trained) == 1  # sweeping trained nothing new
+    assert len(set(track.frames)) == len(track.frames)
+
+
+def test_ring_explorer_sweeps_the_loss_and_the_step(one_thread):
+    from dataclasses import replace
+
+    from course_utils.toys.ring import RingConfig, train_ring_gan
+    from course_utils.widgets import RingExplorer
+
+    base = RingConfig(steps=40, snapshot_every=20, n_snapshot=200)
+    ex = RingExplorer({"non-saturating loss": train_ring_gan(base),
+                       "saturating loss": train_ring_gan(replace(base, generator_loss="saturating"))})
+    loss, step = ex.static_tracks()
+    assert loss.labels == ["non-saturating loss", "saturating loss"] and loss.start == 0
+    assert step.labels == ["0", "20", "40"] and step.start == 2
+    assert loss.frames[0] == step.frames[2]  # both tracks start from the live picture
+    assert ex.loss.value == "non-saturating loss" and ex.step.value == 2
+
+
+def test_interpolation_explorer_has_one_track_per_path_with_both_images(one_thread, monkeypatch):
+    from course_utils.widgets import InterpolationExplorer
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(2, 784), torch.nn.Sigmoid())
+    z0 = torch.tensor([[2.0, 0.0], [0.0, 1.0]])
+    ex = InterpolationExplorer(lambda z: net(z), z0, -z0.flip(1), steps=5, method="spherical", scale=2)
+    lerp, slerp = ex.static_tracks()
+    assert lerp.description == "step on the straight line (lerp)" and slerp.description == "step on the arc (slerp)"
+    assert len(lerp.frames) == len(slerp.frames) == 5 and ex.method.value == "spherical"
+    assert lerp.frames[2] != slerp.frames[2]  # the middle of the line is not the middle of the arc
+    assert Image.open(io.BytesIO(lerp.frames[0])).width > 2 * 28 * 2  # the image and the whole-path strip
+    monkeypatch.setenv(static.ENV_STATIC, "1")
+    assert [d["description"] for d in frames_of(ex._repr_mimebundle_()["text/html"])] == [
+        lerp.description, slerp.description]

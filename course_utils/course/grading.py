@@ -22,7 +22,7 @@ with the student-version function (:func:`course_utils.course.student.strip_deta
 
     python -m course_utils.course.grading assignment grading/ ps1 notebooks/03_kl_divergence.ipynb
     cd grading && nbgrader collect ps1 ...      # or copy submissions to submitted/<student>/ps1/
-    COURSE_QUICK=1 nbgrader autograde ps1       # quick mode: the notebooks' training stays short
+    COURSE_QUICK=1 nbgrader autograde ps1 --create   # quick mode: the notebooks' training stays short
 
 ``assignment`` makes the course folder (``nbgrader_config.py`` with the preprocessor) if needed,
 copies the notebooks into ``source/ps1/`` with fresh metadata, runs ``nbgrader generate_assignment``

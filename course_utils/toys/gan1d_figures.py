@@ -266,6 +266,8 @@ def _ring_panel(ax, run: RingRun, index: int) -> None:
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_title(f"step {snap['step']}: {snap['captured']}/{run.config.n_modes} modes", fontsize=9)
+    ax.set_xlabel("x₁", fontsize=8)
+    ax.set_ylabel("x₂", fontsize=8)
 
 
 def ring_snapshots_figure(runs: dict[str, RingRun], n_panels: int = 5,
@@ -277,7 +279,7 @@ def ring_snapshots_figure(runs: dict[str, RingRun], n_panels: int = 5,
         idx = sorted({round(i) for i in np.linspace(0, len(run.snapshots) - 1, n_panels)})
         for ax, i in zip(row, idx, strict=False):
             _ring_panel(ax, run, i)
-        row[0].set_ylabel(label)
+        row[0].set_ylabel(f"{label}\nx₂")
     fig.suptitle(title + " (circles: the 8 modes; green = captured)")
     fig.tight_layout()
     return fig

@@ -128,6 +128,11 @@ class ToyGANExplorer(_Timed):
                                     widgets.HBox([self.lr_d, self.lr_g]), self.step, self.image, self.label])
         self._on_setting(None)
 
+    @property
+    def static_controls(self) -> list:
+        """The stand-in sweeps the training step only: the other controls would train new GANs."""
+        return [self.step]
+
     # -- state
     @property
     def config(self) -> ToyConfig:
@@ -287,10 +292,15 @@ class RingExplorer(_Timed):
     def run(self) -> RingRun:
         return self.runs[self.loss.value]
 
+    @property
+    def static_controls(self) -> list:
+        """The stand-in sweeps the loss (at the last step) and the training step (for the first loss)."""
+        return [self.loss, self.step]
+
     def _build_figure(self, run: RingRun) -> None:
         fig = self.fig = _figure(8.0, 3.4)
         fig.set_dpi(72)
-        fig.subplots_adjust(left=0.04, right=0.97, bottom=0.15, top=0.88, wspace=0.3)
+        fig.subplots_adjust(left=0.06, right=0.97, bottom=0.15, top=0.88, wspace=0.3)
         ax, ax_t = self.ax, self.ax_t = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
         centres = ring_centres(run.config).numpy()
         lim = 1.6 * run.config.radius
@@ -303,6 +313,8 @@ class RingExplorer(_Timed):
         ax.set_xticks([])
         ax.set_yticks([])
         ax.set_title("samples (circles: modes, green = captured)", fontsize=10)
+        ax.set_xlabel("x₁")
+        ax.set_ylabel("x₂")
         (self.curve,) = ax_t.plot([], [], color="C0")
         self.now = ax_t.axvline(0, color="k", lw=1, animated=True)
         ax_t.axhline(run.config.n_modes, color="gray", ls=":", lw=1)
@@ -427,6 +439,18 @@ class InterpolationExplorer(_Timed):
 
     def _on_position(self, change) -> None:
         self.update()
+
+    def static_tracks(self):
+        """The stand-in: the current pair, one track along each path (lerp and slerp), both images per frame."""
+        original = self.method.value
+        tracks = []
+        try:
+            for label, method in zip(self.method._options_labels, self.method._options_values, strict=True):
+                self.method.value = method
+                tracks.append(self.sweep(self.position, description=f"step on the {label}"))
+        finally:
+            self.method.value = original
+        return tracks
 
     def update(self) -> None:
         """Decode the current point and draw it (and the strip's frame)."""

@@ -284,6 +284,8 @@ class KLDirectionExplorer(_Explorer):
     (:func:`course_utils.toys.kl_directions.fit_reverse`, a few Newton steps) and cached per slider value.
     """
 
+    static_max_frames = 11  # each frame is a fresh fit: the stand-in keeps to 11 positions per slider
+
     def __init__(self, separation: float = 4.0, weight: float = 0.6, std: float = 0.6):
         self.std = std
         self.sep_slider = widgets.FloatSlider(value=separation, min=0.0, max=7.0, step=0.25,
