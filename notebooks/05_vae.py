@@ -168,7 +168,9 @@ print(f"bfloat16 against float32 training epochs: {results.value('vae', 'bfloat1
 # ELBO (averaged over each epoch's batches) and the validation ELBO (after each epoch), and keeps
 # sample grids at fixed latent points at epoch 0, the middle and the end. A finished run is cached
 # under a key made of every setting and the data set, so re-running this cell loads it.
-# Ctrl-C (or the stop button) stops after the current step and returns the model as it is.
+# Ctrl-C (or the stop button) stops after the current step and returns the model as it is. Every
+# epoch also leaves a resumable checkpoint in the cache: if the kernel dies or you stop it, running
+# this cell again resumes from the last complete epoch (the progress bar says so).
 
 # %%
 config20 = vae_config()  # the tuned recipe: 100 epochs, cosine learning rate (course_utils.course.runs)

@@ -147,7 +147,8 @@ print(inspect.getsource(make_step))
 # `train_gan` runs that step over the epochs (the shared loop `course_utils.core.training.fit`),
 # keeps a grid of samples for fixed noise at the start, the middle and the end, and stores the
 # finished run in the cache. In full mode expect several minutes on a laptop CPU the first time
-# (Ctrl-C, or the stop button, ends training early and keeps what was learned; such a run is not cached).
+# (Ctrl-C, or the stop button, ends training early and keeps what was learned; such a run is not cached
+# as finished, but its last complete epoch is: running the cell again resumes from there).
 
 # %%
 G, D, history = train_gan(config, data)
