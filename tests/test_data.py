@@ -98,12 +98,44 @@ def test_fashion_mnist_from_debian():
     assert torch.equal(d.train.images, d2.train.images)
 
 
+def test_mnist_download_from_a_local_server(tmp_path, monkeypatch):
+    """The one test of the download path: torchvision's MNIST download, pointed at a local HTTP server
+    that serves tiny IDX files written here (their checksums replace the real ones)."""
+    import functools
+    import hashlib
+    import http.server
+    import threading
+
+    import torchvision
+
+    served = tmp_path / "served"
+    written = make_tiny_mnist(served, layout="flat")
+    files = sorted(p.name for p in served.glob("*.gz"))
+    monkeypatch.setattr(torchvision.datasets.MNIST, "resources",
+                        [(name, hashlib.md5((served / name).read_bytes()).hexdigest()) for name in files])
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setattr(torchvision.datasets.MNIST, "mirrors", [f"http://127.0.0.1:{server.server_port}/"])
+        monkeypatch.setattr(D, "_DOWNLOAD_FAILED", {})
+        got = D.download_mnist(timeout=5)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert set(got) == set(D.FILES) and all(p.is_relative_to(D.cache_dir() / "data") for p in got.values())
+    d = D.load_data("mnist", pixels="gray", verbose=False)  # found in the cache, no second download
+    assert len(d.train) + len(d.val) == 60 and torch.equal(d.test.labels, written["test_labels"].long())
+
+
 # ----------------------------------------------------------------------------- choice
 
 def test_auto_prefers_mnist_when_on_disk(tiny_mnist, offline, monkeypatch):
     root, _ = tiny_mnist
     monkeypatch.setenv("COURSE_DATA_DIR", str(root))
     assert D.resolve_dataset("auto") == "mnist"
+    monkeypatch.delenv("COURSE_DATASET")
     assert D.resolve_dataset(None) == "mnist"  # unset COURSE_DATASET means auto
 
 
@@ -120,8 +152,10 @@ def test_env_var_chooses_dataset(monkeypatch):
     monkeypatch.setenv("COURSE_DATASET", "fashion-mnist")
     assert D.resolve_dataset() == "fashion-mnist"
     monkeypatch.setenv("COURSE_DATASET", "cifar")
-    with pytest.raises(D.DataError, match="Unknown data set 'cifar'"):
+    with pytest.raises(D.DataError, match="COURSE_DATASET='cifar': not a data set. Use one of: auto, mnist"):
         D.resolve_dataset()
+    with pytest.raises(D.DataError, match="Unknown data set 'cifar'"):
+        D.resolve_dataset("cifar")
 
 
 def test_explicit_mnist_offline_raises_clear_error(offline, tmp_path, monkeypatch):
