@@ -13,6 +13,7 @@ from course_utils.toys.gaussians import kl_normal
 from course_utils.vae.model import VAE, VAEConfig
 from course_utils.widgets import vae as W
 
+
 def test_png_from_array_is_png():
     png = W.png_from_array(torch.rand(28, 28), scale=3)
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
