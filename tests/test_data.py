@@ -254,3 +254,35 @@ def test_batches_drop_last_and_errors():
     assert sum(len(b) for b in Batches(x, batch_size=64)) == 130
     with pytest.raises(ValueError, match="differ in length"):
         Batches(x, torch.zeros(3))
+
+
+# ----------------------------------------------------------------------------- the data command line
+
+def test_data_command_line_summarises_or_explains(tiny_mnist, offline, capsys, monkeypatch, tmp_path):
+    """``python -m course_utils data``: the data set's summary, or the error and exit status 2."""
+    from course_utils.__main__ import main
+
+    root, _ = tiny_mnist
+    assert main(["data", "--dataset", "mnist", "--root", str(root)]) == 0
+    out = capsys.readouterr().out
+    assert "Data(MNIST, pixels='gray', train=50, val=10, test=12)" in out
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path / "fresh-cache"))  # nothing decoded yet
+    assert main(["data", "--dataset", "mnist", "--root", str(root.parent / "empty")]) == 2
+    out = capsys.readouterr().out
+    assert out.startswith("error: MNIST could not be downloaded") and "MNIST was not found" in out
+    assert "COURSE_DATASET=fashion-mnist" in out
+    assert main(["data", "--dataset", "cifar"]) == 2
+    assert "Unknown data set 'cifar'" in capsys.readouterr().out
+
+
+def test_data_command_line_as_a_process(tiny_mnist):
+    import os
+    import subprocess
+    import sys
+
+    root, _ = tiny_mnist
+    env = {**os.environ, "COURSE_DATASET": "mnist", "COURSE_DATA_DIR": str(root)}
+    proc = subprocess.run([sys.executable, "-m", "course_utils", "data"], capture_output=True, text=True,
+                          env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "Data(MNIST, pixels='gray', train=50, val=10, test=12)" in proc.stdout

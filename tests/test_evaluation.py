@@ -115,11 +115,16 @@ def test_frechet_distance_input_errors():
 
 # --------------------------------------------------------------------------- on real images
 
-def test_classifier_learns_and_is_cached(fashion):
+def test_classifier_learns_and_is_cached(fashion, monkeypatch):
     first = E.train_classifier(fashion, TINY, progress=False)
     assert first.test_accuracy > 0.6  # one short epoch of a tiny network; the default reaches ~91%
     files = list(checkpoints.model_cache_path("x").parent.glob("classifier-*.safetensors"))
     assert len(files) == 1
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("the second call trained again instead of loading the cached classifier")
+
+    monkeypatch.setattr(torch.optim, "Adam", no_training)  # a cache hit builds no optimizer
     second = E.train_classifier(fashion, TINY, progress=False)
     assert second.test_accuracy == first.test_accuracy
     for a, b in zip(first.state_dict().values(), second.state_dict().values(), strict=True):
@@ -171,3 +176,39 @@ def test_corrupt_arguments():
     assert blurred.shape == x.shape and blurred.std() < x.std()
     with pytest.raises(ValueError, match="unknown corruption"):
         E.corrupt(x, "jpeg", 1.0)
+
+
+# --------------------------------------------------------------------------- notebook 08: score_models and its figures
+
+def test_score_models_scores_each_model_and_the_real_floor(fashion, classifier):
+    from course_utils.core.plots import figure_problems
+    from course_utils.evaluation import comparison as VG
+
+    n = 150  # each model the same n (trousers: ~200 of the 2000 test images here)
+    samples = {"copy of the test set": fashion.test.images[:n],
+               "noisy": E.corrupt(fashion.test.images[:n], "noise", 0.4),
+               "trousers only": fashion.test.images[fashion.test.labels == 1][:n]}
+    scores = VG.score_models(samples, fashion, classifier)
+    assert list(scores) == [*samples, "real (held out)"]
+    assert all(s["n_samples"] == n for s in scores.values())
+    real = scores["real (held out)"]
+    # the floor every entry reports is the held-out entry's own score: the same n validation images against the
+    # test set, through the classifier in other batches (float32 features: ~1e-6 relative; 1e-4 is far below
+    # the gaps asserted next)
+    for s in scores.values():
+        assert s["fd_real_floor"] == pytest.approx(real["fd"], rel=1e-4)
+    assert scores["noisy"]["fd"] > 3 * real["fd"] and scores["trousers only"]["fd"] > 3 * real["fd"]
+    assert scores["trousers only"]["classes_covered"] <= 3 < real["classes_covered"]
+    assert scores["trousers only"]["class_tv"] > 0.5 > real["class_tv"]
+    table = VG.scores_table(scores)
+    assert all(name in table for name in scores)
+
+    fig = VG.scores_figure(scores)
+    assert [round(p.get_height(), 6) for p in fig.axes[0].patches] == [round(s["fd"], 6) for s in scores.values()]
+    assert figure_problems(fig) == []
+    fig = VG.coverage_figure(scores, fashion.class_names)
+    assert len(fig.axes[0].patches) == 10 * len(scores) and figure_problems(fig) == []
+    fig = VG.neighbours_figure(samples["noisy"][:4], fashion, classifier, n=4, title="noisy samples")
+    assert figure_problems(fig, labels=False) == []  # image panels carry no axis labels
+    import matplotlib.pyplot as plt
+    plt.close("all")

@@ -124,3 +124,24 @@ def test_class_distance():
     assert class_distance([3, 1], [1, 1]) == pytest.approx(0.25)
     with pytest.raises(ValueError):
         class_distance([0, 0], [1, 1])
+
+
+def test_vae2_config_and_vae_data_in_both_modes(monkeypatch):
+    """Notebook 05's z = 2 run and the VAE's data subset (also used by 08), in full and in quick mode."""
+    from course_utils.core.data import CLASS_NAMES, Data, Split
+
+    g = torch.Generator().manual_seed(0)
+    split = lambda n: Split(torch.rand(n, 784, generator=g), torch.arange(n) % 10)  # noqa: E731
+    data = Data("fashion-mnist", split(5000), split(1500), split(200), "dynamic", CLASS_NAMES["fashion-mnist"])
+    monkeypatch.setenv("COURSE_QUICK", "0")
+    c = runs.vae2_config()
+    assert (c.z_dim, c.epochs, c.lr_schedule) == (2, 15, "cosine")
+    full = runs.vae_data(data)
+    assert (len(full.train), len(full.val), len(full.test)) == (5000, 1500, 200)
+    monkeypatch.setenv("COURSE_QUICK", "1")
+    c = runs.vae2_config()
+    assert (c.z_dim, c.epochs, c.lr_schedule) == (2, 2, "cosine")
+    quick = runs.vae_data(data)
+    assert (len(quick.train), len(quick.val), len(quick.test)) == (3000, 1000, 200)  # the test set is kept whole
+    assert torch.equal(quick.train.images, data.train.images[:3000])  # the first images: a copy, no computation
+    assert quick.name == data.name and quick.pixels == data.pixels

@@ -152,6 +152,7 @@ def scores_figure(scores: dict[str, dict]):
     n = next(iter(scores.values()))["n_samples"]
     ax.axhline(floor, color="k", ls="--", lw=1, label=f"floor: {n} held-out real images = {floor:.2f}")
     ax.set_yscale("log")
+    ax.set_xlabel("model")
     ax.set_ylabel("Fréchet distance to the test set\n(classifier features, log scale)")
     ax.set_title("Sample quality: lower is better")
     for i, v in enumerate(fds):
