@@ -6,7 +6,7 @@ PIP ?= $(PYTHON) -m pip
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export PIP_DISABLE_PIP_VERSION_CHECK = 1
 
-.PHONY: setup setup-system setup-python setup-test course course-run test test-unit test-notebooks lint
+.PHONY: setup setup-system setup-python setup-test course course-run test test-unit test-other-kernels test-notebooks lint
 
 setup: setup-system setup-python
 
@@ -37,12 +37,34 @@ course: setup
 course-run: setup
 	$(PYTHON) -m course_utils.course.headless $(if $(QUICK),--quick) --out course-run
 
+# The data set is set explicitly (the offline Fashion-MNIST), so no run tries to download MNIST;
+# tests/test_data.py tests the download path against a local fake server.
+TEST_ENV = COURSE_DATASET=fashion-mnist
+
+# The numeric tests a second time with other floating-point kernels: PyTorch's portable (non-SIMD)
+# CPU kernels, MKL's reproducible code path and one thread. This proves that no test depends on
+# the last bits of one machine's kernels (a different CPU changes them the same way). Left out,
+# because they compute nothing that these switches change and would add minutes to CI (the second
+# run takes about 4 min on 2 cores): the browser tests (Chromium), the website builds (Sphinx),
+# everything that executes notebooks or the course run (course run, student versions, Colab's first
+# cell, the figure audit of a notebook, nbgrader), the set-up/Binder/links/layout/pairing checks
+# (files and text), and the checks of committed results files and widget stand-ins (no computation).
+OTHER_KERNELS = ATEN_CPU_CAPABILITY=default MKL_CBWR=COMPATIBLE OMP_NUM_THREADS=1 COURSE_THREADS=1
+NOT_NUMERIC = test_browser test_theme_browser test_site test_site_course test_course_run test_student \
+  test_colab test_figure_style test_grading test_plain_setup test_binder test_links test_layout \
+  test_notebook_pairing test_results_files test_results_reader test_static_widgets
+
 test: setup-test lint
-	$(PYTHON) -m pytest tests
-	COURSE_QUICK=1 $(PYTHON) -m pytest --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider notebooks
+	$(TEST_ENV) $(PYTHON) -m pytest tests
+	$(TEST_ENV) $(OTHER_KERNELS) $(PYTHON) -m pytest -p no:cacheprovider tests $(NOT_NUMERIC:%=--ignore=tests/%.py)
+	$(TEST_ENV) COURSE_QUICK=1 $(PYTHON) -m pytest --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider notebooks
 
 test-unit:
-	$(PYTHON) -m pytest tests
+	$(TEST_ENV) $(PYTHON) -m pytest tests
+
+# Only the second run of test: the numeric tests with other floating-point kernels.
+test-other-kernels:
+	$(TEST_ENV) $(OTHER_KERNELS) $(PYTHON) -m pytest -p no:cacheprovider tests $(NOT_NUMERIC:%=--ignore=tests/%.py)
 
 # The package's layers (pyproject.toml [tool.importlinter]) and the linter (pyproject.toml [tool.ruff]).
 lint:

@@ -13,11 +13,16 @@ import torch
 
 @pytest.fixture(autouse=True)
 def isolated_cache(tmp_path_factory, monkeypatch):
-    """Point COURSE_CACHE_DIR at a fresh folder so tests never read or clobber a user's cache."""
+    """Point COURSE_CACHE_DIR at a fresh folder so tests never read or clobber a user's cache.
+
+    The data set is the offline Fashion-MNIST unless a test chooses otherwise, so no test (nor a
+    notebook kernel a test starts) tries to download MNIST; the download path itself is tested
+    against a local server (tests/test_data.py).
+    """
     cache = tmp_path_factory.mktemp("cache")
     monkeypatch.setenv("COURSE_CACHE_DIR", str(cache))
     monkeypatch.delenv("COURSE_DATA_DIR", raising=False)
-    monkeypatch.delenv("COURSE_DATASET", raising=False)
+    monkeypatch.setenv("COURSE_DATASET", "fashion-mnist")
     monkeypatch.delenv("COURSE_DEVICE", raising=False)
     return cache
 

@@ -1,9 +1,11 @@
 """The course in a real browser: JupyterLab + Debian's Chromium, driven by Playwright.
 
-Starts JupyterLab on loopback with a token, opens notebooks, runs all cells in
-quick mode, waits for the kernel to go idle with no error outputs, moves a latent
-slider with the keyboard and checks that the decoded image changes within one
-second. Screenshots land in ``artifacts/browser/`` (or ``$BROWSER_ARTIFACTS``).
+Starts JupyterLab on loopback with a token, serving a temporary copy of the notebooks (so
+JupyterLab's autosave can never rewrite the committed ones), opens notebooks, runs all cells in
+quick mode, waits for the kernel to go idle with no error outputs, moves a latent slider with the
+keyboard and checks that the decoded image changes. Screenshots land in ``artifacts/browser/``
+(or ``$BROWSER_ARTIFACTS``). How fast the widgets answer is a benchmark target
+(benchmarks/bench_widgets.py), not asserted here.
 """
 from __future__ import annotations
 
@@ -37,16 +39,20 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    """A JupyterLab server on 127.0.0.1 serving the repository; yields (base_url, token)."""
+    """A JupyterLab server on 127.0.0.1 serving a copy of notebooks/; yields (base_url, token)."""
     port, token = free_port(), secrets.token_hex(16)
     cache = tmp_path_factory.mktemp("lab-cache")
-    env = {**os.environ, "COURSE_QUICK": "1", "COURSE_CACHE_DIR": str(cache),
+    served = tmp_path_factory.mktemp("lab-root")
+    shutil.copytree(ROOT / "notebooks", served / "notebooks",
+                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+    pythonpath = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
+    env = {**os.environ, "COURSE_QUICK": "1", "COURSE_CACHE_DIR": str(cache), "PYTHONPATH": pythonpath,
            "JUPYTER_CONFIG_DIR": str(tmp_path_factory.mktemp("jupyter-config")),
            "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path_factory.mktemp("workspaces"))}
     log = open(tmp_path_factory.mktemp("lab-log") / "lab.log", "w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={ROOT}",
+         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={served}",
          "--LabApp.expose_app_in_browser=True", "--ServerApp.disable_check_xsrf=False",
          "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
          *(["--allow-root"] if os.geteuid() == 0 else [])],
@@ -129,8 +135,8 @@ def run_all(page, base, token, notebook: str, timeout_s: float = 600):
     return state
 
 
-def slider_moves_image(page, shot_name: str) -> float:
-    """Focus the first slider handle, press ArrowRight, return seconds until the image changed."""
+def slider_moves_image(page, shot_name: str) -> bool:
+    """Focus the first slider handle, press ArrowRight; True once the image changed (polled for 5 s)."""
     handle = page.locator(".course-latent-slider .noUi-handle").first
     handle.wait_for(state="visible", timeout=30_000)
     handle.scroll_into_view_if_needed()
@@ -142,11 +148,10 @@ def slider_moves_image(page, shot_name: str) -> float:
     page.keyboard.press("ArrowRight")
     while time.perf_counter() - t0 < 5:
         if image.screenshot() != before:
-            elapsed = time.perf_counter() - t0
             page.screenshot(path=str(ARTIFACTS / shot_name), full_page=False)
-            return elapsed
+            return True
         time.sleep(0.05)
-    return float("inf")
+    return False
 
 
 BROWSER_NOTEBOOKS = os.environ.get("BROWSER_NOTEBOOKS", "notebooks/05_vae.ipynb,notebooks/07_gan.ipynb").split(",")
@@ -158,6 +163,7 @@ def test_notebook_runs_and_latent_slider_updates_image(lab, browser, notebook):
         pytest.fail(f"{notebook} does not exist")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     base, token = lab
+    committed = (ROOT / notebook).read_bytes()
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     try:
         state = run_all(page, base, token, notebook)
@@ -166,7 +172,7 @@ def test_notebook_runs_and_latent_slider_updates_image(lab, browser, notebook):
         assert state is not None, "the notebook never opened"
         assert not state["errors"], f"error outputs: {state['errors']}"
         assert state["kernel"] == "idle" and state["executed"] == state["cells"], state
-        elapsed = slider_moves_image(page, f"{stem}-slider-moved.png")
-        assert elapsed < 1.0, f"the decoded image did not change within 1 s of the key press ({elapsed:.2f} s)"
+        assert slider_moves_image(page, f"{stem}-slider-moved.png"), "the image did not change after the key press"
     finally:
         page.close()
+    assert (ROOT / notebook).read_bytes() == committed, "the committed notebook was rewritten"

@@ -98,12 +98,44 @@ def test_fashion_mnist_from_debian():
     assert torch.equal(d.train.images, d2.train.images)
 
 
+def test_mnist_download_from_a_local_server(tmp_path, monkeypatch):
+    """The one test of the download path: torchvision's MNIST download, pointed at a local HTTP server
+    that serves tiny IDX files written here (their checksums replace the real ones)."""
+    import functools
+    import hashlib
+    import http.server
+    import threading
+
+    import torchvision
+
+    served = tmp_path / "served"
+    written = make_tiny_mnist(served, layout="flat")
+    files = sorted(p.name for p in served.glob("*.gz"))
+    monkeypatch.setattr(torchvision.datasets.MNIST, "resources",
+                        [(name, hashlib.md5((served / name).read_bytes()).hexdigest()) for name in files])
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setattr(torchvision.datasets.MNIST, "mirrors", [f"http://127.0.0.1:{server.server_port}/"])
+        monkeypatch.setattr(D, "_DOWNLOAD_FAILED", {})
+        got = D.download_mnist(timeout=5)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert set(got) == set(D.FILES) and all(p.is_relative_to(D.cache_dir() / "data") for p in got.values())
+    d = D.load_data("mnist", pixels="gray", verbose=False)  # found in the cache, no second download
+    assert len(d.train) + len(d.val) == 60 and torch.equal(d.test.labels, written["test_labels"].long())
+
+
 # ----------------------------------------------------------------------------- choice
 
 def test_auto_prefers_mnist_when_on_disk(tiny_mnist, offline, monkeypatch):
     root, _ = tiny_mnist
     monkeypatch.setenv("COURSE_DATA_DIR", str(root))
     assert D.resolve_dataset("auto") == "mnist"
+    monkeypatch.delenv("COURSE_DATASET")
     assert D.resolve_dataset(None) == "mnist"  # unset COURSE_DATASET means auto
 
 
@@ -120,8 +152,10 @@ def test_env_var_chooses_dataset(monkeypatch):
     monkeypatch.setenv("COURSE_DATASET", "fashion-mnist")
     assert D.resolve_dataset() == "fashion-mnist"
     monkeypatch.setenv("COURSE_DATASET", "cifar")
-    with pytest.raises(D.DataError, match="Unknown data set 'cifar'"):
+    with pytest.raises(D.DataError, match="COURSE_DATASET='cifar': not a data set. Use one of: auto, mnist"):
         D.resolve_dataset()
+    with pytest.raises(D.DataError, match="Unknown data set 'cifar'"):
+        D.resolve_dataset("cifar")
 
 
 def test_explicit_mnist_offline_raises_clear_error(offline, tmp_path, monkeypatch):
@@ -220,3 +254,35 @@ def test_batches_drop_last_and_errors():
     assert sum(len(b) for b in Batches(x, batch_size=64)) == 130
     with pytest.raises(ValueError, match="differ in length"):
         Batches(x, torch.zeros(3))
+
+
+# ----------------------------------------------------------------------------- the data command line
+
+def test_data_command_line_summarises_or_explains(tiny_mnist, offline, capsys, monkeypatch, tmp_path):
+    """``python -m course_utils data``: the data set's summary, or the error and exit status 2."""
+    from course_utils.__main__ import main
+
+    root, _ = tiny_mnist
+    assert main(["data", "--dataset", "mnist", "--root", str(root)]) == 0
+    out = capsys.readouterr().out
+    assert "Data(MNIST, pixels='gray', train=50, val=10, test=12)" in out
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path / "fresh-cache"))  # nothing decoded yet
+    assert main(["data", "--dataset", "mnist", "--root", str(root.parent / "empty")]) == 2
+    out = capsys.readouterr().out
+    assert out.startswith("error: MNIST could not be downloaded") and "MNIST was not found" in out
+    assert "COURSE_DATASET=fashion-mnist" in out
+    assert main(["data", "--dataset", "cifar"]) == 2
+    assert "Unknown data set 'cifar'" in capsys.readouterr().out
+
+
+def test_data_command_line_as_a_process(tiny_mnist):
+    import os
+    import subprocess
+    import sys
+
+    root, _ = tiny_mnist
+    env = {**os.environ, "COURSE_DATASET": "mnist", "COURSE_DATA_DIR": str(root)}
+    proc = subprocess.run([sys.executable, "-m", "course_utils", "data"], capture_output=True, text=True,
+                          env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "Data(MNIST, pixels='gray', train=50, val=10, test=12)" in proc.stdout

@@ -1,7 +1,9 @@
-"""The GAN widgets' callbacks work without a browser (set a control's value, read the result) and stay fast."""
+"""The GAN widgets' callbacks work without a browser (set a control's value, read the result).
+
+How fast they are is a benchmark target, not a test: benchmarks/bench_widgets.py.
+"""
 from __future__ import annotations
 
-import statistics
 from dataclasses import replace
 
 import pytest
@@ -12,18 +14,6 @@ from course_utils.gan.model import GANConfig, Generator, to_unit
 from course_utils.gan.train import sample
 from course_utils.toys.gan1d import ToyConfig, train_toy_gan
 from course_utils.widgets import gan as GW
-
-FAST = 0.1  # seconds: "well under 100 ms", asserted on the median of several moves
-
-
-def median_cpu_seconds(explorer, control, values):
-    """Median CPU time of the updates triggered by setting ``control`` to each value (robust on a busy machine)."""
-    times = []
-    for v in values:
-        control.value = v
-        times.append(explorer.last_cpu_seconds)
-    return statistics.median(times)
-
 
 # ----------------------------------------------------------------- 07: interpolation
 
@@ -75,11 +65,14 @@ def test_interpolation_image_changes_with_one_step_and_has_css_hooks(small_gener
     assert explorer.image.value != before
 
 
-def test_interpolation_update_is_fast_with_the_real_generator_size():
+def test_interpolation_with_the_real_generator_size():
     generator = Generator(GANConfig()).eval()  # the assignment's size: 100 -> ... -> 1024 -> 784
     z = torch.randn(2, 2, 100, generator=torch.Generator().manual_seed(0))
     explorer = GW.InterpolationExplorer(lambda v: to_unit(sample(generator, v)), z[0], z[1], steps=15)
-    assert median_cpu_seconds(explorer, explorer.position, [1, 2, 3, 4, 5, 6, 7]) < FAST
+    for i in (1, 7):
+        explorer.position.value = i
+        torch.testing.assert_close(explorer.result["z"], lerp(z[0, 0], z[1, 0], 15)[i])
+        assert explorer.result["image"].shape == (28, 28)
 
 
 def test_interpolation_rejects_bad_inputs(small_generator):
@@ -132,9 +125,11 @@ def test_toy_frame_histogram_is_a_density(fast_trainer):
         GW.toy_frame(run, 99)
 
 
-def test_toy_explorer_redraw_is_fast(fast_trainer):
+def test_toy_explorer_redraw_follows_the_step_slider(fast_trainer):
     explorer = GW.ToyGANExplorer(ToyConfig(), trainer=fast_trainer)
-    assert median_cpu_seconds(explorer, explorer.step, [0, 1, 2, 3, 4, 3, 2]) < FAST
+    for i in (0, 3, 2):
+        explorer.step.value = i
+        assert explorer.result["step"] == explorer.run.snapshots[i]["step"]
 
 
 def test_toy_explorer_reuses_a_run_trained_in_the_notebook(fast_trainer):

@@ -31,6 +31,29 @@ def test_auto_needs_the_hardware_and_a_faster_probe(monkeypatch, native, faster,
     assert runtime.training_precision("bfloat16", "cpu") == "bfloat16"
 
 
+def test_the_real_bfloat16_probe_agrees_with_the_cpu():
+    """has_native_bfloat16 unmocked: it agrees with the CPU's own flags and with what PyTorch reports."""
+    from pathlib import Path
+
+    native = runtime.has_native_bfloat16("cpu")
+    assert isinstance(native, bool)
+    reported = [getattr(torch.cpu, name)() for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+                if hasattr(torch.cpu, name)]
+    assert native == any(reported)
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():  # Linux: the kernel's list of CPU features, an independent source
+        flags = set(cpuinfo.read_text().split())
+        assert native == bool(flags & {"avx512_bf16", "amx_bf16", "amx_tile"}), sorted(flags & {"avx512_bf16",
+                                                                                              "amx_bf16", "amx_tile"})
+    assert runtime.training_precision("auto", "cpu") == ("bfloat16" if native else "float32")
+    if native:  # what "auto" then does runs on this CPU and gives a bfloat16 product close to float32
+        a, b = torch.randn(64, 64), torch.randn(64, 64)
+        with runtime.autocast("auto", "cpu"):
+            product = a @ b
+        assert product.dtype == torch.bfloat16
+        torch.testing.assert_close(product.float(), a @ b, rtol=0.05, atol=0.5)  # bfloat16 keeps 8 bits
+
+
 def test_unknown_precision_is_a_clear_error():
     with pytest.raises(ValueError, match=r"precision must be one of .*'float32'.*got 'fp16'"):
         runtime.training_precision("fp16")

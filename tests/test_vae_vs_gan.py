@@ -56,13 +56,24 @@ def test_categorical_estimators_unbiased_and_biased():
 
 
 def test_gumbel_softmax_gradient_formula_matches_autograd():
+    """The per-sample gradients categorical_latent_gradients averages agree with autograd, sample by sample."""
     logits = torch.tensor([0.5, -0.2, 0.1, -0.4], dtype=torch.float64, requires_grad=True)
     f = torch.tensor([0.0, 1.0, 4.0, 9.0], dtype=torch.float64)
-    gumbel = torch.tensor([0.3, -0.1, 1.2, 0.0], dtype=torch.float64)
-    soft = torch.softmax((logits + gumbel) / 0.5, -1)
-    (auto,) = torch.autograd.grad(soft @ f, logits)
-    formula = soft.detach() * (f - (soft.detach() @ f)) / 0.5
-    torch.testing.assert_close(auto, formula)
+    gumbel = torch.tensor([[0.3, -0.1, 1.2, 0.0], [-0.5, 2.0, 0.1, 0.4]], dtype=torch.float64)
+    ours = VG.gumbel_softmax_gradients(logits.detach(), f, gumbel, 0.5)
+    assert ours.shape == (2, 4)
+    for i in range(2):
+        soft = torch.softmax((logits + gumbel[i]) / 0.5, -1)
+        (auto,) = torch.autograd.grad(soft @ f, logits)
+        torch.testing.assert_close(ours[i], auto)  # float64 defaults: rtol 1e-7, far above round-off
+    # the estimator's mean is the mean of these per-sample gradients
+    r = VG.categorical_latent_gradients(n_samples=500, temperature=0.5, seed=0)
+    g = torch.Generator().manual_seed(0)
+    probs = torch.softmax(logits.detach(), -1)
+    torch.multinomial(probs, 500, replacement=True, generator=g)  # the draws for REINFORCE come first
+    u = torch.rand(500, 4, generator=g, dtype=torch.float64).clamp(1e-12, 1 - 1e-12)
+    expected = VG.gumbel_softmax_gradients(logits.detach(), f, -torch.log(-torch.log(u)), 0.5).mean(0)
+    assert r["gumbel_mean"] == pytest.approx(expected.tolist(), rel=1e-12, abs=1e-15)
 
 
 class _TinyVAE(torch.nn.Module):
@@ -113,3 +124,24 @@ def test_class_distance():
     assert class_distance([3, 1], [1, 1]) == pytest.approx(0.25)
     with pytest.raises(ValueError):
         class_distance([0, 0], [1, 1])
+
+
+def test_vae2_config_and_vae_data_in_both_modes(monkeypatch):
+    """Notebook 05's z = 2 run and the VAE's data subset (also used by 08), in full and in quick mode."""
+    from course_utils.core.data import CLASS_NAMES, Data, Split
+
+    g = torch.Generator().manual_seed(0)
+    split = lambda n: Split(torch.rand(n, 784, generator=g), torch.arange(n) % 10)  # noqa: E731
+    data = Data("fashion-mnist", split(5000), split(1500), split(200), "dynamic", CLASS_NAMES["fashion-mnist"])
+    monkeypatch.setenv("COURSE_QUICK", "0")
+    c = runs.vae2_config()
+    assert (c.z_dim, c.epochs, c.lr_schedule) == (2, 15, "cosine")
+    full = runs.vae_data(data)
+    assert (len(full.train), len(full.val), len(full.test)) == (5000, 1500, 200)
+    monkeypatch.setenv("COURSE_QUICK", "1")
+    c = runs.vae2_config()
+    assert (c.z_dim, c.epochs, c.lr_schedule) == (2, 2, "cosine")
+    quick = runs.vae_data(data)
+    assert (len(quick.train), len(quick.val), len(quick.test)) == (3000, 1000, 200)  # the test set is kept whole
+    assert torch.equal(quick.train.images, data.train.images[:3000])  # the first images: a copy, no computation
+    assert quick.name == data.name and quick.pixels == data.pixels

@@ -1,8 +1,10 @@
-"""The slider callbacks work without a browser (set slider.value, read the result) and stay fast."""
+"""The slider callbacks work without a browser (set slider.value, read the result).
+
+How fast they are is a benchmark target, not a test: benchmarks/bench_widgets.py.
+"""
 from __future__ import annotations
 
 import math
-import statistics
 
 import pytest
 import torch
@@ -10,23 +12,6 @@ import torch
 from course_utils.toys.gaussians import kl_normal
 from course_utils.vae.model import VAE, VAEConfig
 from course_utils.widgets import vae as W
-
-FAST = 0.1  # seconds
-
-
-def median_seconds(explorer, slider, values):
-    """The callback's typical cost over several moves.
-
-    Asserted: the median CPU time of the updating thread, and the best wall time, are
-    under 100 ms. (The median wall time also counts waiting for a CPU on a shared
-    machine, which says nothing about the callback.)
-    """
-    cpu, wall = [], []
-    for v in values:
-        slider.value = v
-        cpu.append(explorer.last_cpu_seconds)
-        wall.append(explorer.last_seconds)
-    return max(statistics.median(cpu), min(wall))
 
 
 def test_png_from_array_is_png():
@@ -43,7 +28,9 @@ def test_latent_explorer_decodes_slider_values():
     torch.testing.assert_close(explorer.result["z"], z)
     torch.testing.assert_close(explorer.result["image"], model.decode(z[None]).reshape(28, 28).detach())
     assert explorer.image.value[:4] == b"\x89PNG"
-    assert median_seconds(explorer, explorer.sliders[0], [0.1, 0.2, 0.3, 0.4, 0.5]) < FAST
+    for v in (0.1, 0.2, 0.3):  # every move decodes the new point
+        explorer.sliders[0].value = v
+        torch.testing.assert_close(explorer.result["z"], torch.tensor([v, -0.5]))
 
 
 def test_latent_explorer_some_coordinates_of_a_bigger_latent():
@@ -57,7 +44,7 @@ def test_latent_explorer_some_coordinates_of_a_bigger_latent():
     assert len(explorer.sliders) == 2
 
 
-def test_kl_explorer_matches_closed_form_and_is_fast():
+def test_kl_explorer_matches_closed_form():
     explorer = W.KLExplorer()
     explorer.mu_slider.value = 2.0
     explorer.sigma_slider.value = 0.5
@@ -68,7 +55,9 @@ def test_kl_explorer_matches_closed_form_and_is_fast():
     assert "nats" in explorer.label.value
     # the density of q integrates to about 1 on the plotted grid
     assert torch.trapezoid(r["q"], r["z"]).item() == pytest.approx(1.0, abs=1e-3)
-    assert median_seconds(explorer, explorer.mu_slider, [0.0, 0.5, 1.0, 1.5, 2.0]) < FAST
+    for mu in (0.0, 1.0):  # every move recomputes both directions
+        explorer.mu_slider.value = mu
+        assert explorer.result["kl_qp"] == pytest.approx(float(kl_normal(mu, 0.5, 0.0, 1.0)))
 
 
 def test_kl_explorer_zero_at_prior():
@@ -144,7 +133,6 @@ def test_reconstruction_explorer():
     explorer = W.ReconstructionExplorer(model, images)
     explorer.index.value = 3
     torch.testing.assert_close(explorer.result["reconstruction"], model.reconstruct(images[3:4]).reshape(28, 28))
-    assert explorer.last_seconds < FAST
 
 
 def test_latent_explorer_carries_the_css_classes_the_browser_test_uses():

@@ -64,12 +64,13 @@ class DataError(RuntimeError):
 
 # --------------------------------------------------------------------------- choice
 
-def _normalise(name: str) -> str:
+def _normalise(name: str, from_env: bool = False) -> str:
     key = name.strip().lower().replace("_", "-")
     key = {"fashion": "fashion-mnist", "fashionmnist": "fashion-mnist"}.get(key, key)
     if key not in DATASETS + ("auto",):
+        what = f"{ENV_DATASET}={name!r}" if from_env else f"Unknown data set {name!r}"
         raise DataError(
-            f"Unknown data set {name!r}. Use one of: auto, mnist, fashion-mnist "
+            f"{what}: not a data set. Use one of: auto, mnist, fashion-mnist "
             f"(as an argument or in the {ENV_DATASET} environment variable)."
         )
     return key
@@ -172,9 +173,10 @@ def resolve_dataset(name: str | None = None, root=None, verbose: bool = True) ->
     ``auto`` prefers MNIST (cached, on disk, or downloadable); otherwise it takes
     Fashion-MNIST and prints one line saying so and why.
     """
-    if name is None:
+    from_env = name is None
+    if from_env:
         name = os.environ.get(ENV_DATASET) or "auto"
-    key = _normalise(name)
+    key = _normalise(name, from_env)
     if key != "auto":
         return key
     if _cache_file("mnist").is_file() or locate("mnist", root):

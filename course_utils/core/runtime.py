@@ -4,7 +4,8 @@ Every other module asks here instead of reading environment variables itself, so
 student (or CI) changes one switch and the whole course follows:
 
 - ``COURSE_DEVICE``  -- ``cpu``, ``cuda`` or ``cuda:N``; default: CUDA when available.
-- ``COURSE_THREADS`` -- number of CPU threads for PyTorch; default: PyTorch's choice.
+- ``COURSE_THREADS`` -- number of CPU threads for PyTorch, fixed; default: all CPUs for a course process
+  computing alone, an equal share when several compute at once (:mod:`course_utils.core.cpus`).
 - ``COURSE_QUICK``   -- ``1`` makes every notebook fast (fewer epochs, less data);
   unset or ``0`` is full mode, which produces the real results.
 - ``COURSE_CACHE_DIR`` -- where decoded data and trained models are kept;
@@ -36,7 +37,8 @@ def _env_flag(name: str) -> bool:
         return True
     if value in _FALSE:
         return False
-    raise ValueError(f"{name}={os.environ[name]!r} is not understood; use 1 or 0.")
+    raise ValueError(f"{name}={os.environ[name]!r} is not understood; use 1 (or true, yes, on) "
+                     "or 0 (or false, no, off), or unset it.")
 
 
 def quick_mode() -> bool:
@@ -56,26 +58,46 @@ def get_device(preferred: str | torch.device | None = None) -> torch.device:
     is available, else the CPU. Asking for CUDA where there is none is an error
     rather than a silent fall back, so a timing is never quietly on the wrong chip.
     """
-    choice = preferred if preferred is not None else os.environ.get("COURSE_DEVICE") or None
+    from_env = preferred is None
+    choice = os.environ.get("COURSE_DEVICE", "").strip() or None if from_env else preferred
     if choice is None:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(choice)
+    where = "COURSE_DEVICE=" if from_env else "device="
+    cuda_note = "" if torch.cuda.is_available() else " (PyTorch sees no CUDA GPU here, so only cpu works)"
+    accepted = f"Use cpu, cuda or cuda:N{cuda_note}."
+    try:
+        device = torch.device(choice.lower() if isinstance(choice, str) else choice)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"{where}{str(choice)!r} is not a device the course runs on. {accepted}") from None
+    if device.type not in ("cpu", "cuda"):
+        raise ValueError(f"{where}{str(choice)!r} is not a device the course runs on. {accepted}")
     if device.type == "cuda" and not torch.cuda.is_available():
         raise RuntimeError(
-            f"Device {str(device)!r} was requested but PyTorch sees no CUDA GPU. "
-            "Unset COURSE_DEVICE (or pass device='cpu') to run on the CPU."
+            f"Device {str(device)!r} was requested ({where}{str(choice)!r}) but PyTorch sees no CUDA GPU. "
+            + ("Unset COURSE_DEVICE (or set it to cpu)" if from_env else "Pass device='cpu'")
+            + " to run on the CPU."
         )
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise ValueError(f"{where}{str(choice)!r}: PyTorch sees {torch.cuda.device_count()} CUDA GPU(s), "
+                         f"numbered from 0. Use cuda or cuda:0 .. cuda:{torch.cuda.device_count() - 1}.")
     return device
 
 
 def set_threads(n: int | None = None) -> int:
     """Set PyTorch's CPU thread count (``n`` or ``COURSE_THREADS``); return the count in use."""
     if n is None:
-        env = os.environ.get("COURSE_THREADS")
-        n = int(env) if env else None
+        env = os.environ.get("COURSE_THREADS", "").strip()
+        if env:
+            try:
+                n = int(env)
+            except ValueError:
+                n = 0
+            if n < 1:
+                raise ValueError(f"COURSE_THREADS={env!r} is not a thread count; use a positive integer "
+                                 "(e.g. COURSE_THREADS=2), or unset it to let the course share the CPUs.") from None
     if n is not None:
-        if n < 1:
-            raise ValueError(f"thread count must be >= 1, got {n}")
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ValueError(f"thread count must be a positive integer, got {n!r}")
         torch.set_num_threads(n)
     return torch.get_num_threads()
 

@@ -152,6 +152,7 @@ def scores_figure(scores: dict[str, dict]):
     n = next(iter(scores.values()))["n_samples"]
     ax.axhline(floor, color="k", ls="--", lw=1, label=f"floor: {n} held-out real images = {floor:.2f}")
     ax.set_yscale("log")
+    ax.set_xlabel("model")
     ax.set_ylabel("Fréchet distance to the test set\n(classifier features, log scale)")
     ax.set_xlabel("generative model")
     ax.set_title("Sample quality: lower is better")
@@ -226,6 +227,18 @@ def gradient_through_rounding(seed: int = 0) -> dict[str, float]:
     }
 
 
+def gumbel_softmax_gradients(logits: torch.Tensor, f: torch.Tensor, gumbel: torch.Tensor,
+                             temperature: float) -> torch.Tensor:
+    """Per-sample gradients of ``soft @ f`` with respect to ``logits``, ``soft = softmax((logits + g) / T)``.
+
+    ``gumbel`` holds one row of Gumbel noise per sample, shape (n, K); the result has the same
+    shape. The softmax Jacobian written out: ``soft * (f - soft @ f) / T``.
+    """
+    soft = torch.softmax((logits + gumbel) / temperature, -1)  # (n, K) "soft one-hot" samples
+    values = soft @ f
+    return soft * (f - values.unsqueeze(-1)) / temperature
+
+
 def categorical_latent_gradients(n_samples: int = 20000, temperature: float = 0.5, seed: int = 0) -> dict:
     """Why a VAE with a discrete latent has no reparameterization: compare gradient estimators.
 
@@ -254,10 +267,7 @@ def categorical_latent_gradients(n_samples: int = 20000, temperature: float = 0.
 
     u = torch.rand(n_samples, 4, generator=g, dtype=torch.float64).clamp(1e-12, 1 - 1e-12)
     gumbel = -torch.log(-torch.log(u))
-    soft = torch.softmax((logits + gumbel) / temperature, -1)  # (n, 4) "soft one-hot" samples
-    values = soft @ f
-    # per-sample gradient of soft @ f w.r.t. the logits (the softmax Jacobian, written out):
-    grads = soft * (f - values.unsqueeze(1)) / temperature
+    grads = gumbel_softmax_gradients(logits, f, gumbel, temperature)
     return {
         "exact": exact.tolist(),
         "reinforce_mean": reinforce.mean(0).tolist(),
