@@ -682,9 +682,10 @@ ring_explorer
 # %% [markdown]
 # <details><summary><b>Worked answer: mode collapse on the ring</b></summary>
 #
-# In this run the non-saturating generator settles on a subset of the modes and stays there: fewer
-# modes captured than with the saturating loss, but a larger share of its samples close to a
-# mode. The saturating generator starts more slowly and spreads over more modes, less precisely.
+# In this run the non-saturating generator settles on a subset of the modes (on some CPUs' kernels
+# it hops between neighbouring counts, one mode more or less, in the second half): fewer modes
+# captured than with the saturating loss, but a larger share of its samples close to a mode. The
+# saturating generator starts more slowly and spreads over more modes, less precisely.
 # That is the trade-off the theory of Q2.4 suggests: the non-saturating loss follows
 # `KL(p_g ‖ p_data) − 2 JSD`, which punishes samples off the data much more than modes left empty;
 # in notebook 08's words it favours **precision** over **recall**. The gradients of the two losses
