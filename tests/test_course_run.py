@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import json
+import os
+import time
 
 import nbformat
+import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
 from course_utils.course import report
@@ -52,7 +55,6 @@ def test_make_course_run_keeps_the_key_numbers(tmp_path):
     notebooks/<out> folder and the summary would hold no numbers; the run must also not print the
     kernel's "running over TCP without encryption" warning (it talks to kernels over IPC).
     """
-    import os
     import subprocess
     import sys
 
@@ -66,6 +68,8 @@ def test_make_course_run_keeps_the_key_numbers(tmp_path):
         cwd=ROOT, env=env, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "without encryption" not in proc.stdout + proc.stderr
+    # each kernel is shut down after its notebook, not left alive until the run exits
+    assert "Parent appears to have exited" not in proc.stdout + proc.stderr
     assert not (NOTEBOOKS / out).exists()  # nothing written relative to the kernel's folder
     summary = json.loads((tmp_path / "course-run" / "summary.json").read_text())
     rows = {r["notebook"]: {n["name"]: n["value"] for n in r["numbers"]} for r in summary["notebooks"]}
@@ -76,3 +80,22 @@ def test_make_course_run_keeps_the_key_numbers(tmp_path):
         assert isinstance(fd, float) and fd > rows["08_vae_vs_gan.ipynb"]["Fréchet distance floor (real vs real)"]
     index = (tmp_path / "course-run" / "index.html").read_text()
     assert "test ELBO (z = 20)" in index and "GAN Fréchet distance" in index
+
+
+def test_executing_a_notebook_shuts_its_kernel_down():
+    """nbtools.execute (and the headless run) hand nbclient their own IPC kernel manager; the kernel
+    must still be shut down when the notebook is done, or every notebook of a run keeps a kernel
+    (and its memory) alive until the run ends."""
+    from course_utils.course.headless import ROOT
+    from course_utils.course.nbtools import execute
+
+    nb, _ = execute(new_notebook(cells=[new_code_cell("import os; print(os.getpid())")]), ROOT)
+    pid = int(nb.cells[0].outputs[0]["text"])
+    for _ in range(50):  # shutdown is asynchronous on the kernel's side: give it up to 5 s
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail(f"kernel {pid} still alive after execute()")

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from course_utils.core.plots import ENV_AUDIT
 from course_utils.core.storage import atomic_write, write_json
+from course_utils.course.nbtools import ipc_kernel_manager
 from course_utils.course.report import ENV_REPORT, read
 from course_utils.widgets.static import ENV_STATIC
 
@@ -33,18 +34,6 @@ NOTEBOOKS = ROOT / "notebooks"
 
 def default_notebooks() -> list[Path]:
     return sorted(p for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
-
-
-def _ipc_kernel_manager(folder: str):
-    """A kernel manager that talks to its kernel over local sockets in ``folder`` (IPC transport).
-
-    Over TCP without CurveZMQ keys every kernel logs "Kernel is running over TCP without
-    encryption" to the terminal, once per notebook; IPC sockets are files only this user can
-    reach, so the warning does not apply and is not printed.
-    """
-    from jupyter_client.manager import AsyncKernelManager
-
-    return AsyncKernelManager(kernel_name="python3", transport="ipc", ip=str(Path(folder) / "kernel"))
 
 
 def run_notebook(path: Path, out: Path, quick: bool, timeout: int) -> dict:
@@ -66,8 +55,9 @@ def run_notebook(path: Path, out: Path, quick: bool, timeout: int) -> dict:
     audit_file.unlink(missing_ok=True)
     os.environ[ENV_AUDIT] = str(audit_file)
     ipc_dir = tempfile.mkdtemp(prefix="course-kernel-")
-    client = NotebookClient(nb, timeout=timeout, km=_ipc_kernel_manager(ipc_dir),
+    client = NotebookClient(nb, timeout=timeout, km=ipc_kernel_manager(ipc_dir),
                             resources={"metadata": {"path": str(path.parent)}})
+    client.owns_km = True  # shut the kernel down when done (nbclient keeps a km it was given alive)
     t0 = time.perf_counter()
     error = None
     try:

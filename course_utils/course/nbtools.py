@@ -22,6 +22,7 @@ import argparse
 import contextlib
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -105,6 +106,18 @@ def _env(**values):
                 os.environ[k] = v
 
 
+def ipc_kernel_manager(folder: str | os.PathLike, kernel_name: str = "python3"):
+    """A kernel manager that talks to its kernel over local sockets in ``folder`` (IPC transport).
+
+    Over TCP without CurveZMQ keys every kernel logs "Kernel is running over TCP without
+    encryption" to the terminal, once per notebook; IPC sockets are files only this user can
+    reach, so the warning does not apply and is not printed.
+    """
+    from jupyter_client.manager import AsyncKernelManager
+
+    return AsyncKernelManager(kernel_name=kernel_name, transport="ipc", ip=str(Path(folder) / "kernel"))
+
+
 def execute(nb, cwd: str | os.PathLike, quick: bool = True, timeout: int = 1200,
             env: dict | None = None, kernel_name: str = "python3"):
     """Execute ``nb`` in place with nbclient (working folder ``cwd``); return ``(nb, seconds)``.
@@ -114,13 +127,15 @@ def execute(nb, cwd: str | os.PathLike, quick: bool = True, timeout: int = 1200,
     """
     from nbclient import NotebookClient
 
-    client = NotebookClient(nb, timeout=timeout, kernel_name=kernel_name,
-                            resources={"metadata": {"path": str(cwd)}})
-    t0 = time.perf_counter()
-    with _env(COURSE_QUICK="1" if quick else "0", MPLBACKEND="module://matplotlib_inline.backend_inline",
-              **(env or {})):
-        client.execute()
-    return nb, time.perf_counter() - t0
+    with tempfile.TemporaryDirectory(prefix="course-kernel-") as ipc_dir:
+        client = NotebookClient(nb, timeout=timeout, km=ipc_kernel_manager(ipc_dir, kernel_name),
+                                resources={"metadata": {"path": str(cwd)}})
+        client.owns_km = True  # shut the kernel down when done (nbclient keeps a km it was given alive)
+        t0 = time.perf_counter()
+        with _env(COURSE_QUICK="1" if quick else "0", MPLBACKEND="module://matplotlib_inline.backend_inline",
+                  **(env or {})):
+            client.execute()
+        return nb, time.perf_counter() - t0
 
 
 def read_pair_source(py_path: str | os.PathLike):
