@@ -232,3 +232,31 @@ def test_notebooks_06_08_timings_are_within_the_limits():
         limit = limits["full_seconds"].get(name, limits["full_seconds"]["other"])
         assert entry["full_seconds"] <= limit, name
     assert nbs["07_gan"]["full_cache"].startswith("empty") or "05_vae" in nbs["07_gan"]["full_cache"]
+
+
+# ----------------------------------------------------------------- issue 16 item 5: memory that fits Binder
+
+MEMORY_NOTEBOOKS = ("05_vae", "07_gan", "08_vae_vs_gan")  # the ones that train and evaluate models
+
+
+@pytest.mark.parametrize("notebook", MEMORY_NOTEBOOKS)
+def test_notebooks_json_records_full_mode_peak_memory_with_provenance(notebook):
+    nbs = load("notebooks.json")
+    assert nbs["memory_limit_mb"] == 850 and "ru_maxrss" in nbs["memory_method"]
+    entry = nbs[notebook]
+    peak = entry.get("full_peak_rss_mb")
+    assert isinstance(peak, float) and 100 < peak < 24_000, f"{notebook}: full_peak_rss_mb is {peak!r}"
+    assert entry["full_memory_command"].startswith("python benchmarks/bench_notebooks.py")
+    assert "--modes full" in entry["full_memory_command"] and notebook in entry["full_memory_command"]
+    assert entry["full_memory_machine"] and entry["full_memory_date"].endswith("UTC")
+    # "training included": the run started from an empty cache (05), or from what 05-07 left (07, 08)
+    cache = entry["full_memory_cache"]
+    assert cache.startswith("empty") or cache.startswith("shared, after 05_vae"), cache
+
+
+@pytest.mark.xfail(strict=True, reason="issue 16 item 5 is open: 05/07/08 peak above 850 MB in full mode "
+                                       "(see notebooks.json memory_note); remove this mark when it passes")
+@pytest.mark.parametrize("notebook", MEMORY_NOTEBOOKS)
+def test_notebooks_full_mode_peak_memory_is_within_the_binder_target(notebook):
+    nbs = load("notebooks.json")
+    assert nbs[notebook]["full_peak_rss_mb"] <= nbs["memory_limit_mb"]
