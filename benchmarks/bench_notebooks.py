@@ -23,6 +23,14 @@ kernel (for a machine without Jupyter; same cells, same work, no kernel start-up
 ``--pin`` restricts it to the given CPUs with ``taskset`` -- e.g. two dedicated cores of a
 bigger machine, the closest thing to the 2-core budget without noise from other processes.
 
+Every run also records the kernel's peak resident memory, ``<mode>_peak_rss_mb`` (getrusage
+``ru_maxrss`` read by a cell appended after the notebook's last one; for ``--as-scripts`` the
+child's own rusage), with its own ``<mode>_memory_{machine,date,command,cache}``. Issue 16's
+target: every notebook's kernel <= 850 MB in full mode, training included (mybinder.org
+guarantees 1 GB and allows 2 GB, and a student has two notebooks and the server open).
+``--memory-only`` records just that, leaving the entries' timings and reported numbers as they
+were -- for measuring memory on another CPU than the one that timed the notebooks.
+
 Writes benchmarks/results/notebooks.json as ``{"<notebook>": {"quick_seconds", "full_seconds", ...}}``
 plus machine, date and command; results of earlier runs for other notebooks/modes are kept, and
 the file is rewritten after every notebook so a long run leaves partial results.
@@ -43,6 +51,7 @@ import time
 
 from common import RESULTS, ROOT, stamp, write_results  # also puts the repo root on sys.path
 
+from course_utils.core.storage import write_json  # noqa: E402
 from course_utils.course.report import read as read_report  # noqa: E402
 
 PART_1 = ["01_latent_variable_models", "02_naive_monte_carlo", "03_kl_divergence",
@@ -53,6 +62,21 @@ QUICK_TOTALS = {"quick_total_seconds": PART_1, "quick_total_seconds_06_08": PART
 LIMITS = {"quick_total_seconds": 300, "quick_total_seconds_06_08": 300,
           "full_seconds": {"05_vae": 600, "07_gan": 600, "other": 300}}
 OUT = "notebooks.json"
+# issue 16: mybinder.org guarantees 1 GB and allows 2 GB; two open notebooks plus the server must fit
+MEMORY_LIMIT_MB = 850
+MEMORY_METHOD = ("<mode>_peak_rss_mb: the kernel's (or script's) peak resident memory, getrusage ru_maxrss, "
+                 "in MB of 10^6 bytes, read by a cell appended after the notebook's last one")
+
+
+# appended to each executed notebook: the kernel's peak resident memory (ru_maxrss is in KiB on Linux)
+PEAK_CELL = ("import json as _j, resource as _r\n"
+             "with open({path!r}, 'w') as _f:\n"
+             "    _j.dump(_r.getrusage(_r.RUSAGE_SELF).ru_maxrss, _f)")
+
+
+def peak_mb(kib: int) -> float:
+    """ru_maxrss (KiB on Linux) in MB (10^6 bytes), the unit of Binder's 1-2 GB limits."""
+    return round(kib * 1024 / 1e6, 1)
 
 
 def run_script(name: str, quick: bool, cache: str, pin: str | None, report: str) -> dict:
@@ -62,13 +86,17 @@ def run_script(name: str, quick: bool, cache: str, pin: str | None, report: str)
            "COURSE_REPORT_FILE": report}
     cmd = ([*(["taskset", "-c", pin] if pin else []), sys.executable, str(ROOT / "notebooks" / f"{name}.py")])
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, env=env, cwd=ROOT / "notebooks", stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                          text=True)
-    seconds = round(time.perf_counter() - t0, 1)
+    with tempfile.TemporaryFile(mode="w+") as err:
+        proc = subprocess.Popen(cmd, env=env, cwd=ROOT / "notebooks", stdout=subprocess.DEVNULL, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)  # this child's own peak memory (taskset execs python in place)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        seconds = round(time.perf_counter() - t0, 1)
+        err.seek(0)
+        stderr = err.read()
     if proc.returncode:
-        lines = proc.stderr.strip().splitlines()
+        lines = stderr.strip().splitlines()
         return {"seconds": seconds, "ok": False, "error": lines[-1] if lines else f"exit {proc.returncode}"}
-    return {"seconds": seconds, "ok": True}
+    return {"seconds": seconds, "ok": True, "peak_rss_mb": peak_mb(usage.ru_maxrss)}
 
 
 def run_once(name: str, quick: bool, cache: str, report: str) -> dict:
@@ -78,11 +106,15 @@ def run_once(name: str, quick: bool, cache: str, report: str) -> dict:
 
     path = ROOT / "notebooks" / f"{name}.ipynb"
     nb = nbformat.read(path, as_version=4)
+    peak_file = os.path.join(cache, f"peak-{name}-{'quick' if quick else 'full'}.json")
+    nb.cells.append(nbformat.v4.new_code_cell(PEAK_CELL.format(path=peak_file)))
     t0 = time.perf_counter()
     try:
         _, seconds = execute(nb, path.parent, quick=quick, timeout=3600,
                              env={"COURSE_CACHE_DIR": cache, "COURSE_REPORT_FILE": report})
-        return {"seconds": round(seconds, 1), "ok": True}
+        with open(peak_file) as fh:
+            kib = json.load(fh)
+        return {"seconds": round(seconds, 1), "ok": True, "peak_rss_mb": peak_mb(kib)}
     except Exception as exc:  # record the failure, keep benchmarking the others
         lines = str(exc).strip().splitlines()
         return {"seconds": round(time.perf_counter() - t0, 1), "ok": False,
@@ -98,6 +130,9 @@ def main(argv=None) -> int:
                     help="one cache per mode for all the notebooks, in the order given (empty at the start)")
     ap.add_argument("--as-scripts", action="store_true", help="run the .py pairs with python, not a Jupyter kernel")
     ap.add_argument("--pin", default=None, help="CPU list for taskset, e.g. 0,1 (with --as-scripts)")
+    ap.add_argument("--memory-only", action="store_true",
+                    help="record only each run's peak memory (<mode>_peak_rss_mb and its provenance), keep the "
+                         "entries' timings and reported numbers (e.g. measured on another CPU)")
     ap.add_argument("--output", default=OUT, help=f"results file in benchmarks/results (default {OUT})")
     args = ap.parse_args(argv)
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
@@ -106,10 +141,14 @@ def main(argv=None) -> int:
         ap.error("--pin needs --as-scripts")
     previous = RESULTS / args.output
     results = json.loads(previous.read_text()) if previous.is_file() else {}
-    for key in ("machine", "date", "command"):
-        results.pop(key, None)
+    # the file's own provenance is the timings'; --memory-only keeps it (each entry has its memory's own)
+    timings_provenance = {key: results.pop(key) for key in ("machine", "date", "command") if key in results}
     results["limits"] = LIMITS
-    if args.as_scripts:
+    results["memory_limit_mb"] = MEMORY_LIMIT_MB
+    results["memory_method"] = MEMORY_METHOD
+    if args.memory_only:
+        pass  # the timings' method and provenance stay as they were
+    elif args.as_scripts:
         results["method"] = ("each notebook's jupytext .py run with python (no Jupyter kernel), MPLBACKEND=Agg, "
                              f"COURSE_QUICK per mode, COURSE_CACHE_DIR as in each entry's <mode>_cache; "
                               f"CPUs: {args.pin or 'all'}")
@@ -132,12 +171,27 @@ def main(argv=None) -> int:
                     report = os.path.join(cache, f"report-{name}-{mode}.json")
                     r = run(name, mode == "quick", cache, report)
                     entry = results.setdefault(name, {})
+                    provenance = stamp()
+                    if r["ok"]:
+                        entry[f"{mode}_peak_rss_mb"] = r["peak_rss_mb"]
+                        entry[f"{mode}_memory_cache"] = (f"shared, after {', '.join(before)}" if before
+                                                         else "empty (nothing trained or decoded yet)")
+                        for key in ("machine", "date", "command"):
+                            entry[f"{mode}_memory_{key}"] = provenance[key]
+                    print(f"{name:30s} {mode:5s} {r['seconds']:8.1f} s "
+                          f"{'ok' if r['ok'] else 'FAILED: ' + r['error']}"
+                          + (f", peak {r['peak_rss_mb']:.0f} MB" if r["ok"] else ""), flush=True)
+                    if args.memory_only:
+                        if args.shared_cache:
+                            before.append(name)
+                        write_json(RESULTS / args.output, {**results, **timings_provenance})
+                        continue
                     entry[f"{mode}_seconds"] = r["seconds"]
                     entry[f"{mode}_ok"] = r["ok"]
                     entry[f"{mode}_load_average_before"] = [round(v, 2) for v in load]
                     entry[f"{mode}_cache"] = (f"shared, after {', '.join(before)}" if before
                                               else "empty (nothing trained or decoded yet)")
-                    provenance = stamp()  # each entry keeps the command and date that measured it
+                    # each entry keeps the command and date that measured it
                     entry[f"{mode}_date"], entry[f"{mode}_command"] = provenance["date"], provenance["command"]
                     # the numbers the notebook reported (course_utils.course.report.record), e.g. 08's Frechet distances
                     entry[f"{mode}_reported"] = {e["name"]: e["value"] for e in read_report(report)}
@@ -145,8 +199,6 @@ def main(argv=None) -> int:
                         entry[f"{mode}_error"] = r["error"]
                     else:
                         entry.pop(f"{mode}_error", None)
-                    print(f"{name:30s} {mode:5s} {r['seconds']:8.1f} s "
-                          f"{'ok' if r['ok'] else 'FAILED: ' + r['error']}", flush=True)
                     if mode == "full" and args.rerun and r["ok"]:
                         again = run(name, False, cache, os.path.join(cache, f"report-{name}-rerun.json"))
                         entry["full_rerun_seconds"] = again["seconds"]

@@ -248,3 +248,23 @@ def test_resume_benchmark_records_before_after_and_the_checkpoint_cost():
     quoted = (f"about {vae['checkpoint_write_seconds_mean']:.2f} s (VAE) and {gan['checkpoint_write_seconds_mean']:.2f}"
               f" s (GAN) against a {vae['epoch_seconds']:.1f} s and a {gan['epoch_seconds']:.1f} s epoch")
     assert quoted in " ".join(readme.split()), f"README should say: {quoted}"
+
+
+# ----------------------------------------------------------------- issue 16 item 5: memory that fits Binder
+
+MEMORY_NOTEBOOKS = ("05_vae", "07_gan", "08_vae_vs_gan")  # the ones that train and evaluate models
+
+
+@pytest.mark.parametrize("notebook", MEMORY_NOTEBOOKS)
+def test_notebooks_json_records_full_mode_peak_memory_with_provenance(notebook):
+    nbs = load("notebooks.json")
+    assert nbs["memory_limit_mb"] == 850 and "ru_maxrss" in nbs["memory_method"]
+    entry = nbs[notebook]
+    peak = entry.get("full_peak_rss_mb")
+    assert isinstance(peak, float) and 100 < peak < 24_000, f"{notebook}: full_peak_rss_mb is {peak!r}"
+    assert entry["full_memory_command"].startswith("python benchmarks/bench_notebooks.py")
+    assert "--modes full" in entry["full_memory_command"] and notebook in entry["full_memory_command"]
+    assert entry["full_memory_machine"] and entry["full_memory_date"].endswith("UTC")
+    # "training included": the run started from an empty cache (05), or from what 05-07 left (07, 08)
+    cache = entry["full_memory_cache"]
+    assert cache.startswith("empty") or cache.startswith("shared, after 05_vae"), cache

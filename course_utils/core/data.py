@@ -365,17 +365,21 @@ def load_data(dataset: str | None = None, pixels: str = "dynamic", root=None,
     def to_float(images: torch.Tensor) -> torch.Tensor:
         return images.reshape(len(images), -1).to(torch.float32).div_(255.0)
 
-    train_x, test_x = to_float(raw["train_images"]), to_float(raw["test_images"])
-    if pixels == "static":
+    tr, va = split_indices(len(raw["train_images"]), val_size)
+    if pixels == "static":  # one draw over the whole training set, in file order, then split
         gen = torch.Generator().manual_seed(STATIC_BINARIZATION_SEED)
-        train_x = torch.bernoulli(train_x, generator=gen)
-        test_x = torch.bernoulli(test_x, generator=gen)
-    tr, va = split_indices(len(train_x), val_size)
+        train_x = torch.bernoulli(to_float(raw["train_images"]), generator=gen)
+        test_x = torch.bernoulli(to_float(raw["test_images"]), generator=gen)
+        train_images, val_images = train_x[tr], train_x[va]
+        del train_x
+    else:  # split the uint8 images first: never a float copy of all 60 000 beside the split ones
+        train_images, val_images = to_float(raw["train_images"][tr]), to_float(raw["train_images"][va])
+        test_x = to_float(raw["test_images"])
     labels = raw["train_labels"]
     return Data(
         name=name,
-        train=Split(train_x[tr], labels[tr]),
-        val=Split(train_x[va], labels[va]),
+        train=Split(train_images, labels[tr]),
+        val=Split(val_images, labels[va]),
         test=Split(test_x, raw["test_labels"]),
         pixels=pixels,
         class_names=list(CLASS_NAMES[name]),

@@ -32,7 +32,8 @@ from course_utils.vae.losses import bernoulli_log_likelihood, gaussian_log_densi
 LogLikelihood = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 """``log_likelihood(x, z)``: x (N, D), z (S, N, d) -> log p(x|z) of shape (S, N)."""
 
-MAX_ELEMENTS = 2 ** 23  # per chunk: samples x images x data dimension (about 32 MB of float32)
+MAX_ELEMENTS = 2 ** 21  # per chunk: samples x images x data dimension (8 MB of float32; issue 16: 2 ** 23
+# held ~170 MB of temporaries per evaluation, ~470 MB of resident memory with two threads' malloc arenas)
 
 
 def _chunk_size(num_samples: int, x: torch.Tensor, max_elements: int) -> int:
