@@ -118,6 +118,16 @@ def load_checkpoint(path, modules: dict[str, torch.nn.Module], arch: dict | None
     return meta
 
 
+class SampleBank(torch.nn.Module):
+    """The kept sample grids (one per snapshot epoch) and their fixed latent points, as buffers,
+    so they travel inside a model's checkpoint (``images``: (k, n, 784), ``noise``: (n, latent_dim))."""
+
+    def __init__(self, k: int, n_samples: int, latent_dim: int):
+        super().__init__()
+        self.register_buffer("images", torch.zeros(k, n_samples, 784))
+        self.register_buffer("noise", torch.zeros(n_samples, latent_dim))
+
+
 def cache_key(kind: str, **parts) -> str:
     """A short stable hash of everything that determines a trained model."""
     text = json.dumps({"kind": kind, **parts}, sort_keys=True, default=str)

@@ -231,16 +231,6 @@ def make_optimizers(generator: Generator, discriminator: Discriminator,
 
 # --------------------------------------------------------------------------- the whole run
 
-class _Snapshots(torch.nn.Module):
-    """Holds the kept sample grids as buffers, so they travel inside the checkpoint."""
-
-    def __init__(self, config: GANConfig):
-        super().__init__()
-        k = len(config.snapshot_epochs)
-        self.register_buffer("images", torch.zeros(k, config.n_samples, 784))
-        self.register_buffer("noise", torch.zeros(config.n_samples, config.latent_dim))
-
-
 def gan_cache_key(config: GANConfig, data, device: str | torch.device | None = None) -> str:
     """The model-cache key: every setting, the precision it resolves to on ``device``, the data set, its size."""
     n = len(data.train) if config.train_size is None else min(config.train_size, len(data.train))
@@ -294,7 +284,7 @@ def train_gan(config: GANConfig, data, hooks: Iterable[Hook] = (), max_seconds: 
     generator, discriminator = build_gan(config)
     generator.to(device)
     discriminator.to(device)
-    bank = _Snapshots(config)
+    bank = checkpoints.SampleBank(len(config.snapshot_epochs), config.n_samples, config.latent_dim)
     history = GANHistory()
     key = gan_cache_key(config, data, device)
 

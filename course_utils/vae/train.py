@@ -198,16 +198,6 @@ def evaluate_vae(model: VAE, split, binarize: bool = True, iw_k: int = 5000, n_i
 
 # --------------------------------------------------------------------------- the whole run
 
-class _Snapshots(torch.nn.Module):
-    """Holds the kept sample grids as buffers, so they travel inside the checkpoint."""
-
-    def __init__(self, config: VAEConfig):
-        super().__init__()
-        k = len(config.snapshot_epochs)
-        self.register_buffer("images", torch.zeros(k, config.n_samples, 784))
-        self.register_buffer("noise", torch.zeros(config.n_samples, config.z_dim))
-
-
 def vae_cache_key(config: VAEConfig, data, device: str | torch.device | None = None) -> str:
     """The model-cache key: every setting, the precision it resolves to on ``device``, the data set, its size."""
     return checkpoints.cache_key("vae", version=CACHE_VERSION, config=config.to_dict(), dataset=data.name,
@@ -254,7 +244,7 @@ def train_vae(config: VAEConfig, data, hooks: Iterable[Hook] = (), max_seconds: 
     if len(data.train) < 1:
         raise ValueError("the training set is empty")
     model = VAE(config).to(device)
-    bank = _Snapshots(config)
+    bank = checkpoints.SampleBank(len(config.snapshot_epochs), config.n_samples, config.z_dim)
     history = VAEHistory()
     key = vae_cache_key(config, data, device)
 
