@@ -4,7 +4,14 @@ from __future__ import annotations
 import contextlib
 import gzip
 import io
+import os
+import secrets
+import socket
 import struct
+import subprocess
+import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -131,3 +138,44 @@ def offline(monkeypatch):
     from course_utils.core import data
     monkeypatch.setattr(data, "_DOWNLOAD_FAILED", {})
     return refuse
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def jupyter_lab(root: Path, env: dict, log_path: Path):
+    """A JupyterLab server on 127.0.0.1 serving ``root`` (news and update checks off, its own
+    config folders in ``env``); yields ``(base_url, token)`` once it answers, stops it afterwards."""
+    port, token = free_port(), secrets.token_hex(16)
+    log = open(log_path, "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+         "--LabApp.expose_app_in_browser=True", "--ServerApp.disable_check_xsrf=False",
+         "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+         *(["--allow-root"] if os.geteuid() == 0 else [])],
+        env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 90
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2)
+                break
+            except OSError as exc:
+                if proc.poll() is not None or time.time() > deadline:
+                    log.flush()
+                    raise RuntimeError("JupyterLab did not start:\n" + Path(log_path).read_text()[-3000:]) from exc
+                time.sleep(0.5)
+        yield base, token
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()

@@ -10,16 +10,12 @@ keyboard and checks that the decoded image changes. Screenshots land in ``artifa
 from __future__ import annotations
 
 import os
-import secrets
 import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+from conftest import jupyter_lab
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -31,52 +27,19 @@ if not Path(CHROMIUM).exists():  # pragma: no cover - CI installs it
     pytest.fail("Chromium is missing: apt-get install chromium (see .ci/run)", pytrace=False)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     """A JupyterLab server on 127.0.0.1 serving a copy of notebooks/; yields (base_url, token)."""
-    port, token = free_port(), secrets.token_hex(16)
     cache = tmp_path_factory.mktemp("lab-cache")
     served = tmp_path_factory.mktemp("lab-root")
     shutil.copytree(ROOT / "notebooks", served / "notebooks",
                     ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
     pythonpath = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
-    env = {**os.environ, "COURSE_QUICK": "1", "COURSE_CACHE_DIR": str(cache), "PYTHONPATH": pythonpath,
+    env = {"COURSE_QUICK": "1", "COURSE_CACHE_DIR": str(cache), "PYTHONPATH": pythonpath,
            "JUPYTER_CONFIG_DIR": str(tmp_path_factory.mktemp("jupyter-config")),
            "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path_factory.mktemp("workspaces"))}
-    log = open(tmp_path_factory.mktemp("lab-log") / "lab.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={served}",
-         "--LabApp.expose_app_in_browser=True", "--ServerApp.disable_check_xsrf=False",
-         "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-         *(["--allow-root"] if os.geteuid() == 0 else [])],
-        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 90
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2)
-                break
-            except OSError as exc:
-                if proc.poll() is not None or time.time() > deadline:
-                    log.flush()
-                    raise RuntimeError("JupyterLab did not start:\n" + Path(log.name).read_text()[-3000:]) from exc
-                time.sleep(0.5)
-        yield base, token
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+    with jupyter_lab(served, env, tmp_path_factory.mktemp("lab-log") / "lab.log") as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

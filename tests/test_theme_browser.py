@@ -15,17 +15,12 @@ from __future__ import annotations
 
 import io
 import os
-import secrets
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import jupyter_lab
 from nbformat.v4 import new_code_cell, new_notebook
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,12 +43,6 @@ def figure(title):
 """
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def lab_with_figures(tmp_path_factory):
     from course_utils.course.nbtools import execute
@@ -71,38 +60,11 @@ def lab_with_figures(tmp_path_factory):
     for out in nb.cells[2].outputs:
         out.get("metadata", {}).pop("needs_background", None)
     nbformat.write(nb, folder / "theme.ipynb")
-    port, token = free_port(), secrets.token_hex(16)
-    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(tmp_path_factory.mktemp("cfg")),
+    env = {"JUPYTER_CONFIG_DIR": str(tmp_path_factory.mktemp("cfg")),
            "JUPYTERLAB_SETTINGS_DIR": str(tmp_path_factory.mktemp("settings")),
            "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path_factory.mktemp("ws"))}
-    log = open(folder / "lab.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={folder}", "--LabApp.expose_app_in_browser=True",
-         "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-         *(["--allow-root"] if os.geteuid() == 0 else [])],
-        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 90
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2)
-                break
-            except OSError as exc:
-                if proc.poll() is not None or time.time() > deadline:
-                    log.flush()
-                    tail = (folder / "lab.log").read_text()[-3000:]
-                    raise RuntimeError("JupyterLab did not start:\n" + tail) from exc
-                time.sleep(0.5)
-        yield base, token
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+    with jupyter_lab(folder, env, folder / "lab.log") as server:
+        yield server
 
 
 def corner(png: bytes) -> tuple[int, int, int]:
