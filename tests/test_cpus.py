@@ -14,9 +14,12 @@ from course_utils.core.batches import Batches
 from course_utils.core.training import fit
 
 
-@pytest.fixture
-def two_threads():
-    """A process that alone uses 2 threads (so a share of 1 is visible), restored afterwards."""
+@pytest.fixture(autouse=True)
+def two_threads(monkeypatch):
+    """A process that alone uses 2 threads (so a share of 1 is visible), restored afterwards; no
+    COURSE_THREADS pin from the caller's environment (make test's second run sets it to 1); the
+    tests of the pin set it themselves."""
+    monkeypatch.delenv("COURSE_THREADS", raising=False)
     before = torch.get_num_threads()
     torch.set_num_threads(2)
     yield
