@@ -38,25 +38,10 @@ from pathlib import Path
 import torch
 
 from course_utils.core.runtime import cache_dir, set_threads
+from course_utils.core.storage import write_json
 
 ENV_THREADS = "COURSE_THREADS"
 CHECK_SECONDS = 0.5  # how often a computing process re-reads the registry (a check costs ~0.1 ms)
-
-
-def _write_entry(path: Path, entry: dict) -> None:
-    """Write a registry entry by rename (readers never see half a file), without fsync.
-
-    An entry lives as long as its process, so it needs atomicity, not durability: no flush to disk
-    on every training call (and a Ctrl-C can only land before or after the rename).
-    """
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        tmp.write_text(json.dumps(entry))
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
 
 
 def registry_dir() -> Path:
@@ -165,7 +150,8 @@ class sharing(contextlib.ContextDecorator):
             path = registry_dir() / f"{pid}.json"
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
-                _write_entry(path, {"pid": pid, "start": start_token(pid), "what": self.what})
+                # an entry lives as long as its process: atomic, but no fsync on every training call
+                write_json(path, {"pid": pid, "start": start_token(pid), "what": self.what}, durable=False)
                 _State.path = path
             except OSError:
                 _State.path = None  # a read-only cache: compute without sharing rather than fail

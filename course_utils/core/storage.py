@@ -18,11 +18,12 @@ from pathlib import Path
 
 
 @contextlib.contextmanager
-def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator:
+def atomic_write(path: str | os.PathLike, mode: str = "wb", durable: bool = True) -> Iterator:
     """Open a temporary file next to ``path``; on success it replaces ``path`` atomically.
 
     On any exception (Ctrl-C included) the temporary file is removed and ``path``
-    is left exactly as it was.
+    is left exactly as it was. ``durable=False`` skips the flush to disk (``fsync``) for files
+    that only live as long as the process writing them: still atomic, not crash-safe.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -32,7 +33,8 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator:
         with os.fdopen(fd, mode) as fh:
             yield fh
             fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -46,9 +48,9 @@ def _umask() -> int:
     return mask
 
 
-def write_json(path: str | os.PathLike, obj) -> Path:
-    """Write ``obj`` as indented JSON, atomically; return the path."""
-    with atomic_write(path, "w") as fh:
+def write_json(path: str | os.PathLike, obj, durable: bool = True) -> Path:
+    """Write ``obj`` as indented JSON, atomically (see :func:`atomic_write` for ``durable``); return the path."""
+    with atomic_write(path, "w", durable=durable) as fh:
         json.dump(obj, fh, indent=2, sort_keys=False)
         fh.write("\n")
     return Path(path)
