@@ -18,6 +18,7 @@ What lives elsewhere: the precision names, the hardware check and autocast itsel
 """
 from __future__ import annotations
 
+import functools
 import json
 import platform
 import statistics
@@ -32,6 +33,7 @@ MIN_SPEEDUP = 1.10  # bfloat16 must save at least ~10 % of a step; below that th
 _MEMO: dict[str, dict] = {}
 
 
+@functools.cache
 def cpu_model() -> str:
     """The CPU's model name (``/proc/cpuinfo``'s "model name" on Linux; else ``platform.processor()``)."""
     try:
