@@ -103,6 +103,28 @@ def test_course_threads_overrides_the_share(two_threads, other_process, monkeypa
     assert torch.get_num_threads() == 2
 
 
+@pytest.mark.parametrize("bad", ["zero", "0", "-2"])
+def test_a_bad_course_threads_leaves_nothing_registered(two_threads, monkeypatch, bad):
+    """The error comes from inside sharing()'s start, after the process registered: it must undo
+    the registration, or the process counts as computing for the rest of its life and every other
+    course process halves its threads."""
+    monkeypatch.setenv("COURSE_THREADS", bad)
+    with pytest.raises(ValueError, match="COURSE_THREADS"):
+        with cpus.sharing("training"):
+            pytest.fail("the block must not run")
+    assert cpus._State.depth == 0 and cpus._State.path is None
+    assert own_entry() is None and list(cpus.registry_dir().glob("*.json")) == []
+    assert torch.get_num_threads() == 2
+    # the training loop too: it starts sharing before its try block
+    with pytest.raises(ValueError, match="COURSE_THREADS"):
+        fit(lambda x: {"loss": x.mean()}, Batches(torch.rand(20, 3), batch_size=10), epochs=1, progress=False)
+    assert cpus._State.depth == 0 and own_entry() is None and torch.get_num_threads() == 2
+    monkeypatch.setenv("COURSE_THREADS", "1")  # a good value afterwards works as usual
+    with cpus.sharing():
+        assert torch.get_num_threads() == 1 and own_entry() is not None
+    assert own_entry() is None and torch.get_num_threads() == 2
+
+
 def test_the_training_loop_takes_its_share_while_it_trains(two_threads, other_process, monkeypatch):
     monkeypatch.setattr(cpus, "CHECK_SECONDS", 0.0)
     seen = []

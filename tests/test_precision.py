@@ -16,6 +16,49 @@ from course_utils.vae.model import VAE, VAEConfig
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
+@pytest.fixture(autouse=True)
+def probe_decides(monkeypatch):
+    """These tests are about what "auto" resolves to, so the test command's COURSE_PRECISION pin is
+    lifted here (the tests of the pin set it themselves)."""
+    monkeypatch.delenv(runtime.ENV_PRECISION, raising=False)
+
+
+@pytest.mark.parametrize("fixed", ["float32", "bfloat16", " BFloat16 "])
+def test_course_precision_fixes_auto_without_the_probe(monkeypatch, fixed):
+    import course_utils.core.precision as precision
+
+    calls = []
+    monkeypatch.setattr(runtime, "has_native_bfloat16", lambda device="cpu": True)
+    monkeypatch.setattr(precision, "bfloat16_is_faster", lambda device="cpu": calls.append(device) or True)
+    monkeypatch.setenv(runtime.ENV_PRECISION, fixed)
+    assert runtime.training_precision("auto", "cpu") == fixed.strip().lower()
+    assert calls == []  # the timing probe never ran
+    assert runtime.training_precision("bfloat16", "cpu") == "bfloat16"  # an explicit setting still wins
+    monkeypatch.setenv(runtime.ENV_PRECISION, "auto")  # "auto" hands the decision back to the probe
+    assert runtime.training_precision("auto", "cpu") == "bfloat16" and calls == ["cpu"]
+
+
+def test_a_bad_course_precision_names_the_switch_and_the_choices(monkeypatch):
+    monkeypatch.setenv(runtime.ENV_PRECISION, "fp16")
+    with pytest.raises(ValueError, match=r"COURSE_PRECISION='fp16'.*float32 or bfloat16"):
+        runtime.training_precision("auto", "cpu")
+
+
+def test_a_notebook_kernel_honours_course_precision(monkeypatch):
+    """Kernels inherit the switch: a notebook started with COURSE_PRECISION=bfloat16 trains "auto" in bfloat16
+    even on a CPU without bfloat16 instructions (where the probe would never pick it)."""
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    from course_utils.course.headless import ROOT
+    from course_utils.course.nbtools import execute
+
+    monkeypatch.setenv(runtime.ENV_PRECISION, "bfloat16")
+    nb = new_notebook(cells=[new_code_cell(
+        "from course_utils.core.runtime import training_precision\nprint(training_precision('auto'))")])
+    execute(nb, ROOT)
+    assert nb.cells[0].outputs[0]["text"].strip() == "bfloat16"
+
+
 @pytest.mark.parametrize("native, faster, expected",
                          [(True, True, "bfloat16"), (True, False, "float32"), (False, True, "float32")])
 def test_auto_needs_the_hardware_and_a_faster_probe(monkeypatch, native, faster, expected):

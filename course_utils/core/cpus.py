@@ -157,7 +157,11 @@ class sharing(contextlib.ContextDecorator):
                 _State.path = None  # a read-only cache: compute without sharing rather than fail
         _State.depth += 1
         if _State.depth == 1:
-            tick(force=True)
+            try:
+                tick(force=True)  # raises on a bad COURSE_THREADS: leave nothing registered behind
+            except BaseException:
+                self.__exit__(None, None, None)
+                raise
         return self
 
     def start(self) -> sharing:

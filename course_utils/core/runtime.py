@@ -8,6 +8,8 @@ student (or CI) changes one switch and the whole course follows:
   computing alone, an equal share when several compute at once (:mod:`course_utils.core.cpus`).
 - ``COURSE_QUICK``   -- ``1`` makes every notebook fast (fewer epochs, less data);
   unset or ``0`` is full mode, which produces the real results.
+- ``COURSE_PRECISION`` -- ``float32`` or ``bfloat16`` fixes what ``precision="auto"`` trains in
+  (no timing probe); unset or ``auto``: the probe decides where the CPU has bfloat16.
 - ``COURSE_CACHE_DIR`` -- where decoded data and trained models are kept;
   default: ``$XDG_CACHE_HOME/dgm-course`` (``~/.cache/dgm-course``).
 
@@ -153,6 +155,26 @@ def check_precision(precision: str, name: str = "precision") -> str:
     return precision
 
 
+ENV_PRECISION = "COURSE_PRECISION"
+
+
+def auto_precision_override() -> str | None:
+    """What ``COURSE_PRECISION`` fixes ``"auto"`` to (``"float32"`` or ``"bfloat16"``); None when unset or ``auto``.
+
+    The switch replaces the timing probe, so a run's precision does not depend on how loaded
+    the machine was when the probe ran (the test command sets ``COURSE_PRECISION=float32``).
+    Notebook kernels inherit it from the environment like every other ``COURSE_*`` switch.
+    """
+    value = os.environ.get(ENV_PRECISION, "").strip().lower()
+    if value in ("", "auto"):
+        return None
+    if value not in ("float32", "bfloat16"):
+        raise ValueError(f"{ENV_PRECISION}={os.environ[ENV_PRECISION]!r} is not understood; use float32 or "
+                         "bfloat16 to fix what precision='auto' means, or auto (or unset it) to let a short "
+                         "probe decide on this machine.")
+    return value
+
+
 def training_precision(precision: str, device: str | torch.device = "cpu") -> str:
     """What a training run computes its matrix products in: ``"float32"`` or ``"bfloat16"``.
 
@@ -163,9 +185,13 @@ def training_precision(precision: str, device: str | torch.device = "cpu") -> st
     bfloat16, only the matrix products of the forward and backward passes run in bfloat16
     (``torch.autocast``); weights, optimizer state, losses and every evaluation stay float32.
     Whether it is faster depends on the CPU: ``benchmarks/results/vae.json`` and ``gan.json``
-    record it per machine.
+    record it per machine. ``COURSE_PRECISION=float32`` (or ``bfloat16``) fixes what ``"auto"``
+    means without the probe (:func:`auto_precision_override`).
     """
     if check_precision(precision) == "auto":
+        fixed = auto_precision_override()
+        if fixed is not None:
+            return fixed
         if not has_native_bfloat16(device):
             return "float32"
         from course_utils.core.precision import bfloat16_is_faster  # imports runtime: keep it lazy

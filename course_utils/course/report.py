@@ -1,9 +1,9 @@
 """Key numbers a notebook reports to the instructor's summary of a course run.
 
 A notebook calls :func:`record` for the numbers that matter (test ELBO, importance
-weighted log-likelihood, Fréchet distances). Interactively it only returns the
-value; under the headless course run (:mod:`course_utils.course.headless`), which sets
-``COURSE_REPORT_FILE``, each record is also appended to that JSON file.
+weighted log-likelihood, Fréchet distances). Interactively it does nothing
+(and prints nothing); under the headless course run (:mod:`course_utils.course.headless`),
+which sets ``COURSE_REPORT_FILE``, each record is appended to that JSON file.
 """
 from __future__ import annotations
 
@@ -17,8 +17,12 @@ from course_utils.core.storage import write_json
 ENV_REPORT = "COURSE_REPORT_FILE"
 
 
-def record(name: str, value: float, unit: str = "", note: str = "") -> float:
-    """Report ``value`` under ``name`` (e.g. ``record("test ELBO (z=20)", -240.1, "nats")``); return it."""
+def record(name: str, value: float, unit: str = "", note: str = "") -> None:
+    """Report ``value`` under ``name`` (e.g. ``record("test ELBO (z=20)", -240.1, "nats")``).
+
+    Returns None, so a ``record(...)`` that ends a cell prints nothing into the notebook: the
+    value at full float precision would be last-bit noise in a compared output.
+    """
     path = os.environ.get(ENV_REPORT)
     value = float(value)
     if path:
@@ -28,7 +32,6 @@ def record(name: str, value: float, unit: str = "", note: str = "") -> float:
         entries.append({"name": name, "value": value if math.isfinite(value) else str(value),
                         "unit": unit, "note": note})
         write_json(path, entries)
-    return value
 
 
 def read(path) -> list[dict]:
