@@ -38,33 +38,42 @@ course-run: setup
 	$(PYTHON) -m course_utils.course.headless $(if $(QUICK),--quick) --out course-run
 
 # The data set is set explicitly (the offline Fashion-MNIST), so no run tries to download MNIST;
-# tests/test_data.py tests the download path against a local fake server.
-TEST_ENV = COURSE_DATASET=fashion-mnist
+# tests/test_data.py tests the download path against a local fake server. The training precision
+# is fixed (COURSE_PRECISION=float32), so what a test trains in does not depend on a timing probe
+# (tests/test_precision.py tests the probe itself).
+TEST_ENV = COURSE_DATASET=fashion-mnist COURSE_PRECISION=float32
 
 # The numeric tests a second time with other floating-point kernels: PyTorch's portable (non-SIMD)
 # CPU kernels, MKL's reproducible code path and one thread. This proves that no test depends on
-# the last bits of one machine's kernels (a different CPU changes them the same way). Left out,
-# because they compute nothing that these switches change and would add minutes to CI (the second
-# run takes about 4 min on 2 cores): the browser tests (Chromium), the website builds (Sphinx),
-# everything that executes notebooks or the course run (course run, student versions, Colab's first
-# cell, the figure audit of a notebook, nbgrader), the set-up/Binder/links/layout/pairing checks
-# (files and text), and the checks of committed results files and widget stand-ins (no computation).
+# the last bits of one machine's kernels (a different CPU changes them the same way). Left out of
+# make test's second run, because they compute nothing that these switches change or they execute
+# the notebooks, which make test does once (tests/conftest.py's course_run): the browser tests
+# (Chromium), the website builds (Sphinx), everything that executes notebooks or the course run
+# (compared outputs, course run, student versions, Colab's first cell, the figure audit of a
+# notebook, nbgrader), the set-up/Binder/links/layout/pairing checks (files and text), and the checks
+# of committed results files and widget stand-ins (no computation). `make test-other-kernels` runs
+# the notebooks' compared outputs under the other kernels too (one more course run, ~4 min).
 OTHER_KERNELS = ATEN_CPU_CAPABILITY=default MKL_CBWR=COMPATIBLE OMP_NUM_THREADS=1 COURSE_THREADS=1
 NOT_NUMERIC = test_browser test_theme_browser test_site test_site_course test_course_run test_student \
   test_colab test_figure_style test_grading test_plain_setup test_binder test_links test_layout \
-  test_notebook_pairing test_results_files test_results_reader test_static_widgets
+  test_notebook_pairing test_results_files test_results_reader test_static_widgets test_notebook_outputs
+# The slowest tests of each run are listed at its end (pytest --durations).
+DURATIONS = --durations=25 --durations-min=5
 
+# Every test, then the numeric tests with the other kernels. Each notebook is executed once (quick
+# mode, into a temporary folder with its own cache): the compared outputs, the course-run summary,
+# the website, the student versions and the browser tests all use that run.
 test: setup-test lint
-	$(TEST_ENV) $(PYTHON) -m pytest tests
-	$(TEST_ENV) $(OTHER_KERNELS) $(PYTHON) -m pytest -p no:cacheprovider tests $(NOT_NUMERIC:%=--ignore=tests/%.py)
-	$(TEST_ENV) COURSE_QUICK=1 $(PYTHON) -m pytest --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider notebooks
+	$(TEST_ENV) $(PYTHON) -m pytest $(DURATIONS) tests
+	$(TEST_ENV) $(OTHER_KERNELS) $(PYTHON) -m pytest $(DURATIONS) -p no:cacheprovider tests $(NOT_NUMERIC:%=--ignore=tests/%.py)
 
 test-unit:
-	$(TEST_ENV) $(PYTHON) -m pytest tests
+	$(TEST_ENV) $(PYTHON) -m pytest $(DURATIONS) tests
 
-# Only the second run of test: the numeric tests with other floating-point kernels.
+# The second run of test, plus the notebooks' compared outputs under the other kernels.
 test-other-kernels:
-	$(TEST_ENV) $(OTHER_KERNELS) $(PYTHON) -m pytest -p no:cacheprovider tests $(NOT_NUMERIC:%=--ignore=tests/%.py)
+	$(TEST_ENV) $(OTHER_KERNELS) $(PYTHON) -m pytest $(DURATIONS) -p no:cacheprovider tests \
+	  $(filter-out --ignore=tests/test_notebook_outputs.py,$(NOT_NUMERIC:%=--ignore=tests/%.py))
 
 # The package's layers (pyproject.toml [tool.importlinter]) and the linter (pyproject.toml [tool.ruff]).
 lint:

@@ -2,9 +2,12 @@
 
 Starts JupyterLab on loopback with a token, serving a temporary copy of the notebooks (so
 JupyterLab's autosave can never rewrite the committed ones), opens notebooks, runs all cells in
-quick mode, waits for the kernel to go idle with no error outputs, moves a latent slider with the
-keyboard and checks that the decoded image changes. Screenshots land in ``artifacts/browser/``
-(or ``$BROWSER_ARTIFACTS``). How fast the widgets answer is a benchmark target
+quick mode on the cache of the session's course run (``course_run`` in conftest.py: its data and
+trained models, so nothing is trained again; one kernel per notebook tested), waits for the
+kernel to go idle with no error outputs, moves a latent slider with the keyboard and checks
+that the decoded image changes, and saves (into the served copy, never the committed file).
+Screenshots land in ``artifacts/browser/`` (or ``$BROWSER_ARTIFACTS``).
+How fast the widgets answer is a benchmark target
 (benchmarks/bench_widgets.py), not asserted here.
 """
 from __future__ import annotations
@@ -15,22 +18,23 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import jupyter_lab
+from conftest import jupyter_lab, require_module
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(os.environ.get("BROWSER_ARTIFACTS", ROOT / "artifacts" / "browser"))
 pytestmark = pytest.mark.browser
 
-playwright_api = pytest.importorskip("playwright.sync_api", reason="pip install -r requirements-test.txt")
+playwright_api = require_module("playwright.sync_api")
 if not Path(CHROMIUM).exists():  # pragma: no cover - CI installs it
     pytest.fail("Chromium is missing: apt-get install chromium (see .ci/run)", pytrace=False)
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory):
-    """A JupyterLab server on 127.0.0.1 serving a copy of notebooks/; yields (base_url, token)."""
-    cache = tmp_path_factory.mktemp("lab-cache")
+def lab(tmp_path_factory, course_run):
+    """A JupyterLab server on 127.0.0.1 serving a copy of notebooks/ with the course run's cache; yields
+    (base_url, token, served folder)."""
+    cache = course_run.cache
     served = tmp_path_factory.mktemp("lab-root")
     shutil.copytree(ROOT / "notebooks", served / "notebooks",
                     ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
@@ -38,8 +42,8 @@ def lab(tmp_path_factory):
     env = {"COURSE_QUICK": "1", "COURSE_CACHE_DIR": str(cache), "PYTHONPATH": pythonpath,
            "JUPYTER_CONFIG_DIR": str(tmp_path_factory.mktemp("jupyter-config")),
            "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path_factory.mktemp("workspaces"))}
-    with jupyter_lab(served, env, tmp_path_factory.mktemp("lab-log") / "lab.log") as server:
-        yield server
+    with jupyter_lab(served, env, tmp_path_factory.mktemp("lab-log") / "lab.log") as (base, token):
+        yield base, token, served
 
 
 @pytest.fixture(scope="module")
@@ -125,8 +129,10 @@ def test_notebook_runs_and_latent_slider_updates_image(lab, browser, notebook):
     if not (ROOT / notebook).is_file():
         pytest.fail(f"{notebook} does not exist")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    base, token = lab
+    base, token, served = lab
     committed = (ROOT / notebook).read_bytes()
+    served_before = (served / notebook).read_bytes()
+    assert served_before == committed  # JupyterLab serves a copy of the committed notebook
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     try:
         state = run_all(page, base, token, notebook)
@@ -136,6 +142,12 @@ def test_notebook_runs_and_latent_slider_updates_image(lab, browser, notebook):
         assert not state["errors"], f"error outputs: {state['errors']}"
         assert state["kernel"] == "idle" and state["executed"] == state["cells"], state
         assert slider_moves_image(page, f"{stem}-slider-moved.png"), "the image did not change after the key press"
+        # a student's run saves its outputs into the notebook being served (here the copy)
+        page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+        deadline = time.time() + 30
+        while (served / notebook).read_bytes() == served_before and time.time() < deadline:
+            time.sleep(0.5)
+        assert (served / notebook).read_bytes() != served_before, "saving did not reach the served copy"
     finally:
         page.close()
     assert (ROOT / notebook).read_bytes() == committed, "the committed notebook was rewritten"

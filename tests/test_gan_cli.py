@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-import pytest
+from conftest import missing_prerequisite
 
 from course_utils.__main__ import main
 from course_utils.core.data import DataError, load_data
@@ -14,7 +14,7 @@ def test_cli_writes_figures_and_metrics(tmp_path, monkeypatch):
     try:
         load_data("fashion-mnist", pixels="gray", verbose=False)
     except DataError as exc:
-        pytest.skip(f"Fashion-MNIST is not installed: {exc}")
+        missing_prerequisite(f"Fashion-MNIST is not installed: {exc}")
     real_train = evaluation.train_classifier
     tiny = evaluation.ClassifierConfig(channels=(4, 8), hidden=16, epochs=1, train_size=2000)
     monkeypatch.setattr(evaluation, "train_classifier", lambda data, **kw: real_train(data, tiny, **kw))

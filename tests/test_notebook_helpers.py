@@ -6,6 +6,7 @@ import math
 
 import pytest
 import torch
+from conftest import require_module
 
 from course_utils.toys.gaussians import kl_monte_carlo, kl_normal, kl_symbolic, kl_torch, normal_log_pdf
 from course_utils.toys.linear_gaussian import LinearGaussian
@@ -60,8 +61,8 @@ def test_normal_log_pdf():
     assert normal_log_pdf(0.0, 0.0, 1.0).item() == pytest.approx(-0.918938533, abs=1e-9)
 
 
-def test_symbolic_kl_when_sympy_is_there():
-    pytest.importorskip("sympy")
+def test_symbolic_kl_with_sympy():
+    require_module("sympy")
     result = kl_symbolic()
     assert result is not None and result[1] == 0
 
@@ -256,7 +257,7 @@ def test_kl_gaussians_matches_torch_and_the_univariate_form():
 
 
 def test_symbolic_kl_expanded_shows_the_log_of_the_std_ratio():
-    sympy = pytest.importorskip("sympy")
+    sympy = require_module("sympy")
     from course_utils.toys.gaussians import kl_symbolic_expanded
 
     expanded = kl_symbolic_expanded()

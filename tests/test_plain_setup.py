@@ -2,8 +2,10 @@
 
 The lines are read from README.md (between ``<!-- plain-setup:start -->`` and ``:end``), so the
 README cannot drift from what is tested. The environment is created with
-``--system-site-packages``: it reuses the installed torch instead of downloading gigabytes again,
-while the editable install of the course goes into the new environment. The last line starts
+``--system-site-packages`` and without a pip of its own: it reuses the installed torch (and pip,
+and setuptools >= 68 for the editable install) instead of downloading gigabytes again, while the
+editable install of the course goes into the new environment. Nothing is downloaded: pip runs with
+``PIP_NO_INDEX=1`` and without build isolation (which would fetch setuptools from the index). The last line starts
 JupyterLab; the test adds only where it listens (port, token, no browser), waits until it serves
 the notebooks, and stops it.
 """
@@ -50,10 +52,11 @@ def free_port() -> int:
 @pytest.mark.slow
 def test_plain_setup_in_a_fresh_virtual_environment(tmp_path):
     env_dir = tmp_path / "venv"
-    venv.create(env_dir, system_site_packages=True, with_pip=True)
+    venv.create(env_dir, system_site_packages=True, with_pip=False)
     python = env_dir / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     env.update(PATH=f"{python.parent}{os.pathsep}{env['PATH']}", PIP_DISABLE_PIP_VERSION_CHECK="1",
+               PIP_NO_INDEX="1", PIP_NO_BUILD_ISOLATION="0",  # offline: everything is installed already
                JUPYTER_CONFIG_DIR=str(tmp_path / "jupyter-config"), JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"),
                JUPYTERLAB_WORKSPACES_DIR=str(tmp_path / "workspaces"))
     *setup, launch = readme_lines()
@@ -70,6 +73,8 @@ def test_plain_setup_in_a_fresh_virtual_environment(tmp_path):
     module, prefix = where.stdout.split()
     assert Path(module).resolve() == (ROOT / "course_utils" / "__init__.py").resolve()
     assert Path(prefix).resolve() == env_dir.resolve()
+    # the editable install went into the new environment, not into the system's site-packages
+    assert list((env_dir / "lib").glob("python3*/site-packages/__editable__*course_utils*")) or os.name == "nt"
 
     port, token = free_port(), secrets.token_hex(16)
     extra = ["--no-browser", "--ip=127.0.0.1", f"--port={port}", f"--IdentityProvider.token={token}",

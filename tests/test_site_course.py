@@ -1,9 +1,8 @@
 """The website of the real course, from a quick-mode course run: what CI builds and a student would read.
 
-The module fixture runs every notebook headless in quick mode (the course run the site is built
-from; about two minutes on two cores) and builds the site. ``COURSE_SITE_RUN=<folder>`` reuses a
-course run made earlier (``python -m course_utils.course.headless --quick --out <folder>``), for
-working on the site without running the course again. Screenshots land in ``artifacts/site/``.
+The site is built from the session's one course run (the ``course_run`` fixture in conftest.py:
+every notebook executed headless in quick mode; ``COURSE_TEST_RUN=<folder>`` keeps and reuses it).
+Screenshots land in ``artifacts/site/``.
 """
 from __future__ import annotations
 
@@ -16,6 +15,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from conftest import require_module
 
 from course_utils.core.plots import png_problems, read_audit
 from course_utils.course import links, site
@@ -29,21 +29,12 @@ STAND_INS = ("01_latent_variable_models", "02_naive_monte_carlo", "03_kl_diverge
 
 
 @pytest.fixture(scope="module")
-def course_site(tmp_path_factory):
+def course_site(course_run, tmp_path_factory):
     try:
         import sphinx  # noqa: F401
     except ImportError:
         pytest.fail("sphinx is missing: python -m pip install -r requirements-test.txt", pytrace=False)
-    from course_utils.course import headless
-
-    reuse = os.environ.get("COURSE_SITE_RUN")
-    if reuse:
-        run = Path(reuse).resolve()
-    else:
-        run = tmp_path_factory.mktemp("course-run")
-        with pytest.MonkeyPatch.context() as mp:
-            mp.setenv("COURSE_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
-            headless.main(["--quick", "--out", str(run)])  # failures are asserted below, per notebook
+    run = course_run.out  # failures of single notebooks are asserted below, per notebook
     return run, site.build(run, tmp_path_factory.mktemp("site") / "html")
 
 
@@ -113,7 +104,7 @@ def base_url(course_site):
 
 @pytest.mark.browser
 def test_course_site_in_a_browser(base_url):
-    api = pytest.importorskip("playwright.sync_api", reason="pip install -r requirements-test.txt")
+    api = require_module("playwright.sync_api")
     if not Path(CHROMIUM).exists():
         pytest.fail("Chromium is missing: apt-get install chromium (see .ci/run)", pytrace=False)
     from test_site import assert_figures_loaded, offline_page, wait_for_math

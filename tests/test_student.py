@@ -1,7 +1,9 @@
 """The student-version generator: solutions replaced, worked answers kept (removed only on request), notebooks valid.
 
 The execution test runs each generated notebook (quick mode) and expects it to stop at
-its first exercise with NotImplementedError, with every cell before it running cleanly.
+its first exercise with NotImplementedError, with every cell before it running cleanly. It runs on
+the cache of the session's course run (``course_run`` in conftest.py), so the data are decoded and
+the quick-mode models trained once, not again here.
 """
 from __future__ import annotations
 
@@ -105,7 +107,7 @@ def first_exercise(nb) -> int:
 
 
 @pytest.mark.parametrize("src", [s for s in SOURCES if student.BEGIN in s.read_text()], ids=lambda p: p.stem)
-def test_student_notebook_runs_up_to_first_exercise(src, tmp_path):
+def test_student_notebook_runs_up_to_first_exercise(src, tmp_path, course_run):
     from nbclient.exceptions import CellExecutionError
 
     [path] = student.generate(tmp_path, [src], verbose=False)
@@ -114,7 +116,7 @@ def test_student_notebook_runs_up_to_first_exercise(src, tmp_path):
     # only execute up to and including the first exercise and the cells right after it
     nb.cells = nb.cells[: first + 3]
     with pytest.raises(CellExecutionError) as info:
-        execute(nb, tmp_path, quick=True, timeout=600)
+        execute(nb, tmp_path, quick=True, timeout=600, env=course_run.env())
     assert info.value.ename == "NotImplementedError", info.value
     failed = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"
               and any(o.get("output_type") == "error" for o in c.get("outputs", []))]

@@ -20,14 +20,14 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import jupyter_lab
+from conftest import jupyter_lab, require_module
 from nbformat.v4 import new_code_cell, new_notebook
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(os.environ.get("THEME_ARTIFACTS", ROOT / "artifacts" / "theme"))
 pytestmark = pytest.mark.browser
-api = pytest.importorskip("playwright.sync_api", reason="pip install -r requirements-test.txt")
+api = require_module("playwright.sync_api")
 
 FIGURES = """\
 import matplotlib.pyplot as plt

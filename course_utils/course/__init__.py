@@ -6,6 +6,7 @@ What lives here:
 - :mod:`~course_utils.course.report`   key numbers a notebook reports to the instructor's summary
 - :mod:`~course_utils.course.results`  the measured numbers notebooks quote, read from benchmarks/results
 - :mod:`~course_utils.course.nbtools`  execute, clean and rebuild the notebooks from their .py pairs
+- :mod:`~course_utils.course.outputs`  compare checked outputs with a new run, to the precision computed
 - :mod:`~course_utils.course.student`  student versions of the notebooks (solutions removed)
 - :mod:`~course_utils.course.headless` the headless course run (``make course-run``)
 - :mod:`~course_utils.course.links`    the repository's name, its Binder/Colab links and README badges, in one place

@@ -2,7 +2,7 @@
 
 What lives here: the few operations the course's notebook machinery needs and
 that tests and benchmarks share -- executing a notebook with nbclient (quick or
-full mode), keeping only the outputs nbval checks (cells marked
+full mode), keeping only the outputs the tests compare (cells marked
 ``# NBVAL_CHECK_OUTPUT``), dropping widget state and execution noise, and the
 ``build`` step that turns an edited ``notebooks/NN_name.py`` (jupytext
 ``py:percent``) into its executed, cleaned ``.ipynb`` pair. Student versions are
@@ -34,7 +34,8 @@ _NOISY_CELL_METADATA = ("execution", "ExecuteTime", "collapsed", "scrolled", "ju
 
 
 def is_checked(cell) -> bool:
-    """True for a code cell whose output nbval compares (it carries ``# NBVAL_CHECK_OUTPUT``)."""
+    """True for a code cell whose output the tests compare (it carries ``# NBVAL_CHECK_OUTPUT``;
+    :mod:`course_utils.course.outputs`)."""
     return cell.get("cell_type") == "code" and CHECK_MARK in cell.get("source", "")
 
 
@@ -207,7 +208,7 @@ def audit(path: str | os.PathLike) -> list[str]:
         problems.append(f"{path.name}: carries widget state (metadata.widgets)")
     for i, cell in enumerate(nb.cells):
         if cell.cell_type == "code" and cell.outputs and not is_checked(cell):
-            problems.append(f"{path.name}: cell {i} has outputs but is not checked by nbval")
+            problems.append(f"{path.name}: cell {i} has outputs but is not a checked cell ({CHECK_MARK})")
     return problems
 
 
