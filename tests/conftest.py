@@ -370,7 +370,7 @@ class CourseRun:
 
     def env(self) -> dict:
         """Variables for a kernel that should find this run's data and trained models."""
-        return {"COURSE_CACHE_DIR": str(self.cache), "COURSE_DATASET": "fashion-mnist", "COURSE_QUICK": "1"}
+        return {"COURSE_CACHE_DIR": str(self.cache), "COURSE_DATASET": "fashion-mnist"}
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,7 @@ import gzip
 
 import pytest
 import torch
-from conftest import make_tiny_mnist
+from conftest import make_tiny_mnist, write_idx
 
 from course_utils.core import data as D
 from course_utils.core.batches import Batches
@@ -197,13 +197,50 @@ def test_truncated_idx_payload_names_the_file(tmp_path, offline):
 
 
 def test_cache_is_used_and_refreshed_when_sources_change(tiny_mnist, offline, monkeypatch):
+    """Unchanged sources are served from the decoded-data cache (the IDX files are not read again);
+    rewritten sources (new content, newer mtime) are decoded again and the cache follows them."""
+    import os
+
     root, written = tiny_mnist
-    D.load_raw("mnist", root=root)
-    assert D._cache_file("mnist").is_file()
-    calls = []
-    monkeypatch.setattr(D, "_parse", lambda *a: calls.append(a) or (_ for _ in ()).throw(AssertionError))
-    again = D.load_raw("mnist", root=root)  # must not parse again
-    assert calls == [] and torch.equal(again["test_labels"], written["test_labels"].long())
+    parsed, staged = [], []
+    real_parse, real_stage = D._parse, D._stage
+    monkeypatch.setattr(D, "_parse", lambda dataset, files: parsed.append(dict(files)) or real_parse(dataset, files))
+    monkeypatch.setattr(D, "_stage", lambda files, raw: staged.append(dict(files)) or real_stage(files, raw))
+
+    first = D.load_raw("mnist", root=root)
+    assert len(parsed) == 1 and len(staged) == 1 and D._cache_file("mnist").is_file()
+    assert torch.equal(first["test_labels"], written["test_labels"].long())
+
+    # unchanged sources: answered from the cache, the IDX files are neither decoded nor copied
+    again = D.load_raw("mnist", root=root)
+    assert len(parsed) == 1 and len(staged) == 1
+    for key in D.FILES:
+        assert torch.equal(again[key], first[key]), key
+
+    # the sources change: other images and labels (another seed, other sizes), a later mtime
+    new = make_tiny_mnist(root, n_train=48, n_test=7, seed=1)
+    for path in (root / "MNIST" / "raw").iterdir():
+        stat = path.stat()
+        os.utime(path, (stat.st_atime + 100, stat.st_mtime + 100))
+    changed = D.load_raw("mnist", root=root)
+    assert len(parsed) == 2  # decoded again, from the new files
+    assert torch.equal(changed["train_images"], new["train_images"])
+    assert torch.equal(changed["test_images"], new["test_images"])
+    assert torch.equal(changed["test_labels"], new["test_labels"].long())
+    assert not torch.equal(changed["test_images"][:7], first["test_images"][:7])
+
+    # the cache now holds the new data: the next load reads nothing and still gives the new files
+    cached = D.load_raw("mnist", root=root)
+    assert len(parsed) == 2 and torch.equal(cached["train_images"], new["train_images"])
+
+    # one source file alone changing (same size, new content and mtime) is enough to decode again
+    labels = root / "MNIST" / "raw" / "t10k-labels-idx1-ubyte.gz"
+    write_idx(labels, (new["test_labels"] + 1) % 10)
+    stat = labels.stat()
+    os.utime(labels, (stat.st_atime + 200, stat.st_mtime + 200))
+    relabelled = D.load_raw("mnist", root=root)
+    assert len(parsed) == 3 and torch.equal(relabelled["test_labels"], ((new["test_labels"] + 1) % 10).long())
+    assert torch.equal(relabelled["test_images"], new["test_images"])
 
 
 def test_read_only_cache_dir_does_not_crash(tiny_mnist, offline, monkeypatch, tmp_path):

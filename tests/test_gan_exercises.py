@@ -183,9 +183,24 @@ def test_slerp_names_typical_mistakes(wrong, fragment):
 
 
 def test_check_messages_mention_log4_at_half():
-    # a loss that is right except at D = 1/2 is impossible to write by accident; the message text is what matters
+    """Every message of the discriminator-loss check that is about the optimum says log 4 (D = 1/2)."""
+    ref = gan_losses.discriminator_loss
     assert math.isclose(gx.reference_discriminator_loss(torch.zeros(3), torch.zeros(2)).item(), math.log(4),
                         rel_tol=1e-6)
+    # the right answer: the OK line names log 4 at D = 1/2
+    assert "log 4 at D = 1/2" in accepts(gx.check_discriminator_loss, ref)
+    # the two terms averaged (half the loss): the message says the loss is log 4 at the optimum
+    rejects(gx.check_discriminator_loss, lambda r, f: 0.5 * ref(r, f), "averaged the two terms", "log 4 at the optimum")
+
+    # right everywhere except at D = 1/2 (all logits 0): the D = 1/2 case names log 4 and what it got
+    def wrong_at_half(r, f):
+        loss = ref(r, f)
+        at_half = not (bool(r.detach().any()) or bool(f.detach().any()))
+        return loss + 1.0 if at_half else loss
+
+    msg = rejects(gx.check_discriminator_loss, wrong_at_half, "with D = 1/2 everywhere (all logits 0)",
+                  "the loss should be log 4 = 1.3863", f"got {math.log(4) + 1:.4f}")
+    assert msg.startswith("discriminator_loss: ")
 
 
 

@@ -191,3 +191,29 @@ def test_save_load_and_mismatched_checkpoint(tmp_path):
 def test_training_data_are_scaled_to_the_tanh_range():
     x = torch.tensor([[0.0, 0.5, 1.0]])
     assert torch.equal(to_signed(x), torch.tensor([[-1.0, 0.0, 1.0]]))
+
+
+def test_train_gan_feeds_the_discriminator_real_images_in_minus_one_to_one(monkeypatch):
+    """[0, 1] training data reach D scaled to [-1, 1] (to_signed applied once), the range of G's tanh."""
+    import course_utils.gan.train as gt
+
+    config = GANConfig(epochs=1, batch_size=32)
+    data = random_data(n=128)  # pixels uniform in [0, 1]
+    seen = []
+
+    def build(config):  # the networks train_gan builds, with D's inputs recorded
+        generator, discriminator = build_gan(config)
+        discriminator.register_forward_pre_hook(lambda module, args: seen.append(args[0].detach().clone()))
+        return generator, discriminator
+
+    monkeypatch.setattr(gt, "build_gan", build)
+    train_gan(config, data, use_cache=False, progress=False)
+    # each step shows D the reals and the fakes as one batch (reals first), then the fakes alone
+    joint = [x for x in seen if len(x) == 2 * config.batch_size]
+    assert len(joint) == 128 // config.batch_size  # one per step of the epoch
+    reals = torch.cat([x[:config.batch_size] for x in joint])
+    assert reals.min() >= -1 and reals.max() <= 1
+    assert reals.min() < -0.5 and reals.max() > 0.5  # spans [-1, 1], not [0, 1]
+    # exactly the training images, each once per epoch, mapped by x -> 2x - 1
+    expected = to_signed(data.train.images)
+    assert torch.equal(reals[reals[:, 0].argsort()], expected[expected[:, 0].argsort()])

@@ -261,3 +261,93 @@ def test_notebook_03_generate_submit_autograde(tmp_path, monkeypatch):
     graded = nbformat.read(course / "autograded" / "wrong" / "ps3" / name, as_version=4)
     errors = [o for o in graded.cells[sol + 1].outputs if o.output_type == "error"]
     assert errors and "sigma as the variance" in errors[0]["evalue"]
+
+
+# --------------------------------------------------------------------------- the leak guard (no nbgrader run)
+
+def write_release(folder: Path, name: str, *cells) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    nbformat.write(new_notebook(cells=list(cells)), folder / name)
+    return folder / name
+
+
+def test_release_problems_report_every_answer_left_in_the_release(tmp_path):
+    release = tmp_path / "release" / "ps1"
+    write_release(release, "a_clean.ipynb",
+                  new_markdown_cell("# Clean\n\nWhat is the KL of q = p?\n\n"
+                                    "*(The worked answer is revealed in class.)*"),
+                  new_code_cell("def f(x):\n    raise NotImplementedError()"),
+                  new_code_cell("# Autograded check: 1 point\ncheck_f(f)"))
+    assert grading.release_problems(release) == []
+    write_release(release, "b_leaky.ipynb",
+                  new_markdown_cell("# Leaky"),
+                  new_markdown_cell("Why?\n\n<details><summary>Worked answer</summary>\nBecause.\n</details>"),
+                  new_code_cell(SAMPLE_SOLUTION),
+                  new_code_cell("# Autograded check: 1 point\ncheck_sample_pixels(sample_pixels)"),
+                  new_markdown_cell("<DETAILS>\nUpper-case tags are HTML too.\n</DETAILS>"),
+                  new_code_cell("x = 1\n### END SOLUTION"))  # a stray end marker: a region was cut in half
+    assert grading.release_problems(release) == [
+        "b_leaky.ipynb, cell 1: a worked answer (<details>) is in the release",
+        "b_leaky.ipynb, cell 2: a solution region is in the release",
+        "b_leaky.ipynb, cell 4: a worked answer (<details>) is in the release",
+        "b_leaky.ipynb, cell 5: a solution region is in the release",
+    ]
+
+
+def fake_generate(calls: list, clear_solutions: bool, remove_details: bool):
+    """Stands in for ``nbgrader generate_assignment``: copies source/<name>/ to release/<name>/, removing
+    solutions and worked answers only as told (nbgrader ignoring the course's config leaves <details>)."""
+    from course_utils.course import student
+
+    def nbgrader(course_dir, *args):
+        calls.append((Path(course_dir), args))
+        name = args[1]
+        release = Path(course_dir) / "release" / name
+        release.mkdir(parents=True, exist_ok=True)
+        for path in sorted((Path(course_dir) / "source" / name).glob("*.ipynb")):
+            nb = nbformat.read(path, as_version=4)
+            if remove_details:
+                nb = grading.remove_worked_answers(nb)
+            if clear_solutions:
+                for cell in nb.cells:
+                    if cell.cell_type == "code":
+                        cell.source, _ = student.strip_solutions(cell.source)
+            nbformat.write(nb, release / path.name)
+
+    return nbgrader
+
+
+@pytest.mark.parametrize("clear_solutions, expected", [
+    (True, ["two_exercises.ipynb, cell 0: a worked answer (<details>) is in the release"]),
+    (False, ["two_exercises.ipynb, cell 0: a worked answer (<details>) is in the release",
+             "two_exercises.ipynb, cell 2: a solution region is in the release",
+             "two_exercises.ipynb, cell 4: a solution region is in the release"]),
+], ids=["config-ignored", "nothing-removed"])
+def test_assignment_refuses_a_release_that_still_holds_answers(tmp_path, monkeypatch, clear_solutions, expected):
+    """nbgrader ignores a configuration file it cannot load: the release then keeps the worked answers
+    (and, worse, the solutions). assignment() must fail and say where, not hand that release out."""
+    source_nb = tmp_path / "two_exercises.ipynb"
+    nbformat.write(exercise_notebook(), source_nb)
+    course = tmp_path / "course"
+    calls: list = []
+    monkeypatch.setattr(grading, "nbgrader", fake_generate(calls, clear_solutions, remove_details=False))
+    with pytest.raises(RuntimeError, match="the release would leak answers") as info:
+        grading.assignment(course, "ps1", [source_nb])
+    assert calls == [(course.resolve(), ("generate_assignment", "ps1", "--force"))]
+    assert str(info.value).splitlines()[1:] == expected
+    assert grading.release_problems(course / "release" / "ps1") == expected
+
+
+def test_assignment_returns_a_release_without_answers(tmp_path, monkeypatch):
+    """The control for the test above: the same run with nbgrader doing its job passes the guard."""
+    source_nb = tmp_path / "two_exercises.ipynb"
+    nbformat.write(exercise_notebook(), source_nb)
+    course = tmp_path / "course"
+    calls: list = []
+    monkeypatch.setattr(grading, "nbgrader", fake_generate(calls, clear_solutions=True, remove_details=True))
+    release = grading.assignment(course, "ps1", [source_nb])
+    assert release == course.resolve() / "release" / "ps1" and len(calls) == 1
+    assert "RemoveWorkedAnswers" in (course / "nbgrader_config.py").read_text()
+    source = nbformat.read(course / "source" / "ps1" / "two_exercises.ipynb", as_version=4)
+    assert source.cells[2].metadata["nbgrader"]["solution"]  # the source copy carries fresh metadata
+    assert grading.release_problems(release) == []

@@ -91,9 +91,12 @@ def test_the_real_bfloat16_probe_agrees_with_the_cpu():
     if not native:  # no bfloat16 instructions: "auto" is float32 without measuring anything
         assert runtime.training_precision("auto", "cpu") == "float32"
     else:  # "auto" follows this machine's probe, and bfloat16 products run here close to float32
-        from course_utils.core.precision import bfloat16_is_faster
+        import course_utils.core.precision as precision
 
-        assert runtime.training_precision("auto", "cpu") == ("bfloat16" if bfloat16_is_faster("cpu") else "float32")
+        verdict = precision.probe("cpu")
+        assert verdict["bfloat16_faster"] == (verdict["float32_s"] / verdict["bfloat16_s"] >= precision.MIN_SPEEDUP)
+        assert precision.bfloat16_is_faster("cpu") is verdict["bfloat16_faster"]
+        assert runtime.training_precision("auto", "cpu") == ("bfloat16" if verdict["bfloat16_faster"] else "float32")
         a, b = torch.randn(64, 64), torch.randn(64, 64)
         with runtime.autocast("bfloat16", "cpu"):
             product = a @ b
@@ -246,11 +249,36 @@ def test_the_verdict_is_measured_once_per_machine_and_kept_in_the_cache(monkeypa
 
 
 def test_the_real_probe_times_both_precisions(monkeypatch):
+    import json
+
     import course_utils.core.precision as precision
 
     times = precision.measure("cpu", steps=1, rounds=2)
     assert set(times) == {"float32", "bfloat16"}
     assert all(len(v) == 2 and all(t > 0 for t in v) for v in times.values())
     monkeypatch.setattr(precision, "_MEMO", {})
+    path = runtime.cache_dir() / "probes" / "precision.json"
+    assert not path.exists()  # this test's own, empty cache: the probe below really measures
     verdict = precision.probe("cpu")
     assert isinstance(verdict["bfloat16_faster"], bool) and verdict["speedup"] > 0
+    # the verdict is consistent with the times it was made from
+    f32, b16 = verdict["float32_s"], verdict["bfloat16_s"]
+    assert f32 > 0 and b16 > 0 and verdict["min_speedup"] == precision.MIN_SPEEDUP
+    assert verdict["speedup"] == round(f32 / b16, 3)
+    assert verdict["bfloat16_faster"] == (f32 / b16 >= precision.MIN_SPEEDUP)
+    if abs(f32 / b16 - precision.MIN_SPEEDUP) >= 0.0005:  # away from the rounding of the stored speedup
+        assert verdict["bfloat16_faster"] == (verdict["speedup"] >= precision.MIN_SPEEDUP)
+    # it was written to the cache file, under this machine's key
+    stored = json.loads(path.read_text())
+    assert stored == {precision.machine_key("cpu"): verdict}
+
+    # a second probe (a new process: empty memory) reads the file and measures nothing
+    def no_measuring(*args, **kwargs):
+        raise AssertionError("probe() measured again instead of reading the cached verdict")
+
+    monkeypatch.setattr(precision, "measure", no_measuring)
+    monkeypatch.setattr(precision, "_MEMO", {})
+    assert precision.probe("cpu") == verdict
+    assert precision.bfloat16_is_faster("cpu") is verdict["bfloat16_faster"]
+    assert runtime.training_precision("auto", "cpu") == (
+        "bfloat16" if runtime.has_native_bfloat16("cpu") and verdict["bfloat16_faster"] else "float32")

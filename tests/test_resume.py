@@ -5,6 +5,8 @@ the same process, with every random generator restored.
 """
 from __future__ import annotations
 
+import copy
+import dataclasses
 import json
 import os
 import warnings
@@ -260,3 +262,222 @@ def test_gan_cli_exits_non_zero_on_divergence_and_writes_nothing(tmp_path, monke
     assert rc == 3 and "error: Training diverged at epoch 1" in text and "--lr" in text
     assert not out.exists()
     assert main(["gan", "--lr", "-1", "--out", str(out)]) == 2 and "GANConfig.lr must be > 0" in capsys.readouterr().out
+
+
+# --------------------------------------------------------------------------- a resume that fails half-way
+
+@dataclasses.dataclass
+class KeptHistory(History):
+    samples: dict = dataclasses.field(default_factory=dict)  # like the VAE's and GAN's kept sample grids
+
+
+def small_run(path):
+    """A model with weights and buffers, Adam, a data-order generator and a history, under a RunState."""
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4), torch.nn.Linear(4, 2))
+    opt = torch.optim.Adam(net.parameters(), lr=1e-2)
+    gen = torch.Generator().manual_seed(1)
+    history = KeptHistory()
+    state = checkpoints.RunState(path, modules={"net": net}, optimizers={"adam": opt},
+                                 generators={"batches": gen}, history=history, verbose=True)
+    return state, net, opt, gen, history
+
+
+def everything(net, opt, gen, history) -> dict:
+    """Every piece of state a RunState manages, copied: weights and buffers, Adam's state, the generators
+    (its own and the global ones) and every field of the history."""
+    import random
+
+    import numpy as np
+
+    return copy.deepcopy({
+        "net": net.state_dict(), "adam": opt.state_dict(), "batches": gen.get_state(),
+        "torch": torch.get_rng_state(), "python": random.getstate(), "numpy": np.random.get_state(),
+        "history": {f.name: getattr(history, f.name) for f in dataclasses.fields(history)},
+    })
+
+
+def assert_identical(a, b, where="state"):
+    """Equal bit for bit: tensors (dtype, shape, values), arrays, and any nesting of dicts, lists, tuples."""
+    import numpy as np
+
+    assert type(a) is type(b), f"{where}: {type(a).__name__} vs {type(b).__name__}"
+    if isinstance(a, torch.Tensor):
+        assert a.dtype == b.dtype and a.shape == b.shape and torch.equal(a, b), where
+    elif isinstance(a, np.ndarray):
+        assert a.dtype == b.dtype and np.array_equal(a, b), where
+    elif isinstance(a, dict):
+        assert list(a) == list(b), f"{where}: keys {list(a)} vs {list(b)}"
+        for k in a:
+            assert_identical(a[k], b[k], f"{where}[{k!r}]")
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b), f"{where}: length {len(a)} vs {len(b)}"
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            assert_identical(x, y, f"{where}[{i}]")
+    else:
+        assert a == b, f"{where}: {a!r} vs {b!r}"
+
+
+def _wrong_shape(snap):  # the first layer fits, the last does not: load_state_dict copies the first, then fails
+    snap["modules"]["net"]["2.weight"] = torch.zeros(5, 4)
+
+
+def _no_param_groups(snap):  # the model loads, then Adam's state is refused
+    snap["optimizers"]["adam"]["param_groups"] = []
+
+
+def _param_groups_missing(snap):
+    del snap["optimizers"]["adam"]["param_groups"]
+
+
+def _bad_generator(snap):  # model and Adam load, then the data order's generator state is refused
+    snap["generators"]["batches"] = torch.zeros(3, dtype=torch.uint8)
+
+
+def _bad_numpy_rng(snap):  # ... and PyTorch's and Python's global generators are set before NumPy's fails
+    snap["rng"]["numpy"] = ("MT19937", [1, 2, 3], 0, 0, 0.0)
+
+
+def _history_not_a_record(snap):  # everything else is applied, then the history cannot be read
+    snap["history"] = ["not", "a", "record"]
+
+
+@pytest.mark.parametrize("tamper", [_wrong_shape, _no_param_groups, _param_groups_missing, _bad_generator,
+                                    _bad_numpy_rng, _history_not_a_record])
+def test_a_resume_that_fails_half_way_leaves_the_fresh_state_exactly(tmp_path, capsys, tamper):
+    """A partial checkpoint that fails only after part of it was applied: resume() reports it, returns False
+    and every model weight and buffer, Adam's state, each generator and the history are the fresh ones again."""
+    import random
+
+    import numpy as np
+
+    path = tmp_path / "run.partial.pt"
+    # a run that trained one epoch and wrote its partial checkpoint
+    donor, net, opt, gen, history = small_run(path)
+    x = torch.randn(8, 3, generator=gen)
+    net(x).square().sum().backward()
+    opt.step()
+    history.epochs.append({"epoch": 1, "loss": 0.5})
+    history.steps, history.seconds = 1, 0.25
+    history.samples[1] = torch.ones(2, 3)
+    donor(1, history)
+    snap = torch.load(path, weights_only=True)
+    tamper(snap)
+    torch.save(snap, path)
+    torch.randn(3), random.random(), np.random.rand()  # the global generators move on
+
+    state, net, opt, gen, history = small_run(path)
+    samples = history.samples  # a hook may hold this very dict
+    before = everything(net, opt, gen, history)
+    assert before["adam"]["state"] == {}
+    assert not torch.equal(before["net"]["0.weight"], snap["modules"]["net"]["0.weight"])
+    assert state.resume() is False
+    assert "Ignoring unusable partial checkpoint" in capsys.readouterr().out
+    assert_identical(everything(net, opt, gen, history), before)
+    assert history.samples is samples and samples == {}
+    assert state.resumed_from == 0 and state.rollback() == 0  # its idea of the last good state is the fresh one
+    assert_identical(everything(net, opt, gen, history), before)
+
+
+def test_a_partial_checkpoint_that_is_not_a_record_is_ignored(tmp_path, capsys):
+    path = tmp_path / "run.partial.pt"
+    torch.save([1, 2, 3], path)  # loads with weights_only=True, but is no run state
+    state, net, opt, gen, history = small_run(path)
+    before = everything(net, opt, gen, history)
+    assert state.resume() is False
+    assert "Ignoring unusable partial checkpoint" in capsys.readouterr().out
+    assert_identical(everything(net, opt, gen, history), before)
+
+
+# --------------------------------------------------------------------------- a models folder that cannot be written
+
+def _models_is_a_file(folder: Path, monkeypatch) -> None:
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    folder.write_text("a file where the models folder should be")
+
+
+def _read_only_models_folder(folder: Path, monkeypatch) -> None:
+    """chmod 0o500; where that does not stop writes (root), file creation there is refused the way the
+    kernel refuses it (EACCES from open(O_CREAT), which every temporary and atomic write goes through)."""
+    import errno
+
+    folder.mkdir(parents=True)
+    folder.chmod(0o500)
+    monkeypatch.chmod_back = folder  # restored by the test, so the temporary folder can be removed
+    if os.access(folder, os.W_OK):  # root: permissions are not enforced
+        real_open = os.open
+
+        def refusing_open(path, flags, *args, **kwargs):
+            if flags & os.O_CREAT and Path(path).parent == folder:
+                raise PermissionError(errno.EACCES, "Permission denied", str(path))
+            return real_open(path, flags, *args, **kwargs)
+
+        monkeypatch.setattr(os, "open", refusing_open)
+
+
+def _writes_fail(folder: Path, monkeypatch) -> None:
+    """The folder passes the write test, then every checkpoint write fails (the folder was made read-only
+    meanwhile, a full disk, a quota): the atomic write raises PermissionError."""
+    import contextlib
+
+    real = checkpoints.atomic_write
+
+    @contextlib.contextmanager
+    def refused(path, *args, **kwargs):
+        if Path(path).parent == folder:
+            raise PermissionError(13, "Permission denied", str(path))
+        with real(path, *args, **kwargs) as fh:
+            yield fh
+
+    monkeypatch.setattr(checkpoints, "atomic_write", refused)
+
+
+def _final_model_write_fails(folder: Path, monkeypatch) -> None:
+    """The partial checkpoints are written; the finished model's file is refused (the disk filled up)."""
+    import contextlib
+    import errno
+
+    real = checkpoints.atomic_write
+
+    @contextlib.contextmanager
+    def refused(path, *args, **kwargs):
+        if Path(path).suffix == ".safetensors":
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        with real(path, *args, **kwargs) as fh:
+            yield fh
+
+    monkeypatch.setattr(checkpoints, "atomic_write", refused)
+
+
+@pytest.mark.parametrize("block", [_models_is_a_file, _read_only_models_folder, _writes_fail, _final_model_write_fails])
+def test_training_with_an_unwritable_models_folder_returns_the_model_with_one_message(monkeypatch, block):
+    """The model cache cannot be written: training still runs to the end and returns the trained model (the
+    same as an uncached run), with one clear one-line warning per training call naming the folder and the fix."""
+    data = synthetic_data()
+    cfg = VAEConfig(z_dim=4, hidden=32, batch_size=64, epochs=2)
+    reference, h_ref = vt.train_vae(cfg, data, use_cache=False, progress=False)
+    folder = checkpoints.model_cache_path("x").parent
+    block(folder, monkeypatch)
+    try:
+        for _ in range(2):  # nothing was cached: the second call trains again, to the same model
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                model, h = vt.train_vae(cfg, data, progress=False)
+            assert isinstance(model, VAE) and len(h) == 2 and h.stop_reason == "completed" and not h.interrupted
+            assert same_state(model, reference) and same_numbers(h, h_ref)
+            messages = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
+            assert len(messages) == 1, messages
+            (message,) = messages
+            assert message.startswith(f"Cannot write trained models and resumable checkpoints to {folder} (")
+            assert "\n" not in message and "continuing without caching" in message and "COURSE_CACHE_DIR" in message
+    finally:
+        if getattr(monkeypatch, "chmod_back", None) is not None:
+            folder.chmod(0o700)
+    if block is _final_model_write_fails:  # the last epoch's partial checkpoint stays: the next call starts there
+        key = vt.vae_cache_key(cfg, data)
+        assert "(No space left on device)" in message
+        assert [p.name for p in folder.iterdir()] == [checkpoints.partial_checkpoint_path(key).name]
+    elif folder.is_dir():
+        assert list(folder.iterdir()) == []  # no model, no partial checkpoint, no temporary file
+    else:
+        assert "(it is a file, not a folder)" in message

@@ -349,3 +349,125 @@ def test_demo_site_figures_stay_white_in_dark_mode(demo_site, serve, browser):
         assert body != "rgb(255, 255, 255)", "the page did not switch to dark mode"
     finally:
         page.close()
+
+
+# --------------------------------------------------------------------------- the build's error branches (no course run)
+
+def tiny_run(folder: Path) -> Path:
+    """A course run as the headless run leaves it, for one small (unexecuted) notebook: no kernel needed."""
+    folder.mkdir(parents=True, exist_ok=True)
+    nbformat.write(new_notebook(cells=[new_markdown_cell("# Tiny\n\nOne cell."),
+                                       new_code_cell("print(1)", outputs=[new_output("stream", name="stdout",
+                                                                                     text="1\n")])]),
+                   folder / "01_tiny.ipynb")
+    (folder / "summary.json").write_text(json.dumps({"mode": "quick", "notebooks": [
+        {"notebook": "01_tiny.ipynb", "ipynb": "01_tiny.ipynb", "html": "01_tiny.html", "ok": True, "error": None,
+         "seconds": 1.0, "numbers": []}]}))
+    return folder
+
+
+def old_site(out: Path) -> Path:
+    out.mkdir(parents=True)
+    (out / "index.html").write_text("the previous site")
+    return out
+
+
+def test_a_failing_sphinx_build_is_a_clear_error_and_keeps_the_old_site(tmp_path, monkeypatch, capsys):
+    """Real Sphinx, given a configuration that cannot load: the error says sphinx-build failed and why,
+    the previous site is left as it was, and the command exits with status 2."""
+    require("sphinx", "the website is built with Sphinx")
+    conf = tmp_path / "broken-conf"
+    conf.mkdir()
+    (conf / "conf.py").write_text('raise RuntimeError("broken configuration for the test")\n')
+    monkeypatch.setattr(site, "CONF_DIR", conf)
+    monkeypatch.setenv("TMPDIR", str(tmp_path))  # Sphinx leaves its crash log in the temporary folder
+    run, out = tiny_run(tmp_path / "run"), old_site(tmp_path / "site")
+    with pytest.raises(site.SiteError, match=r"sphinx-build failed \(exit [1-9]\d*\)") as info:
+        site.build(run, out)
+    assert "broken configuration for the test" in str(info.value)  # Sphinx's own reason is passed on
+    assert [p.name for p in out.iterdir()] == ["index.html"] and (out / "index.html").read_text() == "the previous site"
+
+    capsys.readouterr()
+    assert site.main(["--run", str(run), "--out", str(out), "--no-run"]) == 2
+    err = capsys.readouterr()
+    assert err.err.startswith("error: sphinx-build failed (exit ") and "broken configuration for the test" in err.err
+    assert "site:" not in err.out  # no claim that a site was written
+    assert (out / "index.html").read_text() == "the previous site"
+
+
+def fake_sphinx(pages: dict[str, str], returncode: int = 0, calls: list | None = None):
+    """Stands in for the ``python -m sphinx`` subprocess: writes ``pages`` into its output folder."""
+    import subprocess
+
+    def run(cmd, **kwargs):
+        source, html_dir = Path(cmd[-2]), Path(cmd[-1])
+        assert cmd[1:3] == ["-m", "sphinx"] and (source / "index.md").is_file()
+        assert (source / "notebooks" / "01_tiny.ipynb").is_file()  # the prepared notebook was staged
+        if calls is not None:
+            calls.append(cmd)
+        for name, text in pages.items():
+            (html_dir / name).parent.mkdir(parents=True, exist_ok=True)
+            (html_dir / name).write_text(text)
+        return subprocess.CompletedProcess(cmd, returncode, stdout="", stderr="")
+
+    return run
+
+
+def test_a_page_that_would_load_a_remote_resource_fails_the_build(tmp_path, monkeypatch, capsys):
+    pages = {"index.html": '<link rel="stylesheet" href="_static/theme.css"><a href="https://mybinder.org/x">Binder</a>',
+             "notebooks/01_tiny.html": '<script src="https://cdn.example.org/embed-amd.js"></script>',
+             "_static/theme.css": "a { background: url(img/local.png) }"}
+    calls: list = []
+    monkeypatch.setattr(site.subprocess, "run", fake_sphinx(pages, calls=calls))
+    run, out = tiny_run(tmp_path / "run"), old_site(tmp_path / "site")
+    with pytest.raises(site.SiteError, match="pages would load resources from other hosts") as info:
+        site.build(run, out)
+    assert "notebooks/01_tiny.html: https://cdn.example.org/embed-amd.js" in str(info.value)
+    assert "index.html" not in str(info.value).replace("notebooks/01_tiny.html", "")  # a plain link fetches nothing
+    assert len(calls) == 1 and (out / "index.html").read_text() == "the previous site"  # nothing replaced
+
+    capsys.readouterr()
+    assert site.main(["--run", str(run), "--out", str(out), "--no-run"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: pages would load resources from other hosts")
+    assert "https://cdn.example.org/embed-amd.js" in err
+
+    # a stylesheet that imports from another host is caught as well
+    pages = {**pages, "notebooks/01_tiny.html": "<p>fine</p>",
+             "_static/theme.css": "@import url(//fonts.example.org/f.css);"}
+    monkeypatch.setattr(site.subprocess, "run", fake_sphinx(pages))
+    with pytest.raises(site.SiteError, match=r"_static/theme.css: //fonts.example.org/f.css"):
+        site.build(run, out)
+
+    # the control: the same pages without remote resources replace the old site
+    pages["_static/theme.css"] = "a { background: url(img/local.png) }"
+    monkeypatch.setattr(site.subprocess, "run", fake_sphinx(pages))
+    assert site.build(run, out) == out.resolve()
+    assert (out / "notebooks" / "01_tiny.html").read_text() == "<p>fine</p>" and (out / "build.json").is_file()
+
+
+def test_site_command_exit_status(tmp_path, monkeypatch, capsys):
+    """2 when there is no course run to build from (--no-run); the course run's status (1: a notebook
+    failed) when the course is run first and the site is built all the same."""
+    assert site.main(["--run", str(tmp_path / "nothing"), "--no-run"]) == 2
+    assert "no summary.json" in capsys.readouterr().err
+
+    from course_utils.course import headless
+
+    ran = []
+
+    def failing_course_run(argv):  # one notebook failed: the run still leaves its summary and notebooks
+        ran.append(argv)
+        run = tiny_run(Path(argv[argv.index("--out") + 1]))
+        summary = json.loads((run / "summary.json").read_text())
+        summary["notebooks"][0].update(ok=False, error="ValueError: broken on purpose")
+        (run / "summary.json").write_text(json.dumps(summary))
+        return 1
+
+    monkeypatch.setattr(headless, "main", failing_course_run)
+    monkeypatch.setattr(site.subprocess, "run", fake_sphinx({"index.html": "<p>site</p>"}))
+    run = tmp_path / "run"
+    assert site.main(["--run", str(run), "--quick"]) == 1
+    assert ran == [["--quick", "--out", str(run.resolve())]]
+    out = capsys.readouterr().out
+    assert "running the course (quick mode)" in out and f"site: {run.resolve() / 'site' / 'index.html'}" in out

@@ -222,20 +222,64 @@ def test_evaluate_vae_reports_elbo_and_iw(data):
     assert vt.evaluate_vae(model, data.test, iw_k=0, progress=False)["iw_ll"] is None
 
 
+def png_pixels(path, min_side=100):
+    """Check ``path`` is a real PNG of a sensible size that is not one flat colour; return its pixels."""
+    import numpy as np
+    from PIL import Image
+
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
+    with Image.open(path) as img:
+        img.verify()
+    with Image.open(path) as img:
+        assert img.format == "PNG" and min(img.size) >= min_side, (path, img.size)
+        pixels = np.asarray(img.convert("L"), dtype=float)
+    assert pixels.max() - pixels.min() > 100, f"{path} is (nearly) one flat colour"
+    return pixels
+
+
 def test_figures(data, tmp_path):
+    from course_utils.core.plots import image_grid
     from course_utils.vae import figures as vf
     model, h = vt.train_vae(VAEConfig(**{**TINY, "z_dim": 2}), data, use_cache=False, progress=False)
     fig = vf.plot_elbo_curves(h, show_parts=True, save_to=tmp_path / "elbo.png")
     assert len(fig.axes) == 3 and "nats" in fig.axes[0].get_ylabel()
     assert len(fig.axes[0].lines) == 2  # training and validation
     assert (tmp_path / "elbo.png").stat().st_size > 1000
+    png_pixels(tmp_path / "elbo.png")
     fig = vf.plot_samples_at_epochs(h, save_to=tmp_path / "samples.png")
     assert [ax.get_title() for ax in fig.axes] == ["before training", "epoch 1", "epoch 3"]
+    png_pixels(tmp_path / "samples.png")
     image, coords = vf.manifold_image(model, n=5)
     assert image.shape == (140, 140) and torch.all(coords[1:] > coords[:-1])
     torch.testing.assert_close(coords[2], torch.tensor(0.0), atol=1e-6, rtol=0)  # the median
-    vf.plot_manifold(model, n=5, save_to=tmp_path / "manifold.png")
-    vf.plot_reconstructions(model, data.test.images, n=6, save_to=tmp_path / "recon.png")
+
+    # the manifold: one axes showing the 5 x 5 tiles of decoder means, labelled by the grid's quantiles
+    fig = vf.plot_manifold(model, n=5, save_to=tmp_path / "manifold.png")
+    (ax,) = fig.axes
+    assert "5x5 grid" in ax.get_title()
+    assert ax.get_xlabel() == "z1 (Gaussian quantiles)" and ax.get_ylabel() == "z2 (Gaussian quantiles)"
+    (shown,) = ax.images
+    drawn = torch.as_tensor(shown.get_array().data)
+    assert drawn.shape == (5 * 28, 5 * 28) and torch.equal(drawn, image.to(drawn.dtype))
+    assert drawn.std() > 0.05  # not a constant image: the decoder's means differ across the grid
+    tiles = drawn.reshape(5, 28, 5, 28).permute(0, 2, 1, 3).reshape(25, -1)
+    assert (tiles - tiles.mean(0)).abs().amax(1).max() > 0.05  # and the tiles differ from one another
+    assert [t.get_text() for t in ax.get_xticklabels()][0] == f"{coords[0]:.2f}"
+    assert [t.get_text() for t in ax.get_yticklabels()][0] == f"{coords[-1]:.2f}"  # z2 grows upwards
+    side = png_pixels(tmp_path / "manifold.png", min_side=300).shape
+    assert abs(side[0] - side[1]) < 0.2 * max(side)  # a square figure
+
+    # reconstructions: originals on top, reconstructions below, one tile per image
+    x = data.test.images[:6]
+    fig = vf.plot_reconstructions(model, data.test.images, n=6, save_to=tmp_path / "recon.png")
+    assert [a.get_title() for a in fig.axes] == ["originals", "reconstructions (decoder mean at the mean of q(z|x))"]
+    top = torch.as_tensor(fig.axes[0].images[0].get_array().data)
+    bottom = torch.as_tensor(fig.axes[1].images[0].get_array().data)
+    assert top.shape == bottom.shape == (32, 6 * 30 + 2)  # 6 tiles of 28 pixels, padding 2, in one row
+    assert torch.equal(top, image_grid(x, nrow=6).to(top.dtype))
+    torch.testing.assert_close(bottom, image_grid(model.reconstruct(x).cpu(), nrow=6).to(bottom.dtype))
+    assert not torch.allclose(top, bottom)  # the reconstructions are the model's, not the originals
+    png_pixels(tmp_path / "recon.png")
     with pytest.raises(ValueError, match="z_dim = 2"):
         vf.manifold_image(VAE(VAEConfig(z_dim=3, hidden=8)))
     matplotlib.pyplot.close("all")
@@ -261,7 +305,7 @@ def test_a_few_hundred_steps_on_real_data_lower_the_validation_loss(fashion):
 
 
 @pytest.mark.slow
-def test_cli_writes_figures_and_metrics(fashion, tmp_path, monkeypatch):
+def test_cli_writes_figures_and_metrics(fashion, tmp_path, monkeypatch, count_fits, capsys):
     import course_utils.course.cli.vae as cli
     from course_utils.__main__ import main
 
@@ -272,6 +316,9 @@ def test_cli_writes_figures_and_metrics(fashion, tmp_path, monkeypatch):
     argv = ["vae", "--z-dim", "2", "--hidden", "32", "--epochs", "2", "--iw-k", "20", "--iw-images", "30",
             "--out", str(out)]
     assert main(argv) == 0
+    assert len(count_fits) == 1  # trained
+    first_out = capsys.readouterr().out
+    assert "Loaded trained model from the cache" not in first_out
     for name in ("elbo.png", "samples.png", "manifold.png", "reconstructions.png"):
         assert (out / name).stat().st_size > 1000, name
     metrics = json.loads((out / "metrics.json").read_text())
@@ -279,6 +326,21 @@ def test_cli_writes_figures_and_metrics(fashion, tmp_path, monkeypatch):
     assert metrics["test_iw_ll"] > metrics["test_elbo_on_iw_images"]
     assert metrics["dataset"] == "fashion-mnist" and metrics["config"]["z_dim"] == 2
     assert metrics["config"]["precision"] == "auto" and metrics["precision"] in ("float32", "bfloat16")
+    (model_file,) = [p for p in model_cache_path("x").parent.iterdir() if p.suffix == ".safetensors"]
+    stamp = model_file.stat().st_mtime_ns
+    for name in ("metrics.json", "manifold.png"):
+        (out / name).unlink()  # the second run must write them again
+
     assert main(argv) == 0  # the second run loads from the cache
+    assert len(count_fits) == 1  # no training: fit was not called again
+    second_out = capsys.readouterr().out
+    assert f"Loaded trained model from the cache: {model_file}" in second_out
+    assert model_file.stat().st_mtime_ns == stamp  # the cached model was read, not rewritten
+    assert [p.name for p in model_file.parent.iterdir()] == [model_file.name]  # nothing else was cached
+    again = json.loads((out / "metrics.json").read_text())
+    assert (out / "manifold.png").stat().st_size > 1000
+    # the same model and history give the same numbers (only the run's own wall time differs)
+    assert {k: v for k, v in again.items() if k != "seconds_total"} == \
+        {k: v for k, v in metrics.items() if k != "seconds_total"}
     with pytest.raises(SystemExit):  # argparse names the valid choices
         main([*argv, "--precision", "float16"])

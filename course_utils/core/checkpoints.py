@@ -19,12 +19,12 @@ read as a finished model: :func:`cached` only looks at ``.safetensors`` files.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import hashlib
 import io
 import json
-import pickle
 import random
 import time
 from collections.abc import Callable
@@ -37,7 +37,7 @@ from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
 from course_utils.core.runtime import cache_dir
-from course_utils.core.storage import atomic_write, writable_dir
+from course_utils.core.storage import atomic_write, unwritable_reason, warn_unwritable
 
 
 class CheckpointError(RuntimeError):
@@ -150,6 +150,8 @@ def cached(key: str, modules: dict[str, torch.nn.Module], arch: dict,
 
     ``train()`` returns the meta record to store (it must hold ``"complete": True``
     for the result to be cached: an interrupted run is returned but never cached).
+    A models folder that cannot be written (read-only, a file in its place, a full disk) costs only
+    the caching: one warning says so, and training still returns its model.
     Returns ``(meta, from_cache)``.
     """
     path = model_cache_path(key)
@@ -162,12 +164,46 @@ def cached(key: str, modules: dict[str, torch.nn.Module], arch: dict,
         except CheckpointError as exc:
             if verbose:
                 print(f"Ignoring unusable cached model ({exc}); training again.")
-    meta = train()
-    meta = {**meta, "arch": arch, "key": key}
-    if use_cache and meta.get("complete") and writable_dir(path.parent, "trained models") is not None:
-        save_checkpoint(path, modules, meta)
-        partial_checkpoint_path(key).unlink(missing_ok=True)  # only after the finished model is safely written
+    folder = path.parent
+    _REPORTED.discard(folder)
+    try:
+        if use_cache:
+            _usable(folder)  # a read-only folder is reported now, before training, in one line
+        meta = train()
+        meta = {**meta, "arch": arch, "key": key}
+        if use_cache and meta.get("complete") and _usable(folder):
+            try:
+                save_checkpoint(path, modules, meta)
+            except OSError as exc:  # the folder passed the write test and still refused (read-only now, full)
+                _cannot_write(folder, exc)
+            else:
+                with contextlib.suppress(OSError):  # only after the finished model is safely written
+                    partial_checkpoint_path(key).unlink(missing_ok=True)
+    finally:
+        _REPORTED.discard(folder)
     return meta, False
+
+
+#: What a read-only models folder costs, in its warning (the finished model and the partial ones share it).
+_UNWRITABLE_PURPOSE = "trained models and resumable checkpoints"
+#: Folders whose write problem was reported by the training call in progress: one message per call.
+_REPORTED: set[Path] = set()
+
+
+def _cannot_write(folder: Path, exc: OSError) -> None:
+    """Warn that ``folder`` cannot be written, once per training call (the partial checkpoints and the
+    finished model fail for the same reason: one line says it)."""
+    if folder not in _REPORTED:
+        _REPORTED.add(folder)
+        warn_unwritable(folder, _UNWRITABLE_PURPOSE, exc, stacklevel=3)
+
+
+def _usable(folder: Path) -> bool:
+    """Whether files can be written in ``folder`` (created if needed); reports it when not."""
+    exc = unwritable_reason(folder)
+    if exc is not None:
+        _cannot_write(folder, exc)
+    return exc is None
 
 
 # --------------------------------------------------------------------------- resumable runs
@@ -220,7 +256,7 @@ class RunState:
     def __init__(self, path: Path | None, *, modules: dict[str, torch.nn.Module],
                  optimizers: dict[str, torch.optim.Optimizer], generators: dict[str, torch.Generator],
                  history, verbose: bool = True):
-        if path is not None and writable_dir(Path(path).parent, "resumable checkpoints") is None:
+        if path is not None and not _usable(Path(path).parent):
             path = None
         self.path = Path(path) if path is not None else None
         self.modules, self.optimizers, self.generators = modules, optimizers, generators
@@ -273,7 +309,9 @@ class RunState:
         """Load the partial checkpoint at ``path`` if there is a usable one; True when it was loaded.
 
         An unreadable or mismatched file is reported, ignored and the run starts from epoch 0
-        (with every state exactly as before the attempt).
+        (with every state exactly as before the attempt). Whatever fails, and wherever (the file may
+        hold anything ``torch.load`` accepts: a failure can come after the weights, the optimizer
+        state or the generators were already applied), the fresh state is put back first.
         """
         if self.path is None or not self.path.is_file():
             return False
@@ -281,12 +319,15 @@ class RunState:
         try:
             snap = torch.load(io.BytesIO(self.path.read_bytes()), map_location="cpu", weights_only=True)
             self._apply(snap)
-        except (CheckpointError, RuntimeError, KeyError, ValueError, TypeError, OSError, EOFError,
-                pickle.UnpicklingError) as exc:
+        except Exception as exc:  # any unusable file: a fresh start, never a half-applied state
             self._apply(fresh)
             if self.verbose:
-                print(f"Ignoring unusable partial checkpoint {self.path} ({exc}); training from epoch 0.")
+                print(f"Ignoring unusable partial checkpoint {self.path} ({type(exc).__name__}: {exc}); "
+                      "training from epoch 0.")
             return False
+        except BaseException:  # Ctrl-C half-way: stop with the fresh state, not a mixture
+            self._apply(fresh)
+            raise
         self.resumed_from = int(snap["epoch"])
         self._last = snap
         if self.verbose:
@@ -304,8 +345,12 @@ class RunState:
         if self.path is not None:
             buffer = io.BytesIO()
             torch.save(self._last, buffer)
-            with atomic_write(self.path) as fh:
-                fh.write(buffer.getbuffer())
+            try:
+                with atomic_write(self.path) as fh:
+                    fh.write(buffer.getbuffer())
+            except OSError as exc:  # a folder made read-only, a full disk: train on, without partial checkpoints
+                _cannot_write(self.path.parent, exc)
+                self.path = None
         self.write_seconds.append(time.perf_counter() - t0)
 
     def mark(self) -> None:

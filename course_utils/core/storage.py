@@ -56,23 +56,41 @@ def write_json(path: str | os.PathLike, obj, durable: bool = True) -> Path:
     return Path(path)
 
 
+def unwritable_reason(path: str | os.PathLike) -> OSError | None:
+    """Create ``path`` if needed and try a file there: None when files can be written, else the error."""
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".write-test-"):
+            pass
+    except OSError as exc:
+        return exc
+    return None
+
+
+def warn_unwritable(path: str | os.PathLike, purpose: str, exc: OSError, stacklevel: int = 2) -> None:
+    """The one-line warning that ``purpose`` cannot be written to ``path``: what is lost and how to fix it.
+
+    ``stacklevel`` as for :func:`warnings.warn`, counted from the caller of this function.
+    """
+    path = Path(path)
+    reason = "it is a file, not a folder" if path.is_file() else (exc.strerror or str(exc))
+    warnings.warn(
+        f"Cannot write {purpose} to {path} ({reason}); continuing without caching. Set "
+        "COURSE_CACHE_DIR to a writable folder to keep results between runs.",
+        RuntimeWarning,
+        stacklevel=stacklevel + 1,
+    )
+
+
 def writable_dir(path: str | os.PathLike, purpose: str) -> Path | None:
     """Create ``path`` if needed and return it when files can be written there.
 
     Returns ``None`` (with one warning saying what is lost and how to fix it) when
     the folder is read-only, so callers can carry on without caching.
     """
-    path = Path(path)
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path, prefix=".write-test-"):
-            pass
-        return path
-    except OSError as exc:
-        warnings.warn(
-            f"Cannot write {purpose} to {path} ({exc.strerror or exc}); continuing without "
-            "caching. Set COURSE_CACHE_DIR to a writable folder to keep results between runs.",
-            RuntimeWarning,
-            stacklevel=2,
-        )
+    exc = unwritable_reason(path)
+    if exc is not None:
+        warn_unwritable(path, purpose, exc, stacklevel=2)
         return None
+    return Path(path)
