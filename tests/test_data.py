@@ -6,7 +6,7 @@ import gzip
 
 import pytest
 import torch
-from conftest import make_tiny_mnist, write_idx
+from conftest import make_tiny_mnist, missing_prerequisite, write_idx
 
 from course_utils.core import data as D
 from course_utils.core.batches import Batches
@@ -84,10 +84,10 @@ def test_load_data_dynamic_flags_binarize(tiny_mnist, offline):
 
 # ----------------------------------------------------------------------------- Fashion-MNIST
 
-@pytest.mark.skipif(not D.DEBIAN_FASHION_DIR.is_dir(),
-                    reason="Debian package dataset-fashion-mnist is not installed "
-                           "(apt-get install dataset-fashion-mnist)")
 def test_fashion_mnist_from_debian():
+    if not D.DEBIAN_FASHION_DIR.is_dir():
+        missing_prerequisite("Debian package dataset-fashion-mnist is not installed (apt-get install "
+                             "dataset-fashion-mnist)")
     d = D.load_data("fashion-mnist", pixels="gray")
     assert (len(d.train), len(d.val), len(d.test)) == (50000, 10000, 10000)
     assert d.class_names[0] == "T-shirt/top"

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import require_module
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from course_utils.course import links, site
@@ -212,7 +213,7 @@ def serve():
 
 @pytest.fixture(scope="module")
 def browser():
-    api = pytest.importorskip("playwright.sync_api", reason="pip install -r requirements-test.txt")
+    api = require_module("playwright.sync_api")
     if not Path(CHROMIUM).exists():
         pytest.fail("Chromium is missing: apt-get install chromium (see .ci/run)", pytrace=False)
     with api.sync_playwright() as p:

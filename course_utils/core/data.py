@@ -250,7 +250,7 @@ def _fingerprint(files: dict[str, Path]) -> str:
     h = hashlib.sha1()
     for key in sorted(files):
         st = files[key].stat()
-        h.update(f"{key}:{files[key].resolve()}:{st.st_size}:{int(st.st_mtime)}".encode())
+        h.update(f"{key}:{files[key].resolve()}:{st.st_size}:{st.st_mtime_ns}".encode())
     return h.hexdigest()
 
 
