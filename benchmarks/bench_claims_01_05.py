@@ -1,9 +1,10 @@
 """The numbers that the prose of notebooks 01-04 quotes about their exact models, measured once and stored.
 
-Notebooks 02 and 04 make statements such as "at M = 256 the d = 2 runs are off by up to 0.7
+Notebooks 01-04 make statements such as "at M = 256 the d = 2 runs are off by up to 0.7
 nats" or "at D = 100 the baseline lowers the variance about 66-fold". Those numbers come from
 seeded computations on the course's small exact models (``course_utils.toys``), the same calls
-the notebooks make. This script runs them and writes ``benchmarks/results/claims_01_05.json``;
+the notebooks make; none of them depends on a data set. This script runs them and writes
+``benchmarks/results/claims_01_05.json``;
 ``tests/test_prose_numbers_01_05.py`` checks (1) that every such statement in the notebooks'
 prose agrees with this file and (2) that the file agrees with a fresh run of :func:`compute`
 (so a change of a seed or a model in the package that moves a quoted number fails a test
@@ -22,14 +23,23 @@ from common import write_results  # also puts the repo root on sys.path
 
 from course_utils.toys import (  # noqa: E402
     LinearGaussian,
+    Mixture1D,
     ascend_elbo,
     best_diagonal_gap,
+    collinear_model,
+    cosine_gradient_variances,
     effective_sample_size,
     elbo_gradient_estimates,
+    elbo_table,
+    ess_summary,
+    fit_reverse,
     gradient_statistics,
+    iw_errors,
     jensen_trap,
     naive_setup,
     posterior_correlation,
+    radius_table,
+    weight_variance_margin,
 )
 from course_utils.toys.naive_mc import convergence_summary  # noqa: E402
 
@@ -39,12 +49,33 @@ DIMS = (1, 2, 5, 10, 20)
 
 def notebook_04_model() -> tuple[LinearGaussian, torch.Tensor]:
     """The linear-Gaussian model of notebook 04's Q1.6 (nearly collinear columns of W) and its 4 data points."""
-    g = torch.Generator().manual_seed(0)
-    W = torch.randn(4, 2, generator=g, dtype=torch.float64)
-    W[:, 1] = 0.8 * W[:, 0] + 0.3 * W[:, 1]
-    model = LinearGaussian(W, torch.zeros(4, dtype=torch.float64), noise_std=0.5)
-    x, _ = model.sample(4, generator=torch.Generator().manual_seed(1))
-    return model, x
+    return collinear_model()
+
+
+def claims_01() -> dict:
+    """Where N(0, I_D) puts its mass (notebook 01's typicality table): exact and from 100 000 seeded samples."""
+    return {"radius": {str(d): row for d, row in radius_table(dims=(2, 20, 50), radius=2.0, n=100_000,
+                                                              seed=0).items()}}
+
+
+def iw_proposals_02() -> dict:
+    """Notebook 02's four-proposal table: IW error over 50 seeds for k = 1 .. 10 000 on notebook 04's model."""
+    model, x = collinear_model()
+    post_mean, post_cov = model.posterior(x[:1])
+    best_mu, best_sigma = model.best_diagonal_q(x[:1])
+    proposals = {
+        "best_diagonal": (best_mu[0], torch.diag(best_sigma[0] ** 2)),
+        "marginal_stds": (post_mean[0], torch.diag(post_cov.diagonal())),
+        "prior": (torch.zeros(2, dtype=torch.float64), torch.eye(2, dtype=torch.float64)),
+        "posterior_x2": (post_mean[0], 2 * post_cov),
+    }
+    ks = (1, 10, 100, 1000, 10_000)
+    out = {"ks": list(ks)}
+    for name, (mean_q, cov_q) in proposals.items():
+        err = iw_errors(model, x[:1], mean_q, cov_q, ks=ks, seeds=range(50))
+        out[name] = {"margin": weight_variance_margin(model, cov_q), "mean": err.mean(0).tolist(),
+                     "std": err.std(0).tolist()}
+    return out
 
 
 def claims_02() -> dict:
@@ -54,14 +85,29 @@ def claims_02() -> dict:
         log_w = case.log_w(torch.randn(10_000, 1, d, generator=torch.Generator().manual_seed(0), dtype=torch.float64))
         estimate = (torch.logsumexp(log_w, 0) - math.log(len(log_w))).item()
         table[str(d)] = {"exact": case.exact, "kl": case.kl, "exp_kl": math.exp(case.kl),
+                         "one_plus_chi2": case.one_plus_chi2,
                          "ess": effective_sample_size(log_w), "error": estimate - case.exact}
     summary = {str(d): row for d, row in convergence_summary(DIMS, runs=5, max_log2=17, at=256).items()}
-    return {"table_M10000": table, "convergence": summary}
+    ess = {str(d): row for d, row in ess_summary((1, 2, 5), runs=5, max_log2=17, threshold=10.0).items()}
+    return {"table_M10000": table, "convergence": summary, "ess_above_10": ess, "iw_proposals": iw_proposals_02()}
+
+
+def claims_03() -> dict:
+    """The reverse-KL fits of notebook 03's list (local minima, best first: mu, sigma, KL) per weight and separation."""
+    fits = {}
+    for weight in (0.5, 0.6):
+        for separation in (2.0, 3.0, 4.0, 5.0, 7.0):
+            found = fit_reverse(Mixture1D.bimodal(separation=separation, weight=weight, std=0.6))
+            fits[f"weight {weight}, separation {separation}"] = [list(t) for t in found]
+    return {"reverse_fits": fits}
 
 
 def claims_04() -> dict:
     model, x = notebook_04_model()
     trap = jensen_trap(model, x)
+    post_mean, _ = model.posterior(x)
+    ones = torch.ones_like(post_mean)
+    [prior_row] = elbo_table(model, x, {"q = prior": (0 * ones, ones)})
     quadratic = {str(dim): gradient_statistics(dim, n=10_000, seed=0) for dim in (1, 10, 100)}
     mu, sigma = model.best_diagonal_q(x)
     elbo_estimates = {}
@@ -97,12 +143,15 @@ def claims_04() -> dict:
         "baseline_gain_dim_100": quadratic["100"]["score_var"] / quadratic["100"]["baseline_var"],
         "elbo_gradients": elbo_estimates,
         "q18_phases": phases,
+        "prior_q_gap": prior_row[3],
+        "cosine": {str(omega): cosine_gradient_variances(omega, n=100_000, seed=0) for omega in (0.5, 1.0, 2.0, 4.0)},
     }
 
 
 def compute() -> dict:
     """Every number of :data:`OUT`, computed afresh (float64, fixed seeds; a few seconds)."""
-    return {"02_naive_monte_carlo": claims_02(), "04_elbo_reparameterization": claims_04()}
+    return {"01_latent_variable_models": claims_01(), "02_naive_monte_carlo": claims_02(),
+            "03_kl_divergence": claims_03(), "04_elbo_reparameterization": claims_04()}
 
 
 def main() -> int:

@@ -11,14 +11,15 @@
 # $$p(x) = \int p(x \mid z)\, p(z)\, dz, \qquad p(z) = N(0, I).$$
 #
 # Factor analysis, probabilistic PCA and the variational autoencoder (VAE) are all of
-# this form. They differ in one place: how x depends on z.
+# this form; Q1.1 asks what else they share and where they part.
 #
 # **You will learn**
 #
 # - what the VAE shares with factor analysis and probabilistic PCA (PPCA) and how it differs —
 #   on the images, by fitting PPCA in closed form and sampling it next to a VAE;
 # - to draw samples from a VAE's generative model step by step (exercise);
-# - why a standard-normal prior is less of a restriction than it looks.
+# - why a standard-normal prior is less of a restriction than it looks — and where, in many
+#   dimensions, such a prior actually puts its samples.
 #
 # **Questions**
 #
@@ -28,7 +29,7 @@
 #
 # Each question comes with a short *predict first* prompt: write your answer down before you run
 # the cells that follow, then compare with the worked answer, which stays collapsed until you open it.
-# About 30 minutes in all.
+# About 35 minutes in all.
 
 # %%
 # Google Colab only (elsewhere this cell does nothing): fetch the course, install it, enable its sliders.
@@ -68,7 +69,7 @@ import torch
 from course_utils.core import load_data, pick, quick_mode, seed_everything, set_threads, show_grid
 from course_utils.course import record
 from course_utils.exercises import check_sample_pixels
-from course_utils.toys import LinearGaussian, fit_ppca, linearity_gap, mean_image, ring_map
+from course_utils.toys import LinearGaussian, fit_ppca, linearity_gap, mean_image, radius_table, ring_map
 from course_utils.vae import VAEConfig, train_vae
 from course_utils.widgets import LatentExplorer
 
@@ -87,7 +88,7 @@ print(data, "| quick mode:", quick_mode())
 #
 # **Predict first.** Write down `p(x|z)` for each of the three models. In which is the mean of x
 # given z a *linear* function of z? For which can you write `p(x)` and the posterior `p(z|x)` in
-# closed form — and what does the VAE pay for not having them?
+# closed form, and which can you *fit* in closed form — and what does the VAE pay for not having them?
 #
 # The cells below fit PPCA to the images in closed form, train a small VAE with the same latent
 # dimension, and sample both. PPCA's maximum-likelihood fit (Tipping & Bishop, 1999) comes from an
@@ -114,7 +115,7 @@ print(f"log p(x) per point [nats]: true model {truth.log_px(x_synthetic).mean().
 # %% [markdown]
 # Now fit PPCA with q = 20 latent dimensions to the training images (gray values, flattened
 # to 784 numbers) and draw samples by ancestral sampling: `z ~ N(0, I)`, then
-# `x = W z + μ + σ ε`. We show the noise-free means `W z + μ` and the full samples.
+# `x = W z + μ + σ ε`. The noise-free means `W z + μ` come first, the full samples after Q1.2.
 
 # %%
 ppca = fit_ppca(data.train.images, q=20)
@@ -122,7 +123,7 @@ g = torch.Generator().manual_seed(0)
 z = torch.randn(16, 20, generator=g, dtype=torch.float64)
 ppca_means = mean_image(ppca, z)
 ppca_samples = ppca_means + ppca.noise_std * torch.randn(16, 784, generator=g, dtype=torch.float64)
-print(f"PPCA noise std σ = {ppca.noise_std[0].item():.3f} (pixel values are in [0, 1])")
+print(f"PPCA noise std σ = {ppca.noise_std[0].item():.3f} (pixel values are in [0, 1]; {data.pretty_name})")
 
 # %% [markdown]
 # Next, a VAE with the same latent dimension. Its code is in `course_utils.vae.model` (notebook 05
@@ -133,7 +134,8 @@ print(f"PPCA noise std σ = {ppca.noise_std[0].item():.3f} (pixel values are in 
 config = VAEConfig(z_dim=20, epochs=pick(5, 1))
 print(config)
 vae, history = train_vae(config, data)
-print(f"validation ELBO after {len(history)} epoch(s): {history.last['val_elbo']:.1f} nats per image")
+print(f"validation ELBO after {len(history)} epoch(s): {history.last['val_elbo']:.1f} nats per image "
+      f"({data.pretty_name})")
 
 # %% [markdown]
 # **PPCA versus VAE samples.** Before you look: the two models differ in *three* ways here, not one —
@@ -147,36 +149,54 @@ print(f"validation ELBO after {len(history)} epoch(s): {history.last['val_elbo']
 #    of stochastic gradient steps on a bound (one epoch on a subset in quick mode).
 #
 # A side-by-side picture cannot tell which difference causes what it shows. Look only for what it
-# does show, and use the number below the figure for difference 1.
+# does show, and use the number below the figure for difference 1. The figure puts means beside
+# means: the mean of x given z for 16 draws of z from each model. (Samples beside samples come
+# after Q1.2, which asks how a VAE sample is drawn.)
 
 # %%
 with torch.no_grad():
     vae_means = vae.decode(torch.randn(16, 20, generator=torch.Generator().manual_seed(0)))
-fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
+fig, axes = plt.subplots(1, 2, figsize=(8, 3.8))
 show_grid(ppca_means.clamp(0, 1), nrow=4, ax=axes[0], title="PPCA means W z + μ")
-show_grid(ppca_samples.clamp(0, 1), nrow=4, ax=axes[1], title="PPCA samples (with σ ε)")
-show_grid(vae_means, nrow=4, ax=axes[2], title="VAE samples (decoder means f(z))")
-fig.suptitle(f"Ancestral samples from two latent variable models with z ∈ R^20 ({data.pretty_name})")
+show_grid(vae_means, nrow=4, ax=axes[1], title="VAE means f(z)")
+fig.suptitle(f"Means of x given z ~ N(0, I), z ∈ R^20 ({data.pretty_name})")
 plt.show()
 outside = ((ppca_means < 0) | (ppca_means > 1)).double().mean().item()
 print(f"PPCA means: {100 * outside:.1f}% of the pixel values lie outside [0, 1] (clamped for display); "
       f"VAE means: all in [0, 1] (a sigmoid's output).")
 
 # %% [markdown]
-# What the figure shows: PPCA's samples carry pixel noise everywhere (the middle panel), and its
-# means are sums of fixed templates (the eigen-images) whose values can leave [0, 1] (the printed
-# fraction). The VAE's means are probabilities of binary pixels. Whether the VAE's images look
-# better also depends on how long it trained (quick mode: very little) — not only on difference 1.
+# What the figure shows: PPCA's means are sums of fixed templates (the eigen-images) whose values
+# can leave [0, 1] (the printed fraction). The VAE's means are grids of probabilities of binary
+# pixels, not gray values. Whether the VAE's images look better also depends on how long it trained
+# (quick mode: very little) — not only on difference 1.
 #
 # **Linear versus non-linear, as a number.** An affine map satisfies
 # `f(z₁ + z₂) − f(0) = (f(z₁) − f(0)) + (f(z₂) − f(0))`. `linearity_gap` measures the relative
-# violation: zero (up to rounding) for PPCA, far from zero for the VAE's decoder.
+# violation (0 for an affine map, up to rounding). Apply it to what difference 1 is about: the
+# mean function *before* the likelihood's link. The VAE's pixel probabilities are
+# `sigmoid(logits)`, and the sigmoid belongs to the Bernoulli likelihood (difference 2): a model
+# with *linear* logits `W z + b` and Bernoulli pixels — logistic PCA, say — has it too.
+# So the cell measures each decoder twice, on its probabilities and on its logits (the Bernoulli's
+# natural parameter), and adds such a linear-logit decoder with random weights for comparison.
 
 # %%
 g = torch.Generator().manual_seed(3)
 z1, z2 = torch.randn(20, generator=g), torch.randn(20, generator=g)
-print(f"PPCA decoder mean: linearity gap = {linearity_gap(lambda v: mean_image(ppca, v), z1, z2):.1e}")
-print(f"VAE decoder mean : linearity gap = {linearity_gap(vae.decode, z1, z2):.2f}")
+linear_logits = torch.nn.Linear(20, 784)  # a decoder with linear logits W z + b, random weights
+with torch.no_grad():
+    w_gen = torch.Generator().manual_seed(4)
+    linear_logits.weight.copy_(torch.randn(784, 20, generator=w_gen) / 20 ** 0.5)
+    linear_logits.bias.copy_(torch.randn(784, generator=w_gen))
+gaps = {
+    "PPCA, mean W z + μ": linearity_gap(lambda v: mean_image(ppca, v), z1, z2),
+    "linear logits, probabilities sigmoid(W z + b)": linearity_gap(lambda v: torch.sigmoid(linear_logits(v)), z1, z2),
+    "linear logits, logits W z + b": linearity_gap(linear_logits, z1, z2),
+    "VAE decoder, probabilities f(z)": linearity_gap(vae.decode, z1, z2),
+    "VAE decoder, logits": linearity_gap(vae.decode_logits, z1, z2),
+}
+for name, gap in gaps.items():
+    print(f"{name:46s}: linearity gap {gap:.1e}")
 record("VAE validation ELBO (z = 20, notebook 01's short run)", history.last["val_elbo"], "nats")
 
 # %% [markdown]
@@ -194,17 +214,27 @@ record("VAE validation ELBO (z = 20, notebook 01's short run)", history.last["va
 #
 # **Different:** factor analysis and PPCA are *linear-Gaussian*: `x = W z + μ + ε`, with
 # `ε ~ N(0, Ψ)`, Ψ diagonal for FA, `Ψ = σ² I` for PPCA (PPCA is FA with isotropic noise).
-# Hence `p(x) = N(μ, W Wᵀ + Ψ)` and the posterior `p(z|x)` are Gaussian and available in closed
-# form, and PPCA is fitted exactly by an eigendecomposition. In the VAE the mean of `p(x|z)` is a
-# **non-linear** neural network `f_θ(z)` (and here the likelihood is Bernoulli on binarized pixels,
-# not Gaussian on gray values), so `p(x)` and `p(z|x)` are intractable; the VAE learns an
-# approximate posterior `q_φ(z|x)` (the encoder) and maximizes a lower bound (notebook 04).
+# Hence, for both, `p(x) = N(μ, W Wᵀ + Ψ)` and the posterior `p(z|x)` are Gaussian and available in
+# closed form. *Fitting* differs: PPCA's maximum-likelihood W and σ² come in closed form from an
+# eigendecomposition of the data covariance (Tipping & Bishop, 1999), while factor analysis, with
+# its per-pixel noise variances, has no closed-form fit and is fitted iteratively, classically by
+# EM. In the VAE the mean of `p(x|z)` is a **non-linear** neural network `f_θ(z)` (and here the
+# likelihood is Bernoulli on binarized pixels, not Gaussian on gray values), so `p(x)` and `p(z|x)`
+# are intractable; the VAE learns an approximate posterior `q_φ(z|x)` (the encoder) and maximizes a
+# lower bound (notebook 04).
 #
-# The linearity gap isolates the first difference: 0 for PPCA, large for the VAE's decoder. The
-# sample figure mixes all three differences (mean function, likelihood and data, fit), so it is no
-# proof that non-linearity alone makes better images. Nor can the two models' log-likelihoods be
-# compared directly: PPCA's is a *density* over 784 real numbers, the VAE's a *probability* of 784
-# binary pixels.
+# The training method is not what separates them: a VAE whose decoder is linear-Gaussian (and
+# whose encoder is linear with a diagonal Gaussian q) has PPCA's maximum-likelihood solution as
+# the global maximum of its bound, and the bound is tight there (Lucas et al., 2019). What the VAE
+# adds is the non-linear decoder (and, here, a different likelihood).
+#
+# The linearity gap *on the logits* isolates the first difference: at rounding level for PPCA and
+# for the decoder with linear logits, far above it for the VAE's network. On the probabilities even
+# the linear-logit decoder is far from affine — the sigmoid is the Bernoulli likelihood's link, not
+# the mean function's non-linearity. The sample figure mixes all three differences (mean function,
+# likelihood and data, fit), so it is no proof that non-linearity alone makes better images. Nor
+# can the two models' log-likelihoods be compared directly: PPCA's is a *density* over 784 real
+# numbers, the VAE's a *probability* of 784 binary pixels.
 # </details>
 
 # %% [markdown]
@@ -248,14 +278,19 @@ print("f(z)  :", tuple(probs.shape), "values in [0, 1]:", bool(((probs >= 0) & (
 print("x     :", tuple(x.shape), "values:", sorted(set(x.unique().tolist())))
 
 # %% [markdown]
-# What to look at: the means `f(z)` are smooth gray images; the Bernoulli samples are
-# speckled binary images. Figures of "VAE samples" usually show the means, because the
-# pixel noise carries no information about z.
+# What to look at: the means `f(z)` are gray images (every pixel a probability); the Bernoulli
+# samples are speckled binary images. Figures of "VAE samples" usually show the means, because the pixel noise carries
+# no information about z. The third panel puts PPCA's samples of Q1.1 beside them — samples beside
+# samples: a PPCA sample adds independent Gaussian noise `σ ε` to every pixel of its mean, a VAE
+# sample draws every pixel from a Bernoulli with its mean; both are noisier than their means, in
+# different ways.
 
 # %%
-fig, axes = plt.subplots(1, 2, figsize=(8, 3.6))
-show_grid(probs, nrow=4, ax=axes[0], title="step 2: pixel probabilities f(z)")
-show_grid(x, nrow=4, ax=axes[1], title="step 3: one Bernoulli sample x")
+fig, axes = plt.subplots(1, 3, figsize=(12, 3.8))
+show_grid(probs, nrow=4, ax=axes[0], title="VAE, step 2: pixel probabilities f(z)")
+show_grid(x, nrow=4, ax=axes[1], title="VAE, step 3: one Bernoulli sample x")
+show_grid(ppca_samples.clamp(0, 1), nrow=4, ax=axes[2], title="PPCA samples W z + μ + σ ε (Q1.1)")
+fig.suptitle(f"Ancestral samples, z ∈ R^20 ({data.pretty_name})")
 plt.show()
 
 # %% [markdown]
@@ -306,9 +341,52 @@ for ax, name in zip(axes, ["z", "g(z)"], strict=True):
 plt.show()
 
 # %% [markdown]
-# What to look at: the prior puts most of its mass at the centre; the mapped points avoid
-# the centre entirely (`|g(z)| = |z|/10 + 1 ≥ 1`, so no point lies inside radius 0.5). Nothing
-# about the prior changed — only the function.
+# What to look at: the prior's *density* is highest at the centre, yet only the fraction printed
+# above of its samples lies inside radius 0.5 — a small disc holds little mass even where the
+# density peaks. The mapped points avoid the centre entirely (`|g(z)| = |z|/10 + 1 ≥ 1`, so none
+# lies inside radius 0.5). Nothing about the prior changed — only the function.
+#
+# ### Density is not mass (about 5 minutes)
+#
+# In two dimensions the prior's samples still crowd around the centre. A VAE's latent space has
+# twenty dimensions or more.
+#
+# **Predict first.** For `z ~ N(0, I_D)` with D = 20: what fraction of samples lies within distance 2
+# of the origin, the region where the density is highest? How far from the origin is a typical
+# sample? Is `z = 0`, the prior's mean and mode, a typical latent point?
+#
+# The cell gives `P(|z| < 2)` and the mean radius `E|z|` exactly (`|z|²` is chi-square with D degrees
+# of freedom: `course_utils.toys.typicality`) and from 100 000 samples, for D = 2, 20 and 50.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+print(f"{'D':>3} | {'P(|z| < 2) exact':>17} {'sampled':>9} | {'E|z| exact':>10} {'sampled':>8} | {'sqrt(D)':>7} "
+      f"| {'sd of |z|':>9} | {'log p(0) - log p(z) at |z| = sqrt(D)':>36}")
+for dim, row in radius_table(dims=(2, 20, 50), radius=2.0, n=100_000, seed=0).items():
+    print(f"{dim:3d} | {row['inside']:17.2g} {row['inside_mc']:9.2g} | {row['mean_radius']:10.2f} "
+          f"{row['mean_radius_mc']:8.2f} | {row['sqrt_dim']:7.2f} | {row['radius_std']:9.2f} | "
+          f"{row['log_density_ratio']:36.0f}")
+
+# %% [markdown]
+# <details><summary><b>Worked answer (density is not mass)</b></summary>
+#
+# In 20 dimensions about 5 in 100 000 samples lie within radius 2; in 50 dimensions (sampled: none
+# of 100 000) about 3 in 10¹⁹. A typical sample lies at distance about `√D` from the origin (4.4 for
+# D = 20), in a shell whose thickness, the standard deviation of `|z|`, is about 0.7 for every D in
+# the table (it tends to `1/√2` as D grows) while the radius grows like `√D`.
+# The density at the origin is `e^{D/2}` times the density on that shell (`e^{10}` ≈ 22 000 for
+# D = 20), but the shell's volume is larger by far more, so the shell holds almost all the mass.
+# (The mass within radius r is the density times the volume there, and the volume of a thin shell
+# of radius r grows like `r^{D−1}`.)
+#
+# So `z = 0` is the prior's mode and mean, yet practically no sample comes near it: it is not a
+# typical latent point, and neither is anything in the ball where the density is highest. A
+# decoder is trained on typical points — codes of norm about `√D` — and the all-zero code may decode
+# to something it has rarely been asked about. Notebook 07 meets this again: the straight line
+# between two typical points passes closer to the origin than its ends (for two independent prior
+# draws its midpoint has a norm of about `√(D/2)`, not `√D`), through latent points of atypically
+# small norm.
+# </details>
 #
 # <details><summary><b>Worked answer (Q1.3)</b></summary>
 #
@@ -320,33 +398,55 @@ plt.show()
 # curves) the data need, and the rest produces images. Choosing `N(0, I)` therefore costs
 # little expressiveness and buys two things: trivial ancestral sampling (draw independent
 # standard normals), and, with a Gaussian encoder q(z|x), a closed-form KL term in the loss
-# (notebook 03). (The reparameterization trick of notebook 04 is *not* among them: it comes from
-# the location-scale form of the encoder, `z = μ + σ ⊙ ε`, and works with any prior.)
+# (notebook 03). (The reparameterization trick of notebook 04 is *not* among them: it needs a
+# way to write a sample of the *encoder's* q as a differentiable function of its parameters and
+# of parameter-free noise — `z = μ + σ ⊙ ε` for a Gaussian — and with another prior whose
+# log-density can be evaluated, the KL term, no longer in closed form, can be estimated from the
+# same samples.)
+#
+# **Where "not restrictive" stops.** The ring map is not continuous at `z = 0`; a neural network
+# decoder is. A continuous function maps a connected set onto a connected set, so the decoder's
+# mean images `f_θ(z)`, z anywhere in latent space, form one connected set: between the images of
+# two classes runs a path of in-between images, which the decoder can make unlikely (squeezing
+# little prior mass onto it) but not remove. Seen from the other side, the encoder's codes of the
+# data — the *aggregate posterior* — need not fill the prior: they can leave regions of latent space
+# with prior mass but no data, where sampled codes decode to something unlike any image. Notebook
+# 05 plots the encoder's codes of test images over the prior, where you can look for both.
 # </details>
 
 # %% [markdown]
 # ## Explore: move through the latent space
 #
-# Five sliders set the first five coordinates of z (the other 15 stay at 0, the prior's
-# mean); the image is the decoder's mean `f_θ(z)`. Which coordinates change the image most?
-# Go beyond ±2: the prior rarely puts z there, and the decoder has seen few such points.
-# (The callback is `course_utils.widgets.vae.LatentExplorer.update`; the time it took is shown
-# under the image.)
+# Five sliders set the first five coordinates of z; the other 15 stay at the values of one draw
+# from the prior (the sliders start at that draw's values too). They do not stay at 0: the point
+# with all 20 coordinates at 0 is the prior's mean and the peak of its density, but, as the table
+# above showed, practically no sample of the prior lies near it. The image is the decoder's mean `f_θ(z)`.
+# Which coordinates change the image most? Go beyond ±2: each coordinate of a prior sample lies
+# there only about one time in twenty, and the decoder has seen few such points. Then set all five
+# sliders to 0, the most likely value of each coordinate: does the image become more typical of the
+# data, or less? (The callback is `course_utils.widgets.vae.LatentExplorer.update`; the time it took is
+# shown under the image.)
 
 # %%
-explorer = LatentExplorer(vae.decode, vae.z_dim, coords=range(5), title="z[0..4] of the z = 20 VAE")
+typical_z = torch.randn(vae.z_dim, generator=torch.Generator().manual_seed(5))
+explorer = LatentExplorer(vae.decode, vae.z_dim, coords=range(5), base=typical_z,
+                          title="z[0..4] of the z = 20 VAE; z[5..19] from one prior draw")
 explorer
 
 # %% [markdown]
 # ## Summary
 #
 # - FA, PPCA and the VAE are latent variable models with a `N(0, I)` prior; FA/PPCA are
-#   linear-Gaussian (closed-form), the VAE's decoder is a non-linear network (intractable
+#   linear-Gaussian (`p(x)` and `p(z|x)` in closed form; PPCA is also *fitted* in closed form, FA
+#   iteratively, e.g. by EM), the VAE's decoder is a non-linear network (intractable
 #   posterior and likelihood); here they also differ in likelihood (Gaussian on gray values vs
 #   Bernoulli on binary pixels) and in how they are fitted.
 # - Ancestral sampling: `z ~ N(0, I)`, `f_θ(z)`, `x_m ~ Bernoulli(f_θ(z)_m)` per pixel.
-# - A standard-normal prior is not restrictive: a flexible decoder maps it onto any shape; it buys
-#   easy sampling and a closed-form KL.
+# - A standard-normal prior is not very restrictive: a flexible decoder maps it onto complicated
+#   shapes (though a continuous decoder cannot tear it into disconnected pieces); it buys easy
+#   sampling and a closed-form KL.
+# - In D dimensions the prior's density peaks at 0 but its mass lies in a thin shell of radius about
+#   `√D`: `z = 0` is not a typical latent point.
 #
 # Next: notebook 02 asks how to *evaluate* `p(x)` for a VAE — and why the obvious Monte
 # Carlo estimate fails.

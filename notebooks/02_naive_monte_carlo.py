@@ -17,7 +17,8 @@
 #   of hundreds of nats (exercise);
 # - why it is inefficient, and how the number of samples it needs grows with the latent
 #   dimension — measured on a model where `log p(x)` is exact;
-# - what sampling z from the encoder `q(z|x)` instead (importance sampling) changes.
+# - what sampling z from an approximate posterior `q(z|x)` instead (importance sampling) changes —
+#   and why the q a VAE learns is a good but not an ideal proposal.
 #
 # **Questions**
 #
@@ -26,7 +27,7 @@
 #   dimension of z?
 #
 # Each question starts with a *predict first* prompt; the worked answers stay collapsed until you
-# open them. About 30 minutes.
+# open them. About 45 minutes.
 
 # %%
 # Google Colab only (elsewhere this cell does nothing): fetch the course, install it, enable its sliders.
@@ -64,7 +65,16 @@ import torch
 from course_utils.core import load_data, pick, quick_mode, seed_everything, set_threads
 from course_utils.course import record
 from course_utils.exercises import check_naive_log_px
-from course_utils.toys import LinearGaussian, effective_sample_size, naive_setup, running_errors
+from course_utils.toys import (
+    LinearGaussian,
+    collinear_model,
+    effective_sample_size,
+    ess_summary,
+    iw_errors,
+    naive_setup,
+    running_errors,
+    weight_variance_margin,
+)
 from course_utils.toys.naive_mc import convergence_summary
 from course_utils.vae import VAEConfig, estimators, evaluation_images, train_vae, vae_iw_log_px, vae_naive_log_px
 from course_utils.widgets import MonteCarloExplorer
@@ -95,7 +105,8 @@ print(f"the smallest positive float64: exp({math.log(math.ulp(0.0)):.1f}); "
 # ### Exercise — `naive_log_px`
 # Given `log_px_given_z` of shape `(M, N)` — entry `[m, n]` is `log p(x_n | z^(m))` with
 # `z^(m) ~ p(z)` — return the naive estimate of `log p(x_n)` for each n, shape `(N,)`, in the
-# dtype of the input. It must be right for any M and for log-likelihoods of −1000 nats.
+# dtype of the input. It must be right for any M, for log-likelihoods of −1000 nats, and for float32
+# batches whose images lie hundreds of nats apart (as a batch of real images does).
 
 # %%
 def naive_log_px(log_px_given_z):
@@ -155,30 +166,40 @@ for n in range(3):
 #
 # 1. **Average the probabilities, then take the log.** Averaging `log p(x|z)` instead estimates
 #    `E_{p(z)}[log p(x|z)]`, which by Jensen's inequality is below `log E[p(x|z)] = log p(x)`: a
-#    different number.
+#    different number. It has a name: it is the ELBO of notebook 04 with the prior as q (the KL term
+#    `KL(p(z) ‖ p(z))` is 0), below `log p(x)` by `KL(p(z) ‖ p(z|x))` — the first row of notebook
+#    04's table, about 40 nats below `log p(x)` there.
 # 2. **Stay in log space.** `exp(−800)` is 0 even in float64, so `log(mean(exp(·)))` is −∞ for
-#    images. `logsumexp` factors out the largest term first:
-#    `log Σ e^{a_m} = a_max + log Σ e^{a_m − a_max}`, where every exponent is ≤ 0 and one is 0.
+#    images. `logsumexp` factors out the largest term first — each image's own, over its M samples:
+#    `log Σ e^{a_m} = a_max + log Σ e^{a_m − a_max}`, where every exponent is ≤ 0 and one is 0. (A
+#    maximum shared by all images underflows for images hundreds of nats below it; subtracting
+#    anything smaller than the maximum, such as the mean, can overflow.)
 #
 # The average inside the log is an unbiased estimate of `p(x)`. Its log is not unbiased: by
 # Jensen, `E[log p̂] ≤ log E[p̂] = log p(x)`, so the estimate is biased low *in expectation* — a
 # single run can still land above the truth (the plot below shows runs that do). It is consistent:
 # it converges to `log p(x)` as M → ∞.
+#
+# It is also the simplest case of importance sampling: with a proposal q, `p(x) = E_q[p(x, z)/q(z)]`,
+# and the *importance-weighted* estimate `log (1/M) Σ_m p(x, z_m)/q(z_m)`, `z_m ~ q`, is the naive
+# estimate when q is the prior (the weights `p(x, z)/p(z)` are then `p(x|z)`). With a better q the
+# same formula is the IW estimate used below.
 # </details>
 
 # %% [markdown]
-# ## Q1.4b — Why it is inefficient (about 15 minutes)
+# ## Q1.4b — Why it is inefficient (about 30 minutes)
 #
-# **Predict first.** The samples z come from the prior, but `p(x|z)` is large only where the
-# *posterior* `p(z|x)` has its mass. How many prior samples land there when the posterior is much
-# narrower than the prior — in one latent dimension, and in twenty? Guess how M must grow with d.
+# **Predict first.** The average inside the log is an unbiased estimate of `p(x)`. Why can it still
+# be useless for every M you can afford? Which samples z contribute most to the sum, and how often
+# does a draw from the prior produce one? Guess how the M you need grows with the latent dimension d.
 #
 # **Numbers.** For one data point of a linear-Gaussian model with d = 1 … 20 latent dimensions
 # (the same model family as notebook 01; `naive_setup(d)` draws the model with seed d), the table
-# gives the exact `log p(x)`, the exact KL from the posterior to the prior, `exp(KL)`, the
-# *effective sample size* of M = 10 000 prior samples (`(Σw)²/Σw²` with weights
-# `w_m = p(x|z_m)`; it counts how many samples actually contribute), and the error of the
-# naive estimate with those samples.
+# gives the exact `log p(x)`; two exact divergences from the posterior to the prior — the KL, with
+# `exp(KL)`, and the chi-square divergence as `1 + χ² = E_prior[w²] / E_prior[w]²`, the second moment
+# of the normalised weights `w_m = p(x|z_m)`; the *effective sample size* of M = 10 000 prior samples
+# (`(Σw)²/Σw²`; it counts how many samples actually contribute); and the error of the naive estimate
+# with those samples. (How the two divergences enter is part of the worked answer.)
 
 # %%
 print(inspect.getsource(naive_setup))
@@ -187,19 +208,22 @@ print(inspect.getsource(naive_setup))
 # NBVAL_CHECK_OUTPUT
 dims = [1, 2, 5, 10, 20]
 M = 10_000
-print(f"{'d':>3} {'log p(x)':>9} {'KL(post||prior)':>16} {'exp(KL)':>9} {'ESS of 10k':>11} {'naive - exact':>14}")
+print(f"{'d':>3} {'log p(x)':>9} {'KL(post||prior)':>16} {'exp(KL)':>9} {'1 + chi^2':>9} {'ESS of 10k':>11} "
+      f"{'naive - exact':>14}")
 setups, table = {}, {}
 for d in dims:
     case = setups[d] = naive_setup(d)
     log_w = case.log_w(torch.randn(M, 1, d, generator=torch.Generator().manual_seed(0), dtype=torch.float64))
     error = naive_log_px(log_w[:, None])[0].item() - case.exact
     table[d] = {"ess": effective_sample_size(log_w), "error": error}
-    print(f"{d:3d} {case.exact:9.2f} {case.kl:16.2f} {math.exp(case.kl):9.1e} {table[d]['ess']:11.1f} {error:14.2f}")
+    print(f"{d:3d} {case.exact:9.2f} {case.kl:16.2f} {math.exp(case.kl):9.1e} {case.one_plus_chi2:9.1e} "
+          f"{table[d]['ess']:11.1f} {error:14.2f}")
 record("naive estimate minus exact log p(x) (d = 20, M = 10 000)", table[20]["error"], "nats")
 
 # %% [markdown]
-# What to look at: `exp(KL)` grows from about 20 to about 10¹⁶ between d = 1 and d = 20 (the
-# worked answer says why that column matters). With M = 10 000 the effective sample size is in the hundreds for d = 1
+# What to look at: `exp(KL)` grows from about 20 to about 10¹⁶ between d = 1 and d = 20, and
+# `1 + χ²` from about 20 to about 10¹⁷; it is never below `exp(KL)` (the worked answer says why the
+# two columns matter). With M = 10 000 the effective sample size is in the hundreds for d = 1
 # and about a hundred for d = 2, and the error is below a tenth of a nat; from d = 5 on
 # one sample carries nearly all the weight (an ESS between 1 and 2) and the estimate is nats
 # (d = 5) to hundreds of nats (d = 20) too low.
@@ -238,16 +262,19 @@ plt.show()
 
 # %% [markdown]
 # The same runs in numbers: at M = 256, the largest |error| over the five runs and the largest
-# overshoot *above* the truth; and the M from which all five runs stay within 0.05 nats.
+# overshoot *above* the truth; the M from which all five runs stay within 0.05 nats; and, next to
+# it, `(1 + χ²) / 0.05²` from the table's chi-square column (the worked answer explains it).
 
 # %%
 # NBVAL_CHECK_OUTPUT
 summary = convergence_summary(dims, runs=5, max_log2=max_log2, at=256)
-print(f"{'d':>3} {'max |error|, M=256':>19} {'max overshoot, M=256':>21} {'all within 0.05 nats from M =':>30}")
+print(f"{'d':>3} {'max |error|, M=256':>19} {'max overshoot, M=256':>21} {'all within 0.05 nats from M =':>30} "
+      f"{'(1 + chi^2) / 0.05^2':>21}")
 for d, row in summary.items():
     settled = ("not by 2^17" if row["settled_from"] is None
                else f"{row['settled_from']} (2^{row['settled_from_log2']:.1f})")
-    print(f"{d:3d} {row['max_abs_error_at']:19.2f} {row['max_overshoot_at']:+21.2f} {settled:>30}")
+    print(f"{d:3d} {row['max_abs_error_at']:19.2f} {row['max_overshoot_at']:+21.2f} {settled:>30} "
+          f"{setups[d].one_plus_chi2 / 0.05 ** 2:21.1e}")
 
 # %% [markdown]
 # What to look at: even for d = 1 and 2 the runs do not settle after a few hundred samples — at
@@ -257,16 +284,78 @@ for d, row in summary.items():
 # of Q1.4a), and a run that happened to draw a lucky sample overshoots. For d = 5 the runs are
 # still off by tenths of a nat after 2¹⁷ samples. For d = 10 and 20 the error after 2¹⁷ samples is
 # tens to hundreds of nats and shrinks only in rare jumps, whenever one sample lands a little closer
-# to the posterior — no practical M will do.
+# to the posterior — no practical M will do. The last column, `(1 + χ²)/0.05²`, is of the same order
+# as the observed M for d = 1 and within a factor of about three of it for d = 2 (the observed M asks
+# more: all five runs, at every larger M); for d = 5 it is far beyond 2¹⁷, where no run settled.
 #
-# ### On a trained VAE: naive versus importance sampling
+# ### A better proposal — and how good is the VAE's?
 #
-# The cure is to sample where the posterior is: draw `z` from a proposal close to `p(z|x)` and
-# reweight, `log p(x) ≈ log (1/k) Σ_i p(x|z_i) p(z_i)/q(z_i|x)`, `z_i ~ q(z|x)`. The VAE's encoder
-# provides exactly such a `q(z|x)` — this is the importance-weighted (IW) estimate:
+# The cure is to sample where the posterior is: draw `z` from a proposal q close to `p(z|x)` and
+# reweight, `log p(x) ≈ log (1/k) Σ_i p(x|z_i) p(z_i)/q(z_i|x)`, `z_i ~ q(z|x)` — the
+# importance-weighted (IW) estimate:
 
 # %%
 print(inspect.getsource(estimators.iw_log_px))
+
+# %% [markdown]
+# A VAE has such a q: its encoder. But the encoder is trained to maximise the ELBO, which means
+# minimising `KL(q(z|x) ‖ p(z|x))` — the reverse KL of notebook 03, which prefers a q that is too
+# narrow to one that is too wide.
+#
+# **Predict first.** Is the q with the best ELBO also the best proposal for importance sampling?
+# Which matters more for a proposal: to sit where the posterior has its mass, or not to be
+# narrower than the posterior anywhere?
+#
+# A test where everything is exact: notebook 04's linear-Gaussian model (`collinear_model`), whose
+# 2-D posterior has a correlation of about −0.94, and four Gaussian proposals for its first data
+# point: the diagonal q with the best ELBO (what a perfect diagonal-Gaussian encoder would output),
+# a diagonal q with the posterior's marginal standard deviations (wider, with a worse ELBO), the
+# prior (the naive estimate), and the posterior with its covariance doubled. For each, the IW error
+# over 50 seeded runs (mean ± standard deviation, nats), and the smallest eigenvalue of
+# `2 Λ − Σ_q⁻¹` (Λ the posterior precision, Σ_q the proposal's covariance): the weights `p(x, z)/q(z)`
+# have a finite variance exactly when it is positive.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+lg_model, lg_x = collinear_model()
+post_mean, post_cov = lg_model.posterior(lg_x[:1])
+best_mu, best_sigma = lg_model.best_diagonal_q(lg_x[:1])
+proposals = {
+    "best-ELBO diagonal q": (best_mu[0], torch.diag(best_sigma[0] ** 2)),
+    "diagonal q, marginal stds": (post_mean[0], torch.diag(post_cov.diagonal())),
+    "prior N(0, I) (naive)": (torch.zeros(2, dtype=torch.float64), torch.eye(2, dtype=torch.float64)),
+    "posterior, covariance x 2": (post_mean[0], 2 * post_cov),
+}
+ks = (1, 10, 100, 1000, 10_000)
+print(f"{'proposal':27s} {'2Λ - Σq⁻¹ min eig':>17} | " + " | ".join(f"{'k = ' + str(k):>15}" for k in ks))
+for name, (mean_q, cov_q) in proposals.items():
+    err = iw_errors(lg_model, lg_x[:1], mean_q, cov_q, ks=ks, seeds=range(50))
+    print(f"{name:27s} {weight_variance_margin(lg_model, cov_q):17.2f} | "
+          + " | ".join(f"{m:+7.2f} ± {s:5.2f}" for m, s in zip(err.mean(0).tolist(), err.std(0).tolist(),
+                                                                strict=True)))
+
+# %% [markdown]
+# <details><summary><b>Worked answer (the encoder as a proposal)</b></summary>
+#
+# No. The best-ELBO diagonal q sits where the posterior is, but it is narrower than the posterior
+# along the posterior's long diagonal axis (notebook 04 shows why a reverse-KL fit does this). A
+# Gaussian proposal that is too narrow for its Gaussian target — precisely, when `2Λ − Σ_q⁻¹` is not
+# positive definite; in one dimension, when its standard deviation is below the target's divided
+# by √2 — gives importance weights of *infinite variance*: its eigenvalue column is negative.
+# Then the estimate is dominated by rare samples in q's thin tails, and its error shrinks only
+# slowly and erratically with k — in the table its mean error is still about −0.3 nats at
+# k = 10 000, while the wider diagonal q, the prior, and the inflated posterior are all within a few
+# hundredths of a nat there. The wider diagonal q has a *worse* ELBO and is a *better* proposal.
+# In these two dimensions even the prior beats it at large k — the prior's trouble is dimension
+# (the table above), not its tails.
+#
+# A good proposal covers its target: heavier tails than the posterior are safe, lighter ones are
+# not. A VAE's encoder, fitted by the mode-seeking reverse KL (notebook 03), tends to err on the
+# light side, so IW with the encoder escapes the naive estimate's trouble with dimension but can
+# need more samples than its ELBO suggests, its error shrinking slowly and erratically with k.
+# </details>
+#
+# ### On a trained VAE: naive versus importance sampling
 
 # %% [markdown]
 # Train two VAEs, with z = 2 and z = 20 (cached; notebook 05 trains them longer), and estimate
@@ -289,7 +378,8 @@ for z_dim, vae in vaes.items():
         values = [estimate(vae, x_test, k, generator=torch.Generator().manual_seed(0)).mean().item()
                   for k in sample_counts]
         results[(z_dim, name)] = values
-        print(f"z = {z_dim:2d}, {name:13s}: " + ", ".join(f"{v:8.1f}" for v in values) + "  nats (mean over images)")
+        print(f"z = {z_dim:2d}, {name:13s}: " + ", ".join(f"{v:8.1f}" for v in values)
+              + f"  nats (mean over {data.pretty_name} test images)")
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
@@ -304,16 +394,23 @@ for ax, z_dim in zip(axes, (2, 20), strict=True):
 fig.suptitle(f"Naive versus importance-weighted estimates on {len(x_test)} test images ({data.pretty_name})")
 fig.tight_layout()
 plt.show()
+first, last = sample_counts[0], sample_counts[-1]
+for z_dim in (2, 20):
+    naive, iw = results[(z_dim, "naive (prior)")], results[(z_dim, "IW (encoder)")]
+    print(f"z = {z_dim:2d}: IW - naive = {iw[0] - naive[0]:6.1f} nats at {first} sample(s), "
+          f"{iw[-1] - naive[-1]:6.1f} nats at {last}; from {sample_counts[-2]} to {last} samples the naive "
+          f"estimate moved {naive[-1] - naive[-2]:+.1f} nats, the IW estimate {iw[-1] - iw[-2]:+.1f} nats")
+    record(f"IW minus naive estimate at k = {last} (z = {z_dim}, notebook 02)", iw[-1] - naive[-1], "nats")
 
 # %% [markdown]
-# What to look at: with z = 2 the two estimators come together as the number of samples grows —
-# a 2-D prior is small enough to cover. With z = 20 the naive estimate stays far below the IW
-# estimate even with the most samples, and keeps creeping up: it has not converged. The IW
-# estimate levels off after far fewer samples, because the encoder puts its samples where
-# `p(x|z)` is large. Both estimates are lower bounds *in expectation*, so on average the
-# higher one is closer to the truth; a single estimate can lie above `log p(x)`, so comparing two
-# single numbers is evidence, not proof. (In quick mode the VAEs are barely trained; the shapes of
-# the curves matter, not the values.)
+# What to look at: the lines printed under the figure give, for each VAE, the gap between the IW and
+# the naive estimate at the fewest and at the most samples, and how much each estimate still moved
+# over the last tenfold increase in samples. A 2-D prior is small enough for prior samples to
+# cover; a 20-D one is not (the table above, on an exact model). Both estimates are lower bounds
+# *in expectation*, so on average the higher one is closer to the truth; a single estimate can lie
+# above `log p(x)`, so comparing two single numbers is evidence, not proof. How far apart the two
+# are also depends on how far the VAE's posteriors are from its prior (the KL column of the table
+# above), which changes with training — so quick and full mode print different gaps.
 #
 # <details><summary><b>Worked answer (Q1.4b)</b></summary>
 #
@@ -322,16 +419,35 @@ plt.show()
 # all terms `p(x|z^(m))` are negligible and the average is dominated by a few (or zero) lucky
 # samples: the estimator has enormous variance, and its log is far too low for any feasible M.
 #
-# How many samples are needed? A standard result on importance sampling (Chatterjee & Diaconis,
-# 2018) is that M must be about `exp(KL(target ‖ proposal))`, here `exp(KL(p(z|x) ‖ p(z)))`. The
-# posterior is narrower than the prior in every latent dimension the data inform, and each such
-# dimension adds to that KL; so the required M grows **exponentially** with the number of informed
-# latent dimensions — the curse of dimensionality. (In the table each d is a different random
-# model, so its KLs show the trend, not a linear law; for a trained VAE it is the number of active
-# latent units that counts.) The table and the plot show the consequence: the estimate is usable
-# for d = 1 and 2 only with many thousands of samples, and fails from d = 5 on; on the VAE, z = 20
-# is hopeless for the naive estimator while importance sampling with the encoder `q(z|x)` as the
-# proposal needs few samples. That is the motivation for the encoder and the ELBO (notebook 04).
+# How many samples are needed? Two results on importance sampling answer two questions.
+#
+# - **A threshold.** Below about `exp(KL(target ‖ proposal))` samples — here `exp(KL(p(z|x) ‖ p(z)))` —
+#   the estimate is typically off by a lot (nats, not hundredths); from roughly that many on it can
+#   start to be right (Chatterjee & Diaconis, 2018, prove a precise version when log w is
+#   concentrated around its mean).
+# - **An accuracy.** The normalised weights `w/E[w]` have variance `χ²(p(z|x) ‖ p(z))`, the chi-square
+#   divergence, so the average of M of them has a relative standard deviation of `√(χ²/M)`, which is
+#   also roughly the error of its log in nats. An error of about ε nats therefore needs
+#   `M ≈ (1 + χ²)/ε²` samples (for large χ², `1 + χ²` and χ² are the same). Always
+#   `1 + χ² ≥ exp(KL)` (Jensen's inequality), so accuracy costs more than reaching the threshold:
+#   for d = 1 the threshold is about 20 samples, while an accuracy of 0.05 nats needs about ten
+#   thousand — the order of the M at which the five runs settled.
+#
+# The posterior is narrower than the prior in every latent dimension the data inform, and each such
+# dimension adds to the KL (and multiplies `1 + χ²`; exactly so when the dimensions are independent
+# under both distributions); so both the threshold and the M for a given
+# accuracy grow **exponentially** with the number of informed latent dimensions — the curse of
+# dimensionality. (In the table each d is a different random model, so its divergences show the
+# trend, not a law; for a trained VAE it is the number of active latent units that counts.) The
+# table and the plot show the consequence: the estimate is usable for d = 1 and 2 only with
+# thousands of samples, and fails from d = 5 on; on the VAE with z = 20 the naive estimate stays
+# below the IW estimate with the encoder as the proposal by the gap printed under the figure. That
+# is the motivation for the encoder and the ELBO (notebook 04). The encoder is a good proposal, not
+# an ideal one — fitted by the reverse KL, it tends to be too narrow, as the four-proposal table
+# showed — and the IW estimate
+# itself becomes a training objective: *importance-weighted autoencoders* (IWAE, Burda et al.,
+# 2016) maximise `E[IW_k]`, a lower bound on `log p(x)` that rises with k, tighter than the ELBO
+# (which is `E[IW_1]`).
 # </details>
 
 # %% [markdown]
@@ -341,20 +457,55 @@ plt.show()
 # data points and the five runs are the ones of the table and the plot above, so the numbers match
 # what you just read: the plot shows each run's naive estimate after every number of samples and
 # the exact value; the text below it gives `KL(p(z|x) ‖ p(z))`, `exp(KL)`, and each run's error and
-# effective sample size at the chosen M. Find the M where the ESS first exceeds 1 for d = 5; is the
-# estimate right there? (Everything is precomputed when the widget is built, so moving a slider
-# only slices and redraws — `course_utils.widgets.vae.MonteCarloExplorer`. Quick mode stops at 2¹⁴.)
+# effective sample size at the chosen M.
+#
+# **Predict first.** An ESS of 10 sounds like "ten samples' worth of information". For d = 1 and 2,
+# find the M at which each run's ESS first exceeds 10: is every run's error below 0.05 nats there?
+# For d = 5, does any run reach an ESS of 10? If not, are its errors therefore large?
+# (Everything is precomputed when the widget is built, so moving a slider only slices and redraws —
+# `course_utils.widgets.vae.MonteCarloExplorer`. Quick mode stops at 2¹⁴; the cell below it uses the
+# runs up to 2¹⁷ in both modes.)
 
 # %%
 explorer = MonteCarloExplorer(dims=(1, 2, 5, 10, 20), max_log2=pick(17, 14))
 explorer
 
+# %%
+# NBVAL_CHECK_OUTPUT
+ess_rows = ess_summary(dims=(1, 2, 5), runs=5, max_log2=17, threshold=10.0)
+for d, row in ess_rows.items():
+    firsts = ", ".join("never" if m is None else str(m) for m in row["first_m_above"])
+    at_first = [abs(e) for e in row["error_at_first_m"] if e is not None]
+    worst = f"{max(at_first):.2f} nats" if at_first else "-"
+    print(f"d = {d}: first M with ESS > 10, per run: {firsts}; largest |error| there: {worst}; at 2^17: ESS "
+          f"{min(row['ess_at_max']):.1f} to {max(row['ess_at_max']):.1f}, |error| "
+          f"{min(abs(e) for e in row['errors_at_max']):.2f} to {max(abs(e) for e in row['errors_at_max']):.2f} nats")
+
+# %% [markdown]
+# <details><summary><b>Worked answer (the ESS)</b></summary>
+#
+# For d = 1 every run passes an ESS of 10 after a few hundred samples, and for d = 2 after several
+# hundred to about a thousand, yet at that moment some runs are still off by tenths of a nat — far
+# more than 0.05. For d = 5 no run reaches an ESS of 10 even after 2¹⁷ samples, while the errors at
+# 2¹⁷ range from about a tenth to about six tenths of a nat. The ESS is computed from the same
+# weights as the estimate: it says how evenly the weights that were drawn are spread, not how much
+# weight the draws have missed. A large ESS is necessary for a reliable estimate, not sufficient,
+# and a small one says "unreliable" without saying by how much.
+# </details>
+
 # %% [markdown]
 # ## Summary
 #
-# - Naive estimate: `log p(x) ≈ logsumexp_m log p(x|z_m) − log M`, `z_m ~ p(z)` — in log space.
-# - It needs about `exp(KL(p(z|x) ‖ p(z)))` samples: exponential in the number of latent
-#   dimensions the data inform; in practice hopeless beyond a handful of dimensions. It is biased
-#   low in expectation (Jensen), though single runs can overshoot.
-# - Sampling from an approximate posterior `q(z|x)` (importance sampling) fixes the problem —
-#   which is why the VAE has an encoder. Notebook 04 turns `q(z|x)` into a training objective.
+# - Naive estimate: `log p(x) ≈ logsumexp_m log p(x|z_m) − log M`, `z_m ~ p(z)` — in log space; it is
+#   importance sampling with the prior as the proposal. Averaging the logs instead gives the ELBO
+#   with q = prior, a different (lower) number.
+# - Below about `exp(KL(p(z|x) ‖ p(z)))` samples it is off by nats; an error of about ε nats needs
+#   about `(1 + χ²(p(z|x) ‖ p(z)))/ε²`. Both grow exponentially in the number of latent dimensions
+#   the data inform: in practice hopeless beyond a handful of dimensions. It is biased low in
+#   expectation (Jensen), though single runs can overshoot; an ESS above a threshold does not mean
+#   the estimate is right.
+# - Sampling from an approximate posterior `q(z|x)` instead (importance sampling) makes the cost
+#   depend on how far the posterior is from q, not from the prior — the motivation for the VAE's
+#   encoder. A good proposal must not be narrower than the posterior; the encoder, fitted by the
+#   reverse KL, tends to be, so IW with it can need more samples than its ELBO suggests. Notebook
+#   04 turns `q(z|x)` into a training objective; IWAE trains on the IW bound itself.

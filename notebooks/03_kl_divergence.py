@@ -205,7 +205,8 @@ else:
 
 # %%
 # NBVAL_CHECK_OUTPUT
-examples = {"small": (0.0, 1.0), "also small": (0.1, 0.9), "large": (5.0, 0.01), "larger": (10.0, 0.0001)}
+examples = {"small": (0.0, 1.0), "also small": (0.1, 0.9), "large": (5.0, 0.01), "larger": (10.0, 0.0001),
+            "wide": (0.0, 100.0)}
 for name, (mean, variance) in examples.items():
     kl = kl_normal(mean, variance**0.5).item()
     print(f"{name:>10}: mu_q = {mean:5.1f}, sigma_q^2 = {variance:<7g} -> KL(q || N(0,1)) = {kl:8.4f} nats")
@@ -244,8 +245,9 @@ ax.legend(loc="upper right")
 plt.show()
 
 # %% [markdown]
-# What to look at: the minimum, 0, is at `(0, 1)`; the contours are not symmetric in σ_q
-# (shrinking q is penalised differently from widening it).
+# What to look at: the minimum, 0, is at `(0, 1)`; the contours are not symmetric in σ_q —
+# shrinking q and widening it by the same factor cost different amounts. Which costs more? The
+# section "KL is not a distance" below measures it.
 #
 # <details><summary><b>Worked answer (Q1.5a)</b></summary>
 #
@@ -254,8 +256,11 @@ plt.show()
 #   `KL = −log 0.1 + (0.01 + 25)/2 − 1/2 = 2.303 + 12.505 − 0.5 ≈ 14.31` nats: q sits five prior
 #   standard deviations away and is ten times narrower.
 #
-# Large but finite: for any `σ_q > 0` every term is finite; the KL only diverges as
-# `σ_q → 0` (like `−log σ_q`) or `|μ_q| → ∞` (like `μ_q²/2`).
+# Large but finite: for any `σ_q > 0` and any `μ_q` every term is finite. The KL grows without bound
+# in three ways: as `σ_q → 0` (like `−log σ_q`), as `σ_q → ∞` (like `σ_q²/2`: the "wide" row,
+# `(μ_q, σ_q²) = (0, 100)`, gives `−log 10 + 100/2 − 1/2 ≈ 47.2` nats), and as `|μ_q| → ∞` (like `μ_q²/2`).
+# By the same factor, widening q costs more here than shrinking it: `σ_q = 0.1` at `μ_q = 0` gives only
+# `−log 0.1 + 0.01/2 − 1/2 ≈ 1.81` nats against the wide row's 47.2.
 # </details>
 
 # %% [markdown]
@@ -355,8 +360,8 @@ zq = 1.5 * torch.randn(200_000, generator=torch.Generator().manual_seed(4), dtyp
 ratio = (p_mix.log_prob(zq) - normal_log_pdf(zq, 0.0, 1.5)).exp()     # p(z)/q(z) at samples of q
 exact = -float(reverse_kl(p_mix, 0.0, 1.5))
 print(f"E_q[log p/q] = {ratio.log().mean().item():+.4f}   (= -KL(q‖p); exact: {exact:+.4f})")
-print(f"log E_q[p/q] = {ratio.mean().log().item():+.4f}   (exactly 0, since E_q[p/q] = ∫ p = 1; Monte Carlo "
-      f"standard error of E_q[p/q]: {(ratio.std() / len(ratio) ** 0.5).item():.4f})")
+print(f"log E_q[p/q] = {ratio.mean().log().item():+.4f}   (exactly 0 here: q > 0 everywhere, so E_q[p/q] = ∫ p = 1; "
+      f"Monte Carlo standard error of E_q[p/q]: {(ratio.std() / len(ratio) ** 0.5).item():.4f})")
 
 # %% [markdown]
 # <details><summary><b>Worked answer (KL ≥ 0)</b></summary>
@@ -365,12 +370,15 @@ print(f"log E_q[p/q] = {ratio.mean().log().item():+.4f}   (exactly 0, since E_q[
 # and `z ~ q`:
 #
 # $$-\mathrm{KL}(q\,\|\,p) = \mathbb{E}_q\!\left[\log\frac{p(z)}{q(z)}\right]
-#   \le \log \mathbb{E}_q\!\left[\frac{p(z)}{q(z)}\right] = \log \int q(z)\frac{p(z)}{q(z)}\,dz
-#   = \log \int p(z)\,dz = \log 1 = 0 .$$
+#   \le \log \mathbb{E}_q\!\left[\frac{p(z)}{q(z)}\right] = \log \int_{q(z) > 0} q(z)\frac{p(z)}{q(z)}\,dz
+#   = \log \int_{q(z) > 0} p(z)\,dz \le \log 1 = 0 .$$
 #
-# So `KL(q‖p) ≥ 0` (Gibbs' inequality). The log is strictly concave, so equality needs `p/q`
-# constant wherever q has mass; both integrate to 1, so the constant is 1: `KL = 0` exactly when
-# `q = p` (almost everywhere). (If p is 0 where q is not, the KL is +∞, which is ≥ 0 too.) The
+# The expectation under q only sees points where `q > 0`, so the last integral is the mass p puts
+# there: 1 when p has no mass outside q's support (as in the cell), less than 1 otherwise — either
+# way `≤ 1`, and the bound holds. So `KL(q‖p) ≥ 0` (Gibbs' inequality). The log is strictly concave,
+# so equality needs `p/q` constant wherever q has mass, and the last step needs p to have no mass
+# outside q's support; both integrate to 1, so the constant is 1: `KL = 0` exactly when `q = p`
+# (almost everywhere). (If p is 0 on a set where q has mass, the KL is +∞, which is ≥ 0 too.) The
 # cell shows the two sides: the average of the log ratio is negative, the log of the average is 0
 # up to Monte Carlo error.
 # </details>
@@ -382,13 +390,15 @@ print(f"log E_q[p/q] = {ratio.mean().log().item():+.4f}   (exactly 0, since E_q[
 # inequality, `d(a, c) ≤ d(a, b) + d(b, c)`.
 #
 # **Predict first.** For a narrow `q = N(0, 0.3²)` and `p = N(0, 1)`, which is larger, `KL(q‖p)` or
-# `KL(p‖q)`? And for the three Gaussians `N(0, 1)`, `N(1, 1)`, `N(2, 1)`, compare
+# `KL(p‖q)`? With p = N(0, 1), which costs more in `KL(q‖p)`: a q twice as narrow as p, or twice as
+# wide — and in `KL(p‖q)`? And for the three Gaussians `N(0, 1)`, `N(1, 1)`, `N(2, 1)`, compare
 # `KL(N(0,1)‖N(2,1))` with `KL(N(0,1)‖N(1,1)) + KL(N(1,1)‖N(2,1))` (your formula of Q1.5 makes
 # this a one-liner).
 
 # %%
 # NBVAL_CHECK_OUTPUT
-for (mq, sq), (mp, sp) in [((0.0, 0.3), (0.0, 1.0)), ((2.0, 0.5), (0.0, 1.0)), ((5.0, 0.1), (0.0, 1.0))]:
+for (mq, sq), (mp, sp) in [((0.0, 0.3), (0.0, 1.0)), ((2.0, 0.5), (0.0, 1.0)), ((5.0, 0.1), (0.0, 1.0)),
+                           ((0.0, 0.5), (0.0, 1.0)), ((0.0, 2.0), (0.0, 1.0))]:
     forward, reverse = kl_normal(mq, sq, mp, sp).item(), kl_normal(mp, sp, mq, sq).item()
     print(f"q = N({mq}, {sq}²), p = N({mp}, {sp}²): KL(q‖p) = {forward:8.4f}   KL(p‖q) = {reverse:8.4f} nats")
 direct = kl_normal(0.0, 1.0, 2.0, 1.0).item()
@@ -401,6 +411,13 @@ print(f"triangle: KL(N(0,1)‖N(2,1)) = {direct:.4f}  >  KL(N(0,1)‖N(1,1)) + K
 # **Not symmetric.** `KL(p‖q)` is much larger when q is narrow, because p puts mass where q has
 # almost none, and the KL's expectation is under its *first* argument. In general
 # `KL(q‖p) ≠ KL(p‖q)`.
+#
+# **Shrinking versus widening.** With p = N(0, 1), `KL(q‖p)` charges about 0.32 nats for a q twice
+# as narrow (σ_q = 0.5) and about 0.81 nats for one twice as wide (σ_q = 2); `KL(p‖q)` charges the same
+# two amounts the other way round. In `KL(q‖p)` — the direction the VAE minimises — a q that spills
+# outside p costs more than one that stays inside it: fits that minimise it tend to come out too
+# narrow (under-dispersed). Notebook 04's best diagonal q, narrower than the posterior's marginals,
+# is an example; the next section shows what the reverse KL does with two modes.
 #
 # **No triangle inequality.** For equal variances the closed form gives
 # `KL(N(μ_1, σ²)‖N(μ_2, σ²)) = (μ_1 − μ_2)²/(2σ²)` — a *squared* distance. So
@@ -420,11 +437,9 @@ print(f"triangle: KL(N(0,1)‖N(2,1)) = {direct:.4f}  >  KL(N(0,1)‖N(1,1)) + K
 # Which puts it on one mode? (Ask: which direction is infinite-ish when q has no mass where p has,
 # and which when q has mass where p has none?)
 #
-# The fits (`course_utils.toys.kl_directions`): the forward fit has a closed form (moment matching);
-# the reverse KL is minimised numerically from a few starting points, and each local minimum is kept.
-
-# %%
-print(inspect.getsource(fit_forward))
+# The fits (`course_utils.toys.kl_directions`): the forward fit is computed directly (the worked
+# answer derives how); the reverse KL is minimised numerically from three starting points (on each
+# component and at the forward fit), and each local minimum found is kept.
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -453,14 +468,25 @@ ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
 plt.show()
 
 # %% [markdown]
-# **Explore.** Move the two modes apart and together, and change their weights. When the modes
-# overlap, both fits agree; when they separate, the forward fit keeps widening to cover both, and
-# the reverse fit locks onto one mode (the heavier one is the global minimum, the other a local
-# one). The callback is `course_utils.widgets.vae.KLDirectionExplorer.update`.
+# **Explore.** Move the two modes apart and together, and change their weights. *Predict first:*
+# when the modes overlap, how do the two fits compare? As they separate, does the best reverse fit
+# always sit on one mode, and how many local minima does `KL(q‖p)` have along the way? The plot
+# draws the best reverse fit solid and every other local minimum found dashed. The callback is
+# `course_utils.widgets.vae.KLDirectionExplorer.update`; the cell after it lists the reverse fits for a
+# few separations and weights.
 
 # %%
 directions = KLDirectionExplorer(separation=5.0, weight=0.6)
 directions
+
+# %%
+# NBVAL_CHECK_OUTPUT
+for weight in (0.5, 0.6):
+    for separation in (2.0, 3.0, 4.0, 5.0, 7.0):
+        fits = fit_reverse(Mixture1D.bimodal(separation=separation, weight=weight, std=0.6))
+        shown = "; ".join(f"N({m:+.2f}, {s:.2f}²) KL {kl:.3f}" for m, s, kl in fits)
+        count = f"{len(fits)} local minim{'um' if len(fits) == 1 else 'a'}"
+        print(f"weight {weight}, separation {separation}: {count}, best first: {shown}")
 
 # %% [markdown]
 # <details><summary><b>Worked answer (forward versus reverse)</b></summary>
@@ -471,22 +497,34 @@ directions
 #   of `−E_p[log q]` in μ and σ vanish there), which puts q between the modes, wide, with much of
 #   its mass where p has little.
 # - **Reverse**, `KL(q‖p) = E_q[log q − log p]`: q is only judged where q itself has mass, and is
-#   punished where p is small there, so it is *mode-seeking* (zero-forcing): with separated modes
+#   punished where p is small there, so it is *mode-seeking* (zero-forcing): with well-separated modes
 #   each mode gives a local minimum, with q about the size of that mode, and the rest of p is ignored.
-#   (For some settings a wide q between the modes is one more, worse, local minimum: the fit depends
-#   on where the optimisation starts.)
+#   It does not always pick a mode. When the modes overlap (separation 2 in the list) there is one
+#   minimum, between them and close to the forward fit. Further apart, a wide q between the modes
+#   can be a local minimum as well as the two on the modes, and at intermediate separations it can
+#   be the best one: for separation 3 and equal weights it has a KL of 0.481 nats against 0.666 for
+#   q on either mode; at the default above (separation 5, weight 0.6) there are three local minima,
+#   one on each mode and a wide one between. Which one an optimiser finds depends on where it starts.
 #
 # The VAE's gap is `KL(q(z|x)‖p(z|x))`, the **reverse** direction (notebook 04): an encoder that
-# cannot represent the posterior's shape prefers to under-cover it — too narrow, on one mode —
+# cannot represent the posterior's shape tends to under-cover it — too narrow, often on one mode —
 # rather than spread mass where the posterior has none. Notebook 04 shows this for a correlated
 # posterior: the best diagonal q is narrower than the posterior's marginals.
+#
+# **Maximum likelihood is the forward direction.** Fitting a model `p_θ` to data by maximum
+# likelihood maximises `E_{p_data}[log p_θ(x)] = −H(p_data) − KL(p_data ‖ p_θ)`; the entropy does not
+# depend on θ, so it minimises the forward `KL(p_data ‖ p_θ)` — mass-covering: a model that gives
+# some real images almost no probability pays heavily. The VAE's decoder is trained this way
+# (through a bound on the likelihood); a GAN is not. Q3.1 (notebook 08) compares what the two
+# kinds of training produce.
 # </details>
 
 # %% [markdown]
 # ## Explore: μ_q and σ_q against N(0, 1)
 #
-# Move the sliders: the plot shows q and p, the title both KLs. Find a q with `KL(q‖p) ≈ 1`
-# nat in two different ways (shifting versus shrinking). The callback is
+# Move the sliders: the plot shows q and p, and the box at its top left (and the line under the
+# plot) gives both KLs. Find a q with `KL(q‖p) ≈ 1` nat in three different ways: by shifting q, by
+# shrinking it, and by widening it. The callback is
 # `course_utils.widgets.vae.KLExplorer.update`; the time it took is shown under the plot.
 
 # %%
@@ -500,10 +538,13 @@ explorer
 #   `log(σ_p/σ_q)`, confirmed by Monte Carlo, `torch.distributions` and sympy.
 # - Against N(0, I) and for a diagonal Gaussian: `Σ_j (−log σ_j + (σ_j² + μ_j²)/2 − 1/2)`, a sum over
 #   dimensions.
-# - Small: `(0, 1) → 0`; large but finite: `(5, 0.01) → 14.31` nats.
+# - Small: `(0, 1) → 0`; large but finite: `(5, 0.01) → 14.31` nats; the KL grows without bound as
+#   σ_q → 0, as σ_q → ∞ and as |μ_q| → ∞.
 # - `KL ≥ 0` for any two distributions (Jensen), with equality only for equal ones; but it is a
 #   divergence, not a metric: not symmetric, and no triangle inequality.
-# - Fitting one Gaussian to two modes: `KL(p‖q)` covers both, `KL(q‖p)` — the VAE's direction —
-#   picks one.
+# - Fitting one Gaussian to two modes: `KL(p‖q)` covers both (moment matching; maximum likelihood
+#   minimises this direction); `KL(q‖p)` — the VAE's direction — has a local minimum on each
+#   well-separated mode, can prefer a wide q between modes at intermediate separations, and
+#   generally errs on the narrow side.
 #
 # Next: notebook 04 uses this KL as the regularization term of the ELBO.

@@ -115,8 +115,13 @@ def test_naive_accepts(good):
     (lambda lp: lp.max(0).values, "largest term alone"),
     (lambda lp: torch.log(torch.exp(lp - lp.max(0).values).mean(0)), "did not add it back"),
     (lambda lp: (torch.logsumexp(lp, 0) - math.log(lp.shape[0])).float(), "float32 for float64 inputs"),
+    # numerically unstable forms that are right on mild inputs: they fail only on realistic float32 batches
+    (lambda lp: lp.max() + torch.log(torch.exp(lp - lp.max()).mean(0)), "shared across images"),
+    (lambda lp: torch.log(torch.exp(lp - torch.max(lp)).sum(0)) + torch.max(lp) - math.log(len(lp)),
+     "shared across images"),
+    (lambda lp: lp.mean(0) + torch.log(torch.exp(lp - lp.mean(0)).mean(0)), "overflowed"),
 ], ids=["mean-of-logs", "no-1/M", "exp-float32", "exp-float64", "wrong-dim", "sum", "plus-logM", "M-hardcoded",
-        "divided-by-N", "log-over-M", "max", "max-not-added", "float32"])
+        "divided-by-N", "log-over-M", "max", "max-not-added", "float32", "global-max", "global-max-sum", "mean-shift"])
 def test_naive_rejects(wrong, fragment):
     rejects_without_giveaway(ex.check_naive_log_px, wrong, fragment, "naive_log_px")
 
@@ -127,6 +132,20 @@ def test_naive_cases_go_below_float64_underflow_and_vary_m():
     deep = [values for values, _ in cases if values.dtype == torch.float64 and values.max() < -745]
     assert deep, "no case below exp()'s float64 underflow"
     assert all(torch.exp(v).eq(0).all() for v in deep)
+
+
+def test_naive_cases_include_a_realistic_float32_batch():
+    """Images hundreds of nats apart, samples spread over hundreds of nats, in float32: a shared maximum underflows
+    for the lower images and a mean in place of the maximum overflows -- and the stable forms stay exact."""
+    batches = [v for v, _ in ex._naive_cases() if v.dtype == torch.float32]
+    wide = [v for v in batches if (v.max(0).values.max() - v.max(0).values.min()) > 500
+            and ((v.max(0).values - v.mean(0)) > 90).all()]
+    assert wide, "no float32 case whose columns differ by hundreds of nats"
+    v = wide[0]
+    assert torch.isinf(v.max() + torch.log(torch.exp(v - v.max()).mean(0))).any()
+    assert torch.isinf(v.mean(0) + torch.log(torch.exp(v - v.mean(0)).mean(0))).any()
+    torch.testing.assert_close(torch.logsumexp(v, 0) - math.log(len(v)),
+                               ex.reference_naive_log_px(v.double()).float(), rtol=0, atol=1e-3)
 
 
 # ----------------------------------------------------------------- 03 KL to N(0, I)
@@ -163,6 +182,7 @@ def test_kl_reference_and_package_agree():
     (lambda mu, s: (-torch.log(s) + 0.5 * (s + mu**2) - 0.5).sum(-1), "sigma where sigma^2 belongs"),
     (lambda mu, s: (-0.5 * torch.log(s) + 0.5 * (s + mu**2) - 0.5).sum(-1), "as the variance"),
     (lambda mu, s: (-s + 0.5 * (s**2 + mu**2) - 0.5).sum(-1), "log is missing"),
+    (lambda mu, s: -0.5 * (1 + torch.log(s) - mu**2 - s**2).sum(-1), "you wrote log sigma"),
     (lambda mu, s: good_terms(mu, s).mean(-1), "averaged over the latent dimensions"),
     (lambda mu, s: good_terms(mu, s), "sum of the per-dimension KLs"),
     (lambda mu, s: good_terms(mu, s).sum(), "one KL per"),
@@ -172,7 +192,8 @@ def test_kl_reference_and_package_agree():
     (lambda mu, s: good_terms(mu.detach(), s).sum(-1), "no gradient reaches mu"),
     (lambda mu, s: good_terms(mu, s).sum(-1).float(), "float32 for float64 inputs"),
 ], ids=["sign", "half-missing", "one-missing", "constant-missing", "log-sigma-squared", "sigma-for-variance",
-        "sigma-is-variance", "no-log", "mean", "no-sum", "batch-sum", "reverse", "detached", "rebuilt-tensor",
+        "sigma-is-variance", "no-log", "log-sigma-in-assignment-form", "mean", "no-sum", "batch-sum", "reverse",
+        "detached", "rebuilt-tensor",
         "mu-detached", "float32"])
 def test_kl_rejects(wrong, fragment):
     rejects_without_giveaway(ex.check_kl_std_normal, wrong, fragment, "kl")
@@ -236,10 +257,27 @@ def _kl(combine):
     (lambda mq, sq, mp, sp: 0.5 * (torch.trace(torch.linalg.inv(sp) @ sq) + (mp - mq) @ torch.linalg.inv(sp) @ (mp - mq)
                                    - len(mq) + torch.logdet(sp) - torch.logdet(sq)), "raised RuntimeError"),
     (lambda mq, sq, mp, sp: ex.reference_kl_gaussians(mq, sq, mp, sp).float(), "float32 for float64 inputs"),
+    # right in float64 and 3-D, but the determinant of a 20-D float32 posterior covariance underflows
+    (lambda mq, sq, mp, sp: (lambda t, m, d, lp, lq: 0.5 * (t + m - d + torch.log(torch.det(sp))
+                                                             - torch.log(torch.det(sq))))(*kl_parts(mq, sq, mp, sp)),
+     "without forming the determinant"),
+    (lambda mq, sq, mp, sp: 0.5 * torch.log(torch.det(sp) / torch.det(sq)) + (lambda t, m, d, lp, lq: 0.5 * (
+        t + m - d))(*kl_parts(mq, sq, mp, sp)), "without forming the determinant"),
 ], ids=["reverse", "half", "trace-inverse", "maha-inverse", "logdet-sign", "no-d", "diagonals", "logdiag", "det",
-        "unbatched-trace", "float32"])
+        "unbatched-trace", "float32", "log-of-det", "log-det-ratio"])
 def test_kl_gaussians_rejects(wrong, fragment):
     rejects_without_giveaway(ex.check_kl_gaussians, wrong, fragment, "kl_gaussians")
+
+
+def test_kl_gaussians_float32_case_breaks_log_det_but_not_the_stable_forms():
+    mq, sq, mp, sp = ex._posterior_like_pairs()
+    f = [t.float() for t in (mq, sq, mp, sp)]
+    assert (torch.det(f[1]) == 0).all() and torch.isfinite(torch.logdet(f[1])).all()
+    # notebook 04's worked answer says their determinants are "about 10^-53"
+    assert ((torch.det(sq) > 1e-54) & (torch.det(sq) < 1e-52)).all()
+    expected = ex.reference_kl_gaussians(mq, sq, mp, sp)
+    for stable in (ex.reference_kl_gaussians, cholesky_kl):
+        torch.testing.assert_close(stable(*f).double(), expected, rtol=1e-3, atol=1e-3)
 
 
 def test_kl_gaussians_reference_agrees_with_torch_and_the_package():
@@ -311,13 +349,16 @@ def hand_written(x, lg, mu, s, eps=0.0):
      "f clamped away from 0 and 1"),
     (lambda x, lg, mu, s: F.binary_cross_entropy(torch.sigmoid(lg), x, reduction="none").sum(-1) + kl(mu, s),
      "clamps log(0) to -100"),
+    # right at +-30 in float32, but exp(logits) overflows beyond about 88
+    (lambda x, lg, mu, s: (torch.log(1 + torch.exp(lg)) - x * lg).sum(-1) + kl(mu, s), "overflows float32"),
+    (lambda x, lg, mu, s: (torch.log1p(torch.exp(lg)) - x * lg).sum(-1) + kl(mu, s), "overflows float32"),
     (lambda x, lg, mu, s: (bce(x, lg).sum(-1) + kl(mu, s)).detach(), "carries no gradient"),
     (lambda x, lg, mu, s: bce(x, lg.detach()).sum(-1) + kl(mu, s), "no gradient reaches logits"),
     (lambda x, lg, mu, s: (bce(x, lg).sum(-1) + kl(mu, s)).float(), "float32 for float64 inputs"),
 ], ids=["kl-sign", "bce-mean", "bce-sum", "swapped-logits", "swapped-probs", "no-1-minus-x", "kl-half",
         "kl-one", "pixel-mean", "batch-mean", "batch-sum", "log-sigma", "sigma-not-squared", "no-logs",
         "double-sigmoid", "no-kl", "no-reconstruction", "hand-written-log-sigmoid", "epsilon", "clamp",
-        "prob-bce", "detached", "logits-detached", "float32"])
+        "prob-bce", "log-1-plus-exp", "log1p-exp", "detached", "logits-detached", "float32"])
 def test_loss_rejects(wrong, fragment):
     rejects_without_giveaway(ex.check_per_example_loss, wrong, fragment, "loss")
 

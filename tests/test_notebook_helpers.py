@@ -38,6 +38,36 @@ def test_linearity_gap_zero_for_affine_positive_for_network():
     assert linearity_gap(net, z1, z2) > 1e-3
 
 
+def test_linearity_gap_sees_the_link_function_unless_given_the_logits():
+    """A Bernoulli decoder with linear logits is affine in its logits, not in its probabilities: notebook 01
+    measures the mean function on the logits so that the likelihood's sigmoid does not count as non-linearity."""
+    g = torch.Generator().manual_seed(0)
+    W, b = torch.randn(50, 4, generator=g, dtype=torch.float64), torch.randn(50, generator=g, dtype=torch.float64)
+    z1, z2 = torch.randn(4, generator=g, dtype=torch.float64), torch.randn(4, generator=g, dtype=torch.float64)
+    logits = lambda v: v @ W.T + b  # noqa: E731
+    assert linearity_gap(logits, z1, z2) < 1e-12
+    assert linearity_gap(lambda v: torch.sigmoid(logits(v)), z1, z2) > 0.05
+
+
+def test_typicality_closed_forms_match_sampling_and_known_values():
+    from course_utils.toys.typicality import mean_radius, radius_cdf, radius_table
+
+    assert radius_cdf(2, 1.0) == pytest.approx(1 - math.exp(-0.5), rel=1e-12)     # Rayleigh: 1 - exp(-r^2/2)
+    assert radius_cdf(1, 1.96) == pytest.approx(0.95, abs=1e-4)                    # |z| < 1.96 for z ~ N(0, 1)
+    assert mean_radius(1) == pytest.approx(math.sqrt(2 / math.pi), rel=1e-12)
+    assert mean_radius(2) == pytest.approx(math.sqrt(math.pi / 2), rel=1e-12)
+    table = radius_table(dims=(2, 20), radius=2.0, n=200_000, seed=1)
+    for d, row in table.items():
+        se = math.sqrt(row["inside"] * (1 - row["inside"]) / 200_000)
+        assert abs(row["inside_mc"] - row["inside"]) < 5 * se + 1e-5, d
+        assert row["mean_radius_mc"] == pytest.approx(row["mean_radius"], abs=0.01)
+        assert row["radius_std_mc"] == pytest.approx(row["radius_std"], abs=0.01)
+    # the mass sits far from where the density peaks: in 20-D almost nothing within radius 2, the mean radius ~ sqrt(D)
+    assert table[20]["inside"] < 1e-4 and abs(table[20]["mean_radius"] - math.sqrt(20)) < 0.1
+    with pytest.raises(ValueError):
+        radius_cdf(0, 1.0)
+
+
 def test_ring_map_puts_no_mass_at_the_centre():
     z = torch.randn(10000, 2, generator=torch.Generator().manual_seed(0))
     r = ring_map(z).norm(dim=1)
@@ -92,6 +122,17 @@ def test_score_function_variance_matches_its_closed_form():
     variance = e_a2z2 + 2 * e_az2 * e_b + e_b2 - 4
     s = gradient_statistics(dim=d, n=200_000, seed=3)
     assert s["score_var"] == pytest.approx(variance, rel=0.03)
+
+
+@pytest.mark.parametrize("omega", [0.5, 1.0, 4.0])
+def test_cosine_gradient_variances_closed_forms_match_sampling(omega):
+    from course_utils.toys.gradient_estimators import cosine_gradient_variances
+
+    c = cosine_gradient_variances(omega, n=200_000, seed=1)
+    for name in ("score", "baseline", "reparam"):
+        assert c[f"{name}_mc"] == pytest.approx(c[name], rel=0.05), name
+    # the ordering flips with omega: no estimator has the lower variance for every smooth f
+    assert (c["reparam"] < c["score"]) == (omega < 1.0)
 
 
 def test_elbo_gradient_estimates_are_unbiased_and_ordered():
@@ -201,6 +242,47 @@ def test_ascend_elbo_phases():
     assert all(g >= -1e-9 for g in h["gap"])
 
 
+def test_collinear_model_is_notebook_04s_model():
+    from course_utils.toys.elbo_gap import collinear_model
+
+    g = torch.Generator().manual_seed(0)
+    W = torch.randn(4, 2, generator=g, dtype=torch.float64)
+    W[:, 1] = 0.8 * W[:, 0] + 0.3 * W[:, 1]
+    model, x = collinear_model()
+    torch.testing.assert_close(model.W, W)
+    expected_x, _ = LinearGaussian(W, torch.zeros(4, dtype=torch.float64), 0.5).sample(
+        4, generator=torch.Generator().manual_seed(1))
+    torch.testing.assert_close(x, expected_x)
+
+
+def test_iw_errors_zero_for_the_exact_posterior_and_biased_for_the_best_diagonal_q():
+    from course_utils.toys.elbo_gap import collinear_model, iw_errors, weight_variance_margin
+
+    model, x = collinear_model()
+    mean, cov = model.posterior(x[:1])
+    exact = iw_errors(model, x[:1], mean[0], cov, ks=(1, 10), seeds=range(3))
+    assert exact.abs().max() < 1e-9                                  # w = p(x) for every sample
+    mu, sigma = model.best_diagonal_q(x[:1])
+    narrow = torch.diag(sigma[0] ** 2)
+    assert weight_variance_margin(model, narrow) < 0 < weight_variance_margin(model, 2 * cov)
+    err = iw_errors(model, x[:1], mu[0], narrow, ks=(1,), seeds=range(200))
+    # k = 1 is one sample of the ELBO: its mean error is minus the gap, KL(q || posterior)
+    gap = model.kl_to_posterior(x[:1], mu, sigma)[0].item()
+    assert err.mean().item() == pytest.approx(-gap, abs=4 * err.std().item() / math.sqrt(200))
+    with pytest.raises(ValueError, match="one data point"):
+        iw_errors(model, x, mean[0], cov)
+
+
+def test_weight_variance_margin_predicts_a_finite_second_moment_in_one_dimension():
+    """For a 1-D posterior N(0, 1) and q = N(0, s^2), E_q[w^2] is finite exactly when s^2 > 1/2."""
+    from course_utils.toys.elbo_gap import weight_variance_margin
+
+    model = LinearGaussian(torch.zeros(1, 1, dtype=torch.float64), noise_std=1.0)   # posterior = prior = N(0, 1)
+    for s2 in (0.3, 0.49, 0.51, 2.0):
+        margin = weight_variance_margin(model, torch.tensor([[s2]], dtype=torch.float64))
+        assert (margin > 0) == (s2 > 0.5)
+
+
 # ----------------------------------------------------------------- notebook 02: the naive estimator's setups
 
 def test_naive_setup_is_the_table_model_and_its_kl_is_exact():
@@ -214,6 +296,36 @@ def test_naive_setup_is_the_table_model_and_its_kl_is_exact():
     kl = 0.5 * (torch.trace(cov) + (mean[0] ** 2).sum() - 2 - torch.logdet(cov)).item()
     assert case.kl == pytest.approx(kl, rel=1e-10)
     assert case.exact == pytest.approx(model.log_px(case.x)[0].item())
+
+
+def test_chi2_closed_form_matches_sampling_and_bounds_exp_kl():
+    from course_utils.toys.naive_mc import chi2_to_standard_normal, naive_setup
+
+    mean = torch.tensor([0.8, -0.3], dtype=torch.float64)
+    cov = torch.tensor([[0.5, 0.1], [0.1, 0.4]], dtype=torch.float64)
+    z = torch.randn(400_000, 2, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    target = torch.distributions.MultivariateNormal(mean, cov)
+    prior = torch.distributions.MultivariateNormal(torch.zeros(2, dtype=torch.float64),
+                                                   torch.eye(2, dtype=torch.float64))
+    w = (target.log_prob(z) - prior.log_prob(z)).exp()                 # E_prior[w^2] = 1 + chi^2
+    assert chi2_to_standard_normal(mean, cov) == pytest.approx((w ** 2).mean().item(), rel=0.05)
+    # a target more than twice as wide as the proposal (variance) in some direction: infinite
+    assert chi2_to_standard_normal(mean, torch.diag(torch.tensor([2.5, 0.4], dtype=torch.float64))) == math.inf
+    for d in (1, 2, 5):
+        case = naive_setup(d)
+        assert case.one_plus_chi2 >= math.exp(case.kl)                  # Jensen
+
+
+def test_ess_summary_first_crossing_and_running_ess():
+    from course_utils.toys.naive_mc import ess_summary, naive_setup, prior_samples, running_ess
+
+    log_w = torch.tensor([0.0, 0.0, -50.0, 0.0], dtype=torch.float64)
+    torch.testing.assert_close(running_ess(log_w), torch.tensor([1.0, 2.0, 2.0, 3.0], dtype=torch.float64))
+    summary = ess_summary(dims=(1,), runs=2, max_log2=10, threshold=10.0)[1]
+    case = naive_setup(1)
+    for r, m in enumerate(summary["first_m_above"]):
+        ess = running_ess(case.log_w(prior_samples(case, 2 ** 10, 10 + r)))
+        assert m is not None and ess[m - 1] > 10 and (ess[: m - 1] <= 10).all()
 
 
 def test_effective_sample_size_limits():
@@ -295,6 +407,13 @@ def test_forward_fit_is_the_minimum_and_reverse_fits_are_local_minima():
         assert kl == pytest.approx(reverse_kl(p, m, s).item(), abs=1e-12)
         for dm, ds in ((0.02, 0), (-0.02, 0), (0, 0.02), (0, -0.02)):
             assert reverse_kl(p, m + dm, s + ds).item() > kl
+    # intermediate separation, equal weights: the wide q between the modes is the *global* minimum
+    wide, *on_modes = fit_reverse(Mixture1D.bimodal(3.0, 0.5, 0.6))
+    assert abs(wide[0]) < 1e-3 and wide[1] > 1.0 and len(on_modes) == 2
+    assert all(abs(m) > 1 and s < 1 and kl > wide[2] for m, s, kl in on_modes)
+    assert wide[2] == pytest.approx(0.481, abs=1e-3) and on_modes[0][2] == pytest.approx(0.666, abs=1e-3)
+    # the default of notebook 03: three local minima, one per mode and a wide one between
+    assert sorted(s > 1 for _, s, _ in fits) == [False, False, True]
     # overlapping modes: a single fit, close to the forward one
     close = Mixture1D.bimodal(0.5, 0.6, 0.6)
     [(m, s, _)] = fit_reverse(close)

@@ -92,6 +92,26 @@ def _c04():
     return claims()["04_elbo_reparameterization"]
 
 
+def _r01(d):
+    return claims()["01_latent_variable_models"]["radius"][str(d)]
+
+
+def _ess02(d):
+    return claims()["02_naive_monte_carlo"]["ess_above_10"][str(d)]
+
+
+def _iw02(name):
+    return claims()["02_naive_monte_carlo"]["iw_proposals"][name]
+
+
+def _rev03(weight, separation):
+    return claims()["03_kl_divergence"]["reverse_fits"][f"weight {weight}, separation {separation}"]
+
+
+def _cos04(omega):
+    return _c04()["cosine"][str(omega)]
+
+
 def _f05_diff(kind: str) -> float:
     r = full05()
     if kind == "elbo":
@@ -102,6 +122,15 @@ def _f05_diff(kind: str) -> float:
 
 # (notebook, phrase the prose must contain, predicate that must hold on the results)
 QUOTES = [
+    # ---------------------------------------------------------------- 01, where N(0, I_D) puts its mass
+    ("01", lambda: "In 20 dimensions about {:.0f} in 100 000 samples lie within radius 2".format(
+        _r01(20)["inside"] * 1e5), lambda: abs(_r01(20)["inside_mc"] - _r01(20)["inside"]) < 5e-5),
+    ("01", lambda: "in 50 dimensions (sampled: none of 100 000) about {:.0f} in 10¹⁹".format(_r01(50)["inside"] * 1e19),
+     lambda: _r01(50)["inside_mc"] == 0),
+    ("01", lambda: f"({_r01(20)['mean_radius']:.1f} for D = 20)",
+     lambda: abs(_r01(20)["mean_radius_mc"] - _r01(20)["mean_radius"]) < 0.01),
+    ("01", lambda: "is about 0.7 for every D in the table",
+     lambda: all(round(_r01(d)["radius_std"], 1) == 0.7 for d in (2, 20, 50))),
     # ---------------------------------------------------------------- 02, the table (M = 10 000)
     ("02", lambda: f"grows from about {round(_c02(1)['exp_kl'], -1):.0f} to about "
                    f"10{str(round(math.log10(_c02(20)['exp_kl']))).translate(SUPERSCRIPT)}", lambda: True),
@@ -126,6 +155,57 @@ QUOTES = [
      lambda: 0.1 <= max(abs(e) for e in _s02(5)["errors_at_max"]) < 1.0),
     ("02", lambda: "For d = 10 and 20 the error after 2¹⁷ samples is tens to hundreds of nats",
      lambda: all(10 <= abs(e) < 1000 for d in (10, 20) for e in _s02(d)["errors_at_max"])),
+    # ---------------------------------------------------------------- 02, the two divergences
+    ("02", lambda: f"from about {round(_c02(1)['one_plus_chi2'], -1):.0f} to about "
+                   f"10{str(round(math.log10(_c02(20)['one_plus_chi2']))).translate(SUPERSCRIPT)}; it is never below",
+     lambda: all(_c02(d)["one_plus_chi2"] >= _c02(d)["exp_kl"] for d in (1, 2, 5, 10, 20))),
+    ("02", lambda: f"for d = 1 the threshold is about {round(_c02(1)['exp_kl'], -1):.0f} samples, while an accuracy "
+                   "of 0.05 nats needs about ten thousand",
+     lambda: round(_c02(1)["one_plus_chi2"] / 0.05 ** 2, -4) == 10_000),
+    ("02", lambda: "is of the same order as the observed M for d = 1 and within a factor of about three of it "
+                   "for d = 2",
+     lambda: 0.5 < _s02(1)["settled_from"] / (_c02(1)["one_plus_chi2"] / 0.05 ** 2) < 2
+     and 2.5 < _s02(2)["settled_from"] / (_c02(2)["one_plus_chi2"] / 0.05 ** 2) < 3.5
+     and _c02(5)["one_plus_chi2"] / 0.05 ** 2 > 2 ** 17),
+    ("02", lambda: "about 40 nats below", lambda: round(_c04()["prior_q_gap"], -1) == 40),
+    # ---------------------------------------------------------------- 02, the four proposals (notebook 04's model)
+    ("02", lambda: f"a correlation of about {signed(_c04()['posterior_correlation'], '.2f')}", lambda: True),
+    ("02", lambda: "its eigenvalue column is negative",
+     lambda: _iw02("best_diagonal")["margin"] < 0
+     and all(_iw02(k)["margin"] > 0 for k in ("marginal_stds", "prior", "posterior_x2"))),
+    ("02", lambda: "its mean error is still about {} nats at k = 10 000".format(
+        signed(_iw02("best_diagonal")["mean"][-1], ".1f")),
+     lambda: _iw02("ks")[-1] == 10_000),
+    ("02", lambda: "are all within a few hundredths of a nat there",
+     lambda: all(abs(_iw02(k)["mean"][-1]) < 0.05 for k in ("marginal_stds", "prior", "posterior_x2"))),
+    ("02", lambda: "The wider diagonal q has a *worse* ELBO and is a *better* proposal",
+     lambda: all(abs(a) < abs(b) for a, b in zip(_iw02("marginal_stds")["mean"][1:], _iw02("best_diagonal")["mean"][1:],
+                                                  strict=True))),
+    ("02", lambda: "even the prior beats it at large k",
+     lambda: all(abs(a) < abs(b) for a, b in zip(_iw02("prior")["mean"][2:], _iw02("best_diagonal")["mean"][2:],
+                                                  strict=True))),
+    # ---------------------------------------------------------------- 02, the ESS question
+    ("02", lambda: "For d = 1 every run passes an ESS of 10 after a few hundred samples",
+     lambda: all(m is not None and 100 <= m < 1000 for m in _ess02(1)["first_m_above"])),
+    ("02", lambda: "for d = 2 after several hundred to about a thousand",
+     lambda: all(m is not None and 300 <= m < 1200 for m in _ess02(2)["first_m_above"])),
+    ("02", lambda: "some runs are still off by tenths of a nat",
+     lambda: all(0.1 <= max(abs(e) for e in _ess02(d)["error_at_first_m"]) < 1 for d in (1, 2))),
+    ("02", lambda: "For d = 5 no run reaches an ESS of 10 even after 2¹⁷ samples",
+     lambda: all(m is None for m in _ess02(5)["first_m_above"])),
+    ("02", lambda: "range from about a tenth to about six tenths of a nat",
+     lambda: round(min(abs(e) for e in _ess02(5)["errors_at_max"]), 1) == 0.1
+     and round(max(abs(e) for e in _ess02(5)["errors_at_max"]), 1) == 0.6),
+    # ---------------------------------------------------------------- 03, the reverse fits
+    ("03", lambda: "When the modes overlap (separation 2 in the list) there is one minimum",
+     lambda: len(_rev03(0.5, 2.0)) == len(_rev03(0.6, 2.0)) == 1),
+    ("03", lambda: (f"for separation 3 and equal weights it has a KL of {_rev03(0.5, 3.0)[0][2]:.3f} nats against "
+                    f"{_rev03(0.5, 3.0)[1][2]:.3f} for q on either mode"),
+     lambda: abs(_rev03(0.5, 3.0)[0][0]) < 0.01 and _rev03(0.5, 3.0)[0][1] > 1
+     and all(abs(m) > 1 and s < 1 for m, s, _ in _rev03(0.5, 3.0)[1:])
+     and abs(_rev03(0.5, 3.0)[1][2] - _rev03(0.5, 3.0)[2][2]) < 1e-6),
+    ("03", lambda: "(separation 5, weight 0.6) there are three local minima, one on each mode and a wide one between",
+     lambda: len(_rev03(0.6, 5.0)) == 3 and sorted(s > 1 for _, s, _ in _rev03(0.6, 5.0)) == [False, False, True]),
     # ---------------------------------------------------------------- 04
     ("04", lambda: f"with ρ ≈ {signed(_c04()['posterior_correlation'], '.2f')} is about one nat",
      lambda: round(_c04()["best_diagonal_gap"]) == 1),
@@ -156,6 +236,16 @@ QUOTES = [
                  for p in _c04()["q18_phases"].values())),
     ("04", lambda: "When both move, both effects happen together",
      lambda: all(p["both_log_px_change"] > 0 and p["both_gap_change"] < 0 for p in _c04()["q18_phases"].values())),
+    ("04", lambda: "{:.1f}, {:.1f} and {:.0f} at D = 1, 10 and 100".format(
+        *(_c04()["quadratic"][str(d)]["baseline_var"] for d in (1, 10, 100))),
+     lambda: 5 < _c04()["quadratic"]["100"]["baseline_var"] / _c04()["quadratic"]["10"]["baseline_var"] < 15),
+    ("04", lambda: "for ω = 0.5 the reparameterized variance is about a tenth of the plain score function's",
+     lambda: 0.08 < _cos04(0.5)["reparam"] / _cos04(0.5)["score"] < 0.12),
+    ("04", lambda: "for ω = 1 it is already larger", lambda: _cos04(1.0)["reparam"] > _cos04(1.0)["score"]),
+    ("04", lambda: "for ω = 4 it is {:.0f} times larger ({:.1f} against {:.2f})".format(
+        _cos04(4.0)["reparam"] / _cos04(4.0)["score"], _cos04(4.0)["reparam"], _cos04(4.0)["score"]), lambda: True),
+    ("04", lambda: "at ω = 1 subtracting *raises* the score function's variance",
+     lambda: _cos04(1.0)["baseline"] > _cos04(1.0)["score"]),
     ("04", lambda: "about 20 of the 50 coordinates end up below the threshold",
      lambda: round((50 - reported("04_elbo_reparameterization", "full", ACTIVE_04)) / 10) * 10 == 20),
     ("04", lambda: "every coordinate still carries a little information",
@@ -189,11 +279,17 @@ NOT_MEASURED = {
            (r"radius 0\.5", "a threshold the cell prints the count for")],
     "02": [(r"log-likelihoods of −1000 nats", "the exercise's specification"),
            (r"between −1 and 1 nat", "the plot's axis scaling"),
-           (r"within 0\.05 nats", "the tolerance the summary uses (a setting)")],
+           (r"0\.05(?: nats)?", "the tolerance the summary and the ESS question use (a setting)")],
     "03": [(r"about 0\.008 nats", "exact arithmetic, checked in test_exact_numbers_of_03"),
            (r"2\.303 \+ 12\.505 − 0\.5 ≈ 14\.31", "exact arithmetic, checked in test_exact_numbers_of_03"),
-           (r"→ 14\.31 nats", "exact arithmetic, checked in test_exact_numbers_of_03")],
-    "04": [(r"exceeds 0\.01", "the activity threshold of Burda et al. (a definition)")],
+           (r"→ 14\.31 nats", "exact arithmetic, checked in test_exact_numbers_of_03"),
+           (r"about 0\.32 nats for a q twice as narrow \(σ_q = 0\.5\) and about 0\.81 nats for one twice as wide",
+            "exact arithmetic, checked in test_exact_numbers_of_03"),
+           (r"weight 0\.6", "a setting of the mixture"),
+           (r"the wide row's 47\.2", "exact arithmetic, checked in test_exact_numbers_of_03")],
+    "04": [(r"exceeds 0\.01", "the activity threshold of Burda et al. (a definition)"),
+           (r"around 0\.05, as a VAE's", "the exercise check's inputs (a setting)"),
+           (r"ω = 0\.5", "a setting of the example")],
     "05": [(r"noise around 0\.5", "a sigmoid of random logits (0.5 at logit 0)"),
            (r"from 0\.05 to 0\.95", "the exercise's specification"),
            (r"10×10 grid", "a setting of the cell"),
@@ -244,6 +340,13 @@ def test_exact_numbers_of_03():
     assert kl_normal(0.0, 1.0, 1.0, 1.0).item() + kl_normal(1.0, 1.0, 2.0, 1.0).item() == pytest.approx(1.0)
     source = NOTEBOOKS["03"].read_text()
     assert "= 4/2 = 2" in source and "`1/2 + 1/2 = 1`" in source
+    # shrinking versus widening by a factor 2, both directions; and the wide q of Q1.5a
+    narrow, wide = kl_normal(0.0, 0.5).item(), kl_normal(0.0, 2.0).item()
+    assert (f"{narrow:.2f}", f"{wide:.2f}") == ("0.32", "0.81")
+    assert kl_normal(0.0, 1.0, 0.0, 0.5).item() == pytest.approx(wide)
+    assert kl_normal(0.0, 1.0, 0.0, 2.0).item() == pytest.approx(narrow)
+    assert f"{kl_normal(0.0, 10.0).item():.1f}" == "47.2" and "≈ 47.2` nats" in source
+    assert f"{kl_normal(0.0, 0.1).item():.2f}" == "1.81" and "≈ 1.81` nats against the wide row's 47.2" in source
 
 
 def test_settings_quoted_in_05_match_the_runs(monkeypatch):

@@ -119,6 +119,21 @@ def test_kl_direction_explorer_covers_and_seeks_modes():
     assert "forward" in explorer.label.value and explorer.image.value[:4] == b"\x89PNG"
 
 
+def test_kl_direction_explorer_draws_every_local_minimum():
+    """At the notebook's default there are three local minima of KL(q || p): all three are drawn; where the wide q
+    between the modes is the best one (separation 3, equal weights), it is the solid line."""
+    explorer = W.KLDirectionExplorer(separation=5.0, weight=0.6)
+    assert explorer.result["n_reverse_minima"] == 3
+    drawn = [line for line in explorer.rev_others if not torch.isnan(torch.as_tensor(line.get_ydata())).all()]
+    assert len(drawn) == 2
+    explorer.weight_slider.value = 0.5
+    explorer.sep_slider.value = 3.0
+    best_mu, best_sigma = explorer.result["reverse"][0]
+    assert abs(best_mu) < 0.01 and best_sigma > 1.0            # the wide q between the modes wins here
+    explorer.sep_slider.value = 1.0                              # one minimum: no dashed line left over
+    assert all(torch.isnan(torch.as_tensor(line.get_ydata())).all() for line in explorer.rev_others)
+
+
 def test_naive_running_estimate_matches_direct():
     lp = torch.randn(50, dtype=torch.float64) * 3 - 10
     running = W.naive_running_estimate(lp)

@@ -3,7 +3,10 @@
 What lives here: one ``check_*`` function per exercise of notebooks 01-05. A check
 calls the student's function on fixed, seeded inputs chosen to expose what students
 really write -- logits far in the tails (±30) where a hand-written ``log(sigmoid)``
-overflows, log-likelihoods far below float64's underflow (-800 to -1100 nats), a
+overflows, and ±100 where ``log(1 + exp(logits))`` does; log-likelihoods far below float64's
+underflow (-800 to -1100 nats), and realistic float32 batches whose images lie hundreds of nats
+apart, where a maximum shared across images (or a mean in its place) underflows or overflows;
+20-dimensional float32 covariances whose determinants underflow; a
 number of samples M that changes between calls, two *different* generators, float64
 inputs whose precision must survive, inputs with ``requires_grad`` where the result
 feeds a gradient -- compares each result with a reference computed here, and, when
@@ -180,6 +183,11 @@ def _naive_cases() -> list[tuple[torch.Tensor, str]]:
         (-900.0 - 150.0 * torch.rand(1000, 2, generator=g, dtype=torch.float64),
          "for M = 1000 log-likelihoods between -900 and -1050 nats (float64)"),
         (-1000.0 + torch.randn(1, 3, generator=g, dtype=torch.float64), "for M = 1 sample"),
+        # what a naive estimate really sees, in float32: images (columns) hundreds of nats apart, and within an
+        # image prior samples whose log-likelihoods spread over hundreds of nats
+        (torch.tensor([-150.0, -420.0, -700.0, -950.0]) - 250.0 * torch.rand(64, 4, generator=g),
+         "for M = 64 float32 log-likelihoods of 4 images that lie hundreds of nats apart (column maxima near -150, "
+         "-420, -700 and -950), each spread over 250 nats"),
     ]
 
 
@@ -198,6 +206,18 @@ def check_naive_log_px(naive_log_px: Callable) -> None:
         _check_shape(out, (n,), name, "Reduce over the samples (dim 0) and keep one value per image.")
         _check_floating(out, name, "the estimates")
         expected = reference_naive_log_px(values.double())
+        if bool((out == math.inf).any()):
+            raise ExerciseError(f"{name} returned +inf {where}. An exponential overflowed: whatever you subtract "
+                                "before exponentiating must be at least every term of the image (no smaller, like "
+                                "their mean), so that every exponent is <= 0 (float32 overflows above e^88).")
+        top_column = values.max(0).values.argmax()
+        if (m > 1 and n > 1 and bool(torch.isinf(out).any()) and bool(torch.isfinite(out[top_column]))
+                and float(values.max(0).values.max() - values.max(0).values.min()) > 100):
+            raise ExerciseError(f"{name} returned {_short(out)} {where}: finite for the image with the largest "
+                                "log-likelihood, -inf for images hundreds of nats below it. The number you factor "
+                                "out before exponentiating is shared across images (the largest value of the whole "
+                                "batch, or of each sample across the images), so the other images' terms still "
+                                "underflow. Each image needs its own largest term, taken over its M samples.")
         if bool(torch.isinf(out).any()) or bool(torch.isnan(out).any()):
             raise ExerciseError(f"{name} returned {_short(out)} {where}. Exponentiating log-likelihoods this small "
                                 "underflows to 0 (exp(-480) in float32; exp(-800) even in float64, whose smallest "
@@ -226,7 +246,8 @@ def check_naive_log_px(naive_log_px: Callable) -> None:
                              "after the log."),
         ]
         _diagnose(out, expected, mistakes, name, where)
-    return _ok(name, "log-mean-exp over the samples: right for any M, stable far below float64's underflow.")
+    return _ok(name, "log-mean-exp over the samples: right for any M, stable far below float64's underflow and "
+                     "for float32 images hundreds of nats apart.")
 
 
 # --------------------------------------------------------------------------- 03, Q1.5b
@@ -270,6 +291,10 @@ def check_kl_std_normal(kl_fn: Callable) -> None:
             (per_dim(-0.5 * log_s + 0.5 * (sigma + m2) - 0.5),
              "you treated sigma as the variance. The argument is the standard deviation."),
             (per_dim(-sigma + 0.5 * (s2 + m2) - 0.5), "a log is missing in the first term."),
+            (per_dim(-0.5 * log_s + 0.5 * (s2 + m2) - 0.5),
+             "the log term is half as large as it should be: in the assignment's form -1/2 (... + log sigma^2 ...) "
+             "the log is of the variance, log sigma^2 = 2 log sigma, and you wrote log sigma (sigma is the "
+             "standard deviation)."),
             (per_dim(-log_s + 0.5 * (s2 + m2)),
              "the constant is missing (in the assignment's form, the 1 inside the bracket; equivalently a -1/2 per "
              "dimension). Without it KL(N(0, 1) || N(0, 1)) is 1/2 per dimension instead of 0."),
@@ -311,6 +336,46 @@ def _spd(g: torch.Generator, *batch: int, d: int = 3) -> torch.Tensor:
     return a @ a.transpose(-2, -1) + 0.5 * torch.eye(d, dtype=torch.float64)
 
 
+def _posterior_like_pairs(seed: int = 9, n: int = 3, d: int = 20) -> tuple[torch.Tensor, ...]:
+    """float32 pairs of d-dimensional Gaussians such as a VAE's posteriors can be: standard deviations around 0.05.
+
+    Their determinants (about 1e-53) are below float32's smallest positive number (about 1e-45), so a
+    determinant formed before its log underflows to 0; the log-determinants themselves (about -120) are
+    ordinary numbers.
+    """
+    g = torch.Generator().manual_seed(seed)
+
+    def cov():
+        a = torch.randn(n, d, d, generator=g, dtype=torch.float64)
+        return 0.002 * (a @ a.transpose(-2, -1) / d + 0.5 * torch.eye(d, dtype=torch.float64))
+
+    mu_q, mu_p = 0.05 * torch.randn(n, d, generator=g, dtype=torch.float64), 0.05 * torch.randn(n, d, generator=g,
+                                                                                                 dtype=torch.float64)
+    return mu_q, cov(), mu_p, cov()
+
+
+def _check_kl_gaussians_float32(kl_fn: Callable, name: str) -> None:
+    mu_q, cov_q, mu_p, cov_p = _posterior_like_pairs()
+    expected = reference_kl_gaussians(mu_q, cov_q, mu_p, cov_p)
+    args = [t.float() for t in (mu_q, cov_q, mu_p, cov_p)]
+    out = _as_tensor(_call(kl_fn, name, *args), name).detach()
+    if tuple(out.shape) == tuple(expected.shape) and _close(out, expected, rtol=1e-3, atol=1e-3):
+        return
+    where = ("for 3 pairs of 20-dimensional float32 Gaussians with standard deviations around 0.05, as a VAE's "
+             f"posteriors can have (KLs {_short(expected, 3)})")
+    with torch.no_grad():
+        det_q = torch.det(args[1])
+    if bool((det_q.abs() < 1e-30).any()):
+        raise ExerciseError(f"{name} returned {_short(out, 3)} {where}. Such covariances have determinants near "
+                            f"{float(torch.det(cov_q[0])):.0e}, which float32 cannot hold (it rounds them to 0 or to "
+                            "a few significant bits), so the log of a determinant is -inf or wrong. Their "
+                            "log-determinants are ordinary numbers: compute the log-determinant without forming "
+                            "the determinant first.")
+    raise ExerciseError(f"{name} returned {_short(out, 3)}, expected {_short(expected, 3)} {where}: it is right "
+                        "in float64 on 3-D inputs but loses precision here; avoid forming numbers that overflow or "
+                        "underflow in float32 (a determinant, an exponential).")
+
+
 def check_kl_gaussians(kl_fn: Callable) -> None:
     """Check ``kl_fn(mu_q, cov_q, mu_p, cov_p)``: ``KL(N(mu_q, cov_q) || N(mu_p, cov_p))`` for full covariances.
 
@@ -342,7 +407,9 @@ def check_kl_gaussians(kl_fn: Callable) -> None:
             same = _as_tensor(_call(kl_fn, name, mu_q, cov_q, mu_q, cov_q), name)
             if not _close(same, torch.zeros(n), atol=1e-8):
                 raise ExerciseError(f"{name}(q, q) should be 0 for every pair, got {_short(same)}.")
-            return _ok(name, "KL between full-covariance Gaussians, one pair or a batch, 0 for identical ones.")
+            _check_kl_gaussians_float32(kl_fn, name)
+            return _ok(name, "KL between full-covariance Gaussians, one pair or a batch, 0 for identical ones, "
+                             "stable for 20-D float32 posteriors.")
     mq, sq, mp, sp = mu_q[batch], cov_q[batch], mu_p[batch], cov_p[batch]
     ref = reference_kl_gaussians
     diag = lambda s: torch.diag_embed(torch.diagonal(s, dim1=-2, dim2=-1))  # noqa: E731
@@ -386,14 +453,17 @@ def reference_per_example_loss(x: torch.Tensor, logits: torch.Tensor, mu: torch.
     return reconstruction + kl
 
 
-def _loss_inputs(seed: int, n: int = 6, pixels: int = 784, d: int = 4, tails: bool = False, dtype=torch.float32):
+def _loss_inputs(seed: int, n: int = 6, pixels: int = 784, d: int = 4, tails: float | bool = False,
+                 dtype=torch.float32):
+    """Seeded (x, logits, mu, sigma); with ``tails`` (True means 30) a fifth of the logits are +-tails."""
     g = torch.Generator().manual_seed(seed)
     x = (torch.rand(n, pixels, generator=g) < 0.3).to(dtype)
     logits = 2.0 * torch.randn(n, pixels, generator=g, dtype=dtype)
-    if tails:  # a fifth of the pixels with logits of +-30, right and wrong alike
+    if tails:  # a fifth of the pixels with logits of +-tails, right and wrong alike
+        size = 30.0 if tails is True else float(tails)
         tail = torch.rand(n, pixels, generator=g) < 0.2
         sign = torch.where(torch.rand(n, pixels, generator=g) < 0.5, -1.0, 1.0).to(dtype)
-        logits = torch.where(tail, 30.0 * sign, logits)
+        logits = torch.where(tail, size * sign, logits)
     mu, sigma = _inputs(seed + 1, n, d, dtype)
     return x, logits, mu, sigma
 
@@ -403,7 +473,8 @@ def check_per_example_loss(loss_fn: Callable) -> None:
 
     On ordinary logits first (where most mistakes show), then on logits of ±30 (where a
     hand-written log(sigmoid) gives inf or NaN and an epsilon inside the log gives wrong values),
-    then float64 inputs, then the gradients in the logits, mu and sigma.
+    then of ±100 (where ``log(1 + exp(logits))`` overflows float32), then the gradients in the
+    logits, mu and sigma, then float64 inputs.
     """
     name = "per_example_loss"
     x, logits, mu, sigma = _loss_inputs(4)
@@ -491,6 +562,15 @@ def check_per_example_loss(loss_fn: Callable) -> None:
         raise ExerciseError(head + "A small epsilon added inside the log, or f clamped away from 0 and 1, caps "
                             "-log f at about -log(epsilon), so a confidently wrong pixel (30 nats) costs far less "
                             "than it should. Work from the logits.")
+    xf, lf, mf, sf = _loss_inputs(8, tails=100.0)
+    far = _as_tensor(_call(loss_fn, name, xf, lf, mf, sf), name)
+    expected_far = reference_per_example_loss(xf.double(), lf.double(), mf.double(), sf.double())
+    if not _close(far, expected_far, rtol=1e-5, atol=1e-2):
+        raise ExerciseError(f"{name} is right for logits of +-30 but returns {_short(far)} instead of "
+                            f"{_short(expected_far)} when some logits are +-100 (a decoder very sure of a background "
+                            "pixel). exp(logits) overflows float32 above a logit of about 88, so log(1 + exp(logits)) "
+                            "written out directly is inf there, although its value is simply about the logit. Use a "
+                            "form that never exponentiates a large positive number.")
     grads = _gradients(loss_fn, name, {"x": x, "logits": logits, "mu": mu, "sigma": sigma},
                        ("logits", "mu", "sigma"))
     right = (_close(grads["logits"], torch.sigmoid(logits) - x, atol=1e-5) and _close(grads["mu"], mu)
@@ -502,7 +582,7 @@ def check_per_example_loss(loss_fn: Callable) -> None:
     x64, l64, m64, s64 = _loss_inputs(9, dtype=torch.float64)
     _check_keeps_float64(_as_tensor(_call(loss_fn, name, x64, l64, m64, s64), name), name)
     return _ok(name, "reconstruction (summed over pixels) + KL (summed over latent dims) per example, "
-                     "stable at logits of +-30, with the right gradients.")
+                     "stable at logits of +-30 and +-100, with the right gradients.")
 
 
 # --------------------------------------------------------------------------- 04, Q1.11

@@ -9,15 +9,68 @@ diagonal q can reach on a 2-D latent; :func:`jensen_trap`, which shows that repl
 ``E_q[log p(x|z)]`` by ``log E_q[p(x|z)]`` breaks the bound; and :func:`ascend_elbo`, gradient
 ascent on the ELBO of a :class:`~course_utils.toys.linear_gaussian.LinearGaussian` in three
 phases -- first only q, then only the model, then both -- recording log p(x), the
-ELBO and the gap, to show what "pushing the bound up" does (Q1.8).
-The closed forms themselves are methods of ``LinearGaussian``.
+ELBO and the gap, to show what "pushing the bound up" does (Q1.8) -- variational EM when the
+phases alternate. :func:`collinear_model` is notebook 04's model with a strongly correlated posterior;
+:func:`iw_errors` and :func:`weight_variance_margin` show on it (notebook 02) that the diagonal q with
+the best ELBO -- a reverse-KL fit, too narrow -- is a poor importance-sampling proposal: its weights
+have infinite variance. The closed forms themselves are methods of ``LinearGaussian``.
 """
 from __future__ import annotations
+
+import math
 
 import torch
 from torch.distributions import MultivariateNormal, kl_divergence
 
 from course_utils.toys.linear_gaussian import LinearGaussian
+
+
+def collinear_model() -> tuple[LinearGaussian, torch.Tensor]:
+    """Notebook 04's model of Q1.6 and its 4 data points: ``z`` in R^2, ``x`` in R^4, noise std 0.5, and W's
+    second column ``0.8 w_1 + 0.3 w_2`` nearly parallel to its first, so the posterior correlation is strong."""
+    g = torch.Generator().manual_seed(0)
+    W = torch.randn(4, 2, generator=g, dtype=torch.float64)
+    W[:, 1] = 0.8 * W[:, 0] + 0.3 * W[:, 1]
+    model = LinearGaussian(W, torch.zeros(4, dtype=torch.float64), noise_std=0.5)
+    x, _ = model.sample(4, generator=torch.Generator().manual_seed(1))
+    return model, x
+
+
+def weight_variance_margin(model: LinearGaussian, cov_q: torch.Tensor) -> float:
+    """The smallest eigenvalue of ``2 Lambda - cov_q^-1`` (``Lambda`` the posterior precision).
+
+    Importance weights ``p(x, z) / q(z)`` with ``q = N(m, cov_q)`` have finite variance exactly when this is
+    positive: ``E_q[w^2]`` integrates ``exp(-z^T (Lambda - cov_q^-1 / 2) z)``. A q narrower than the
+    posterior in some direction by more than a factor sqrt(2) in standard deviation makes it negative.
+    """
+    return torch.linalg.eigvalsh(2 * model.posterior_precision - torch.linalg.inv(cov_q)).min().item()
+
+
+def iw_errors(model: LinearGaussian, x: torch.Tensor, mean_q: torch.Tensor, cov_q: torch.Tensor,
+              ks=(1, 10, 100, 1000, 10_000), seeds=range(50)) -> torch.Tensor:
+    """The importance-weighted estimate of log p(x) minus the exact value, for one point ``x`` (1, D).
+
+    Proposal ``q = N(mean_q, cov_q)`` (mean (d,), cov (d, d)); for each seed, ``max(ks)`` samples
+    ``z = mean_q + L eps`` (L the Cholesky factor, eps seeded), and the estimate
+    ``logsumexp_i log w_i - log k`` of the first k of them for every k in ``ks``. Shape (len(seeds), len(ks)),
+    nats. Its average over seeds is the bias of IW_k, which is minus the expected gap of the bound IW_k.
+    """
+    if x.shape[0] != 1:
+        raise ValueError(f"iw_errors takes one data point, x of shape (1, D); got {tuple(x.shape)}")
+    ks = list(ks)
+    d = model.z_dim
+    chol = torch.linalg.cholesky(cov_q)
+    q = MultivariateNormal(mean_q, scale_tril=chol)
+    prior = MultivariateNormal(torch.zeros(d, dtype=cov_q.dtype), torch.eye(d, dtype=cov_q.dtype))
+    exact = model.log_px(x)[0]
+    rows = []
+    for seed in seeds:
+        eps = torch.randn(max(ks), d, generator=torch.Generator().manual_seed(seed), dtype=cov_q.dtype)
+        z = mean_q + eps @ chol.T
+        log_w = model.log_px_given_z(x, z[:, None, :])[:, 0] + prior.log_prob(z) - q.log_prob(z)
+        running = torch.logcumsumexp(log_w, 0)
+        rows.append(torch.stack([running[k - 1] - math.log(k) - exact for k in ks]))
+    return torch.stack(rows)
 
 
 def kl_to_posterior_torch(model: LinearGaussian, x: torch.Tensor, mu: torch.Tensor,

@@ -10,10 +10,13 @@ What lives here: per-sample estimates of ``d/d mu E_{z ~ N(mu, sigma^2)}[f(z)]``
   ``d/d mu f(mu + sigma * eps)``, ``eps ~ N(0, I)``, which backpropagates through f;
 
 :func:`gradient_statistics`, the mean and variance of all three over many samples on
-the smooth quadratic ``f(z) = sum_i (z_i - 1)^2``, and :func:`elbo_gradient_estimates`,
+the smooth quadratic ``f(z) = sum_i (z_i - 1)^2``, :func:`elbo_gradient_estimates`,
 the same three estimators of the gradient of a linear-Gaussian model's actual ELBO in
-the encoder's mean *and* standard deviation, next to the exact gradient. All are
-unbiased; their variances differ, which is the point of the reparameterization trick.
+the encoder's mean *and* standard deviation, next to the exact gradient, and
+:func:`cosine_gradient_variances`, the counterexample ``f(z) = cos(omega z)``: smooth, yet the
+reparameterized estimator's variance is *larger* than the score function's once f oscillates
+on the scale of q's standard deviation. All are unbiased; their variances differ, and no
+estimator has the lower variance for every f (Mohamed et al., 2020).
 The VAE uses the trick in :meth:`course_utils.vae.model.VAE.reparameterize`.
 """
 from __future__ import annotations
@@ -125,3 +128,31 @@ def elbo_gradient_estimates(model: LinearGaussian, x: torch.Tensor, mu: torch.Te
             "baseline": (log_lik - expected)[:, None] * score - kl_grad,
             "reparam": reparam - kl_grad,
             "exact": exact}
+
+
+def cosine_gradient_variances(omega: float, n: int = 100_000, seed: int = 0) -> dict[str, float]:
+    """The three estimators of ``d/d mu E_{z ~ N(mu, 1)}[cos(omega z)]`` at ``mu = 0`` (the exact gradient is 0).
+
+    Exact variances of one-sample estimates, from Gaussian moments (``z ~ N(0, 1)``,
+    ``E[z^2 cos(a z)] = (1 - a^2) exp(-a^2 / 2)``):
+
+    - ``score``: ``Var[cos(omega z) z] = 1/2 + 1/2 (1 - 4 omega^2) exp(-2 omega^2)``;
+    - ``baseline``: with ``b = E[cos(omega z)] = exp(-omega^2 / 2)`` subtracted, ``score - b^2 (1 - 2 omega^2)``;
+    - ``reparam``: ``Var[-omega sin(omega z)] = omega^2 (1 - exp(-2 omega^2)) / 2``;
+
+    and the same three (``*_mc``) from ``n`` seeded one-sample estimates of each (the same noise).
+    """
+    f = lambda z: torch.cos(omega * z).sum(-1)  # noqa: E731
+    mu, sigma = torch.zeros(1, dtype=torch.float64), torch.ones(1, dtype=torch.float64)
+    b = float(torch.exp(torch.tensor(-omega ** 2 / 2, dtype=torch.float64)))
+    score = 0.5 + 0.5 * (1 - 4 * omega ** 2) * float(torch.exp(torch.tensor(-2 * omega ** 2, dtype=torch.float64)))
+    out = {"omega": omega, "score": score, "baseline": score - b ** 2 * (1 - 2 * omega ** 2),
+           "reparam": omega ** 2 * (1 - float(torch.exp(torch.tensor(-2 * omega ** 2, dtype=torch.float64)))) / 2}
+    estimates = {
+        "score": score_function_gradients(f, mu, sigma, n, torch.Generator().manual_seed(seed)),
+        "baseline": score_function_gradients(f, mu, sigma, n, torch.Generator().manual_seed(seed), baseline=b),
+        "reparam": reparameterization_gradients(f, mu, sigma, n, torch.Generator().manual_seed(seed)),
+    }
+    for name, g in estimates.items():
+        out[f"{name}_mc"] = g[:, 0].var().item()
+    return out

@@ -28,6 +28,7 @@ import ipywidgets as widgets
 import torch
 
 from course_utils.toys.gaussians import kl_normal, normal_log_pdf
+from course_utils.toys.naive_mc import running_ess
 from course_utils.widgets.common import _BlitPlot, _Explorer, _new_figure, png_from_array
 
 # --------------------------------------------------------------------------- pure helpers
@@ -69,7 +70,8 @@ class LatentExplorer(_Explorer):
         decode: maps z of shape (1, d) to pixel probabilities (1, 784), e.g. ``model.decode``.
         z_dim: the latent dimension d.
         coords: which coordinates get a slider (default: the first min(d, 5)).
-        base: the latent point the other coordinates stay at (default: 0, the prior's mean).
+        base: the latent point the other coordinates stay at (default: 0, the prior's mean -- where its
+            density peaks, but not a typical sample in many dimensions; pass a draw from the prior for that).
         limit: sliders run over [-limit, limit] (in prior standard deviations).
     """
 
@@ -170,11 +172,6 @@ class KLExplorer(_Explorer):
 
 
 # --------------------------------------------------------------------------- Monte Carlo slider
-
-def running_ess(log_w: torch.Tensor) -> torch.Tensor:
-    """The effective sample size ``(sum w)^2 / sum w^2`` of the first m weights, for m = 1..M: shape (M,)."""
-    return torch.exp(2 * torch.logcumsumexp(log_w, 0) - torch.logcumsumexp(2 * log_w, 0))
-
 
 class MonteCarloExplorer(_Explorer):
     """Sliders for log2 of the number of prior samples M and the latent dimension d.
@@ -279,12 +276,15 @@ class KLDirectionExplorer(_Explorer):
     """One Gaussian q fitted to a bimodal mixture p both ways: ``KL(p || q)`` (mass-covering) and ``KL(q || p)``.
 
     Sliders: the distance between p's two modes and the weight of the left one. The plot shows p,
-    the forward fit (moment matching) and every local minimum of the reverse KL (the best solid, any
-    other dashed); the text gives both divergences for both fits. Fits are computed on demand
+    the forward fit (moment matching) and every local minimum of the reverse KL that
+    :func:`~course_utils.toys.kl_directions.fit_reverse` finds (the best solid, the others dashed):
+    on each mode, and -- at intermediate separations -- a wide one between them, which can be the
+    best. The text gives both divergences for the forward fit and the best reverse fit. Fits are computed on demand
     (:func:`course_utils.toys.kl_directions.fit_reverse`, a few Newton steps) and cached per slider value.
     """
 
     static_max_frames = 11  # each frame is a fresh fit: the stand-in keeps to 11 positions per slider
+    MAX_OTHER_MINIMA = 2  # fit_reverse starts from three points, so it finds at most three minima
 
     def __init__(self, separation: float = 4.0, weight: float = 0.6, std: float = 0.6):
         self.std = std
@@ -301,15 +301,16 @@ class KLDirectionExplorer(_Explorer):
         (self.p_line,) = ax.plot(self.grid, self.grid * 0, color="k", lw=1.5, label="p (mixture)")
         (self.fwd_line,) = ax.plot(self.grid, self.grid * 0, color="C0", label="q minimising KL(p‖q)")
         (self.rev_line,) = ax.plot(self.grid, self.grid * 0, color="C3", label="q minimising KL(q‖p)")
-        (self.rev_other,) = ax.plot(self.grid, self.grid * 0, color="C3", ls="--", lw=1,
-                                    label="another local minimum of KL(q‖p)")
+        self.rev_others = [ax.plot(self.grid, self.grid * 0, color="C3", ls="--", lw=1,
+                                   label="other local minima of KL(q‖p)" if k == 0 else None)[0]
+                           for k in range(self.MAX_OTHER_MINIMA)]
         ax.set_xlim(-7, 7)
         ax.set_ylim(0, 1.05)
         ax.set_xlabel("z")
         ax.set_ylabel("density")
         ax.set_title("one Gaussian q fitted to a bimodal p, both ways", fontsize=10)
         ax.legend(loc="upper right", fontsize=7)
-        self.plot = _BlitPlot(self.fig, [self.p_line, self.fwd_line, self.rev_line, self.rev_other])
+        self.plot = _BlitPlot(self.fig, [self.p_line, self.fwd_line, self.rev_line, *self.rev_others])
         self._fits: dict[tuple[float, float], dict] = {}
         for s in self.sliders:
             s.observe(self._on_change, names="value")
@@ -344,11 +345,12 @@ class KLDirectionExplorer(_Explorer):
             self.fwd_line.set_ydata(normal_log_pdf(z, *r["forward"]).exp())
             best = r["reverse"][0]
             self.rev_line.set_ydata(normal_log_pdf(z, best[0], best[1]).exp())
-            if len(r["reverse"]) > 1:
-                other = r["reverse"][1]
-                self.rev_other.set_ydata(normal_log_pdf(z, other[0], other[1]).exp())
-            else:
-                self.rev_other.set_ydata(z * float("nan"))
+            others = r["reverse"][1:]
+            for k, line in enumerate(self.rev_others):  # every other local minimum, dashed
+                if k < len(others):
+                    line.set_ydata(normal_log_pdf(z, others[k][0], others[k][1]).exp())
+                else:
+                    line.set_ydata(z * float("nan"))
             self.image.value = self.plot.fast()
             self.result = {"forward": r["forward"], "reverse": [t[:2] for t in r["reverse"]],
                            "forward_kls": r["forward_kls"], "reverse_kls": r["reverse_kls"],
