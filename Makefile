@@ -50,13 +50,15 @@ TEST_ENV = COURSE_DATASET=fashion-mnist COURSE_PRECISION=float32
 # the notebooks, which make test does once (tests/conftest.py's course_run): the browser tests
 # (Chromium), the website builds (Sphinx), everything that executes notebooks or the course run
 # (compared outputs, course run, student versions, Colab's first cell, the figure audit of a
-# notebook, nbgrader), the set-up/Binder/links/layout/pairing checks (files and text), and the checks
-# of committed results files and widget stand-ins (no computation). `make test-other-kernels` runs
+# notebook, nbgrader, the headless run's failure branches), the set-up/Binder/links/layout/pairing
+# checks (files and text), the checks of committed results files and widget stand-ins (no
+# computation), and the isolation checks (home folder, network). `make test-other-kernels` runs
 # the notebooks' compared outputs under the other kernels too (one more course run, ~4 min).
 OTHER_KERNELS = ATEN_CPU_CAPABILITY=default MKL_CBWR=COMPATIBLE OMP_NUM_THREADS=1 COURSE_THREADS=1
 NOT_NUMERIC = test_browser test_theme_browser test_site test_site_course test_course_run test_student \
   test_colab test_figure_style test_grading test_plain_setup test_binder test_links test_layout \
-  test_notebook_pairing test_results_files test_results_reader test_static_widgets test_notebook_outputs
+  test_notebook_pairing test_results_files test_results_reader test_static_widgets test_notebook_outputs \
+  test_isolation test_headless_failures
 # The slowest tests of each run are listed at its end (pytest --durations).
 DURATIONS = --durations=25 --durations-min=5
 

@@ -83,10 +83,11 @@ def test_connections_beyond_this_machine_are_refused():
             pass
 
 
-@pytest.mark.parametrize("leaks", [False, True])
-def test_a_session_that_writes_into_the_home_fails(tmp_path, leaks):
+def test_a_session_that_writes_into_the_home_fails(tmp_path):
     """A small pytest session with the suite's conftest.py, in a home of its own: a test that writes into the
-    real home makes the session fail and the report names the file; a test that does not passes."""
+    real home makes the session fail and the report names the file. (That a session which writes nothing there
+    passes is shown by every passing run of this suite.)"""
+    leaks = True
     suite = tmp_path / "suite"
     suite.mkdir()
     shutil.copy(ROOT / "tests" / "conftest.py", suite / "conftest.py")
