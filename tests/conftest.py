@@ -186,8 +186,8 @@ def require_module(name: str, why: str = "pip install -r requirements-test.txt")
 def isolated_cache(tmp_path_factory, monkeypatch):
     """Point COURSE_CACHE_DIR at a fresh folder so tests never read or clobber a user's cache.
 
-    The data set is the offline Fashion-MNIST unless a test chooses otherwise, so no test (nor a
-    notebook kernel a test starts) tries to download MNIST; the download path itself is tested
+    The data set is Fashion-MNIST (Debian's offline copy) unless a test chooses otherwise, so no test
+    (nor a notebook kernel a test starts) tries to download anything; the download paths are tested
     against a local server (tests/test_data.py).
     """
     cache = tmp_path_factory.mktemp("cache")

@@ -98,3 +98,22 @@ def test_executing_a_notebook_shuts_its_kernel_down():
         time.sleep(0.1)
     else:
         pytest.fail(f"kernel {pid} still alive after execute()")
+
+
+def test_a_kernel_imports_the_course_utils_of_the_checkout_that_runs_it(tmp_path, monkeypatch):
+    """nbtools.execute (notebook builds, tests) and the headless run put this checkout first on the kernel's
+    PYTHONPATH: another checkout's course_utils (an editable install of a CI clone, say) is not imported."""
+    from course_utils.course.headless import ROOT
+    from course_utils.course.nbtools import execute
+
+    other = tmp_path / "other-checkout"
+    (other / "course_utils").mkdir(parents=True)
+    (other / "course_utils" / "__init__.py").write_text("raise ImportError('the wrong checkout')\n")
+    monkeypatch.setenv("PYTHONPATH", str(other))
+    nb = new_notebook(cells=[new_code_cell("import course_utils; print(course_utils.__file__)")])
+    execute(nb, tmp_path)
+    assert nb.cells[0].outputs[0]["text"].strip() == str(ROOT / "course_utils" / "__init__.py")
+    out = tmp_path / "run"
+    assert main([str(write_nb(tmp_path / "01_where.ipynb", "import course_utils\n"
+                              "from course_utils.course.report import record\nrecord('root ok', 1.0)")),
+                 "--quick", "--out", str(out)]) == 0

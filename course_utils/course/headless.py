@@ -24,7 +24,7 @@ from pathlib import Path
 
 from course_utils.core.plots import ENV_AUDIT
 from course_utils.core.storage import atomic_write, write_json
-from course_utils.course.nbtools import ipc_kernel_manager
+from course_utils.course.nbtools import checkout_pythonpath, ipc_kernel_manager
 from course_utils.course.report import ENV_REPORT, read
 from course_utils.widgets.static import ENV_STATIC
 
@@ -47,7 +47,8 @@ def run_notebook(path: Path, out: Path, quick: bool, timeout: int) -> dict:
     path, out = path.resolve(), out.resolve()  # every path a kernel sees is absolute: it runs in path.parent
     report_file = out / f"{path.stem}.report.json"
     report_file.unlink(missing_ok=True)
-    env_backup = {k: os.environ.get(k) for k in ("COURSE_QUICK", ENV_REPORT, ENV_STATIC, ENV_AUDIT)}
+    env_backup = {k: os.environ.get(k) for k in ("COURSE_QUICK", ENV_REPORT, ENV_STATIC, ENV_AUDIT, "PYTHONPATH")}
+    os.environ["PYTHONPATH"] = checkout_pythonpath()  # the kernel imports this checkout's course_utils
     os.environ["COURSE_QUICK"] = "1" if quick else "0"
     os.environ[ENV_REPORT] = str(report_file)
     os.environ[ENV_STATIC] = "1"  # explorers add their kernel-free stand-ins (for the website)

@@ -29,6 +29,13 @@ from pathlib import Path
 import nbformat
 
 CHECK_MARK = "NBVAL_CHECK_OUTPUT"
+ROOT = Path(__file__).resolve().parents[2]  # the checkout this package was imported from
+
+
+def checkout_pythonpath() -> str:
+    """``PYTHONPATH`` for a kernel: this checkout first, so a notebook imports the ``course_utils`` that runs
+    it (not another checkout's editable install), then whatever ``PYTHONPATH`` already holds."""
+    return os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
 MAX_BYTES = 1_000_000
 _NOISY_CELL_METADATA = ("execution", "ExecuteTime", "collapsed", "scrolled", "jupyter")
 
@@ -134,7 +141,7 @@ def execute(nb, cwd: str | os.PathLike, quick: bool = True, timeout: int = 1200,
         client.owns_km = True  # shut the kernel down when done (nbclient keeps a km it was given alive)
         t0 = time.perf_counter()
         with _env(COURSE_QUICK="1" if quick else "0", MPLBACKEND="module://matplotlib_inline.backend_inline",
-                  **(env or {})):
+                  PYTHONPATH=checkout_pythonpath(), **(env or {})):
             client.execute()
         return nb, time.perf_counter() - t0
 
