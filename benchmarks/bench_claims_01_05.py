@@ -35,15 +35,20 @@ from course_utils.toys import (  # noqa: E402
     fit_reverse,
     gradient_statistics,
     iw_errors,
+    iw_proposals,
     jensen_trap,
     naive_setup,
     posterior_correlation,
     radius_table,
+    scaled_proposal_chi2,
     weight_variance_margin,
 )
+from course_utils.toys.gradient_estimators import quadratic_gradient_variances  # noqa: E402
 from course_utils.toys.naive_mc import convergence_summary  # noqa: E402
 
 OUT = "claims_01_05.json"
+DATASET_NOTE = ("No data set: the exact toy models of notebooks 01-04 (Gaussians, linear-Gaussian models), "
+                "float64, fixed seeds.")
 DIMS = (1, 2, 5, 10, 20)
 
 
@@ -61,21 +66,18 @@ def claims_01() -> dict:
 def iw_proposals_02() -> dict:
     """Notebook 02's four-proposal table: IW error over 50 seeds for k = 1 .. 10 000 on notebook 04's model."""
     model, x = collinear_model()
-    post_mean, post_cov = model.posterior(x[:1])
-    best_mu, best_sigma = model.best_diagonal_q(x[:1])
-    proposals = {
-        "best_diagonal": (best_mu[0], torch.diag(best_sigma[0] ** 2)),
-        "marginal_stds": (post_mean[0], torch.diag(post_cov.diagonal())),
-        "prior": (torch.zeros(2, dtype=torch.float64), torch.eye(2, dtype=torch.float64)),
-        "posterior_x2": (post_mean[0], 2 * post_cov),
-    }
     ks = (1, 10, 100, 1000, 10_000)
     out = {"ks": list(ks)}
-    for name, (mean_q, cov_q) in proposals.items():
+    for name, (mean_q, cov_q) in iw_proposals(model, x[:1]).items():
         err = iw_errors(model, x[:1], mean_q, cov_q, ks=ks, seeds=range(50))
         out[name] = {"margin": weight_variance_margin(model, cov_q), "mean": err.mean(0).tolist(),
                      "std": err.std(0).tolist()}
     return out
+
+
+def width_cost_02() -> dict:
+    """1 + chi^2 of a Gaussian proposal r times as wide as its target in each of 20 directions (notebook 02)."""
+    return {"dim": 20, "one_plus_chi2": {str(r): scaled_proposal_chi2(r, 20) for r in (0.75, 0.8, 0.9, 1.5, 2.0)}}
 
 
 def claims_02() -> dict:
@@ -89,7 +91,8 @@ def claims_02() -> dict:
                          "ess": effective_sample_size(log_w), "error": estimate - case.exact}
     summary = {str(d): row for d, row in convergence_summary(DIMS, runs=5, max_log2=17, at=256).items()}
     ess = {str(d): row for d, row in ess_summary((1, 2, 5), runs=5, max_log2=17, threshold=10.0).items()}
-    return {"table_M10000": table, "convergence": summary, "ess_above_10": ess, "iw_proposals": iw_proposals_02()}
+    return {"table_M10000": table, "convergence": summary, "ess_above_10": ess, "iw_proposals": iw_proposals_02(),
+            "width_cost": width_cost_02()}
 
 
 def claims_03() -> dict:
@@ -133,6 +136,11 @@ def claims_04() -> dict:
             "model_only_gap_change": h["gap"][2 * n - 1] - h["gap"][n],
             "both_log_px_change": h["log_px"][3 * n - 1] - h["log_px"][2 * n],
             "both_gap_change": h["gap"][3 * n - 1] - h["gap"][2 * n],
+            # log p(x) at the end of the model-only phase minus its highest value in that phase (<= 0)
+            "model_only_log_px_end_minus_peak": h["log_px"][2 * n - 1] - max(h["log_px"][n:2 * n]),
+            "elbo_rises_every_step": all(b >= a - 1e-12 for k in range(3) for a, b in
+                                         zip(h["elbo"][k * n:(k + 1) * n - 1], h["elbo"][k * n + 1:(k + 1) * n],
+                                             strict=True)),
         }
     return {
         "posterior_correlation": posterior_correlation(model),
@@ -145,13 +153,16 @@ def claims_04() -> dict:
         "q18_phases": phases,
         "prior_q_gap": prior_row[3],
         "cosine": {str(omega): cosine_gradient_variances(omega, n=100_000, seed=0) for omega in (0.5, 1.0, 2.0, 4.0)},
+        "quadratic_exact": {str(dim): quadratic_gradient_variances(dim) for dim in (1, 10, 100)},
+        "best_diagonal_std_over_marginal": (sigma[0] / model.posterior(x)[1].diagonal().sqrt()).tolist(),
     }
 
 
 def compute() -> dict:
     """Every number of :data:`OUT`, computed afresh (float64, fixed seeds; a few seconds)."""
     return {"01_latent_variable_models": claims_01(), "02_naive_monte_carlo": claims_02(),
-            "03_kl_divergence": claims_03(), "04_elbo_reparameterization": claims_04()}
+            "03_kl_divergence": claims_03(), "04_elbo_reparameterization": claims_04(),
+            "dataset": "none", "dataset_note": DATASET_NOTE}
 
 
 def main() -> int:

@@ -193,7 +193,9 @@ def main() -> None:
                   f"alone speeds: median of {args.rounds} rounds, variants interleaved; "
                   "VAEConfig() defaults (784-500-20, batch 128, precision auto); evaluating = vae_iw_log_px, "
                   "10 images x k=1000 per batch; random binarized images (speed does not depend on content)",
-        "summary": summary, "target": target, "raw": table, "alone_raw": alone})
+        "summary": summary, "target": target, "raw": table, "alone_raw": alone,
+        "dataset": "none", "dataset_note": "No data set: the workers train and evaluate on random binarized images "
+                                           "(torch.rand); speed does not depend on the content."})
 
 
 if __name__ == "__main__":

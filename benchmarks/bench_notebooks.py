@@ -51,6 +51,7 @@ import time
 
 from common import RESULTS, ROOT, stamp, write_results  # also puts the repo root on sys.path
 
+from course_utils.core.data import resolve_dataset  # noqa: E402
 from course_utils.core.storage import write_json  # noqa: E402
 from course_utils.course.report import read as read_report  # noqa: E402
 
@@ -146,6 +147,11 @@ def main(argv=None) -> int:
     results["limits"] = LIMITS
     results["memory_limit_mb"] = MEMORY_LIMIT_MB
     results["memory_method"] = MEMORY_METHOD
+    dataset = resolve_dataset()  # the kernels inherit COURSE_DATASET from this process
+    if results.get("dataset", dataset) != dataset:
+        ap.error(f"{args.output} holds {results['dataset']} runs and this run would be {dataset}: "
+                 "set COURSE_DATASET to match, or write another file with --output")
+    results["dataset"] = dataset
     if args.memory_only:
         pass  # the timings' method and provenance stay as they were
     elif args.as_scripts:
@@ -171,6 +177,7 @@ def main(argv=None) -> int:
                     report = os.path.join(cache, f"report-{name}-{mode}.json")
                     r = run(name, mode == "quick", cache, report)
                     entry = results.setdefault(name, {})
+                    entry[f"{mode}_dataset"] = dataset
                     provenance = stamp()
                     if r["ok"]:
                         entry[f"{mode}_peak_rss_mb"] = r["peak_rss_mb"]

@@ -61,7 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
     results = {**stamp(), "cpu_flags": cpu_flags(), "commit": commit.stdout.strip(), "target_seconds": TARGET_SECONDS,
-               "method": "wall time of each phase, this script alone on the machine", "phases": {}}
+               "method": "wall time of each phase, this script alone on the machine", "phases": {},
+               "dataset": "fashion-mnist"}  # make test sets COURSE_DATASET=fashion-mnist
     ok = phase("set-up and lint", ["make", "setup-test", "lint"], results, args.out)
     ok = phase("tests (make test without set-up)", ["make", "-o", "setup-test", "-o", "lint", "test"],
                results, args.out) and ok

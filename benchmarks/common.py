@@ -40,6 +40,10 @@ def stamp() -> dict:
 
 
 def write_results(name: str, results: dict) -> Path:
+    """Write ``results`` with :func:`stamp`'s provenance; every results file records its data set."""
+    if "dataset" not in results:
+        raise ValueError(f"{name}: a results file must record its data set (a 'dataset' key: 'fashion-mnist', "
+                         "'mnist', or 'none' with a 'dataset_note' when no data set is involved)")
     path = write_json(RESULTS / name, {**results, **stamp()})
     print(f"wrote {path}")
     return path

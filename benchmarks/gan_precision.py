@@ -42,11 +42,15 @@ def main() -> None:
         generator, _, history = train_gan(GANConfig(seed=seed, precision=args.precision), data,
                                           use_cache=False, progress=False)
         quality = sample_quality(to_unit(sample(generator, len(data.test), seed=EVAL_SEED)), data, classifier)
-        row = {"precision": args.precision, "seed": seed, "threads": threads, "fd": round(quality["fd"], 2),
+        row = {"dataset": data.name, "precision": args.precision, "seed": seed, "threads": threads,
+               "fd": round(quality["fd"], 2),
                "classes_covered": quality["classes_covered"], "train_seconds": round(history.seconds),
                **stamp()}
         print(json.dumps(row), flush=True)
         results = json.loads(OUT.read_text()) if OUT.is_file() else {"runs": []}
+        if results.get("dataset", data.name) != data.name:
+            raise SystemExit(f"{OUT.name} holds {results['dataset']} runs; this run is {data.name}: use another file")
+        results["dataset"] = data.name
         results["runs"] = [r for r in results["runs"]
                            if (r["precision"], r["seed"], r["threads"]) != (args.precision, seed, threads)] + [row]
         write_json(OUT, results)

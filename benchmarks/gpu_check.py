@@ -80,6 +80,7 @@ def main() -> None:
     out["gan_sample_max_abs_diff_gpu_vs_cpu"] = (x_gpu.detach().cpu() - x_cpu.detach().cpu()).abs().max().item()
     assert out["gan_sample_max_abs_diff_gpu_vs_cpu"] < 1e-2
     out["checks"] = "all passed"
+    out["dataset"] = "fashion-mnist"
     print(out)
     if args.dry_run_on_cpu:
         return

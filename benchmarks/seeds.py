@@ -191,7 +191,7 @@ def main(argv=None) -> int:
                 "training images would sit far below it.",
                 "VAE test_elbo: all 10 000 test images (one fixed binarization); test_iw_ll: k = iw_k on the "
                 "first iw_images test images, as notebook 05 reports them.",
-            ], "reference": reference, "summary": summarise(rows), "runs": rows, **stamp()}
+            ], "dataset": data.name, "reference": reference, "summary": summarise(rows), "runs": rows, **stamp()}
             if path is not None:
                 write_json(path, results)
     if path is not None:

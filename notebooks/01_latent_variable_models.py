@@ -52,8 +52,9 @@ if "google.colab" in sys.modules:
 # %% [markdown]
 # ## Setup
 #
-# The data set is chosen in one place, `course_utils.core.data.load_data` (MNIST when
-# available, else Fashion-MNIST; set `COURSE_DATASET` to choose). `pixels="dynamic"`
+# The data set is chosen in one place, `course_utils.core.data.load_data`: Fashion-MNIST by default
+# (every reference number of the course was measured on it); set `COURSE_DATASET=mnist` for MNIST,
+# whose numbers then differ from the quoted ones. `pixels="dynamic"`
 # keeps gray intensities in [0, 1] and binarizes each training batch afresh.
 # Quick mode (`COURSE_QUICK=1`, read by `course_utils.core.runtime.pick`) uses a subset of
 # the training images and one epoch, so the notebook runs in seconds; the default
@@ -62,6 +63,7 @@ if "google.colab" in sys.modules:
 # %%
 import dataclasses
 import inspect
+import math
 
 import matplotlib.pyplot as plt
 import torch
@@ -69,8 +71,17 @@ import torch
 from course_utils.core import load_data, pick, quick_mode, seed_everything, set_threads, show_grid
 from course_utils.course import record
 from course_utils.exercises import check_sample_pixels
-from course_utils.toys import LinearGaussian, fit_ppca, linearity_gap, mean_image, radius_table, ring_map
-from course_utils.vae import VAEConfig, train_vae
+from course_utils.toys import (
+    LinearGaussian,
+    fit_ppca,
+    linearity_gap,
+    mean_image,
+    mean_radius,
+    radius_cdf,
+    radius_table,
+    ring_map,
+)
+from course_utils.vae import VAEConfig, evaluation_images, train_vae
 from course_utils.widgets import LatentExplorer
 
 set_threads()
@@ -88,11 +99,11 @@ print(data, "| quick mode:", quick_mode())
 #
 # **Predict first.** Write down `p(x|z)` for each of the three models. In which is the mean of x
 # given z a *linear* function of z? For which can you write `p(x)` and the posterior `p(z|x)` in
-# closed form, and which can you *fit* in closed form — and what does the VAE pay for not having them?
+# closed form — and what does the VAE pay for not having them? PPCA's maximum-likelihood fit
+# (Tipping & Bishop, 1999), printed below, is in closed form: can factor analysis be fitted the same way?
 #
-# The cells below fit PPCA to the images in closed form, train a small VAE with the same latent
-# dimension, and sample both. PPCA's maximum-likelihood fit (Tipping & Bishop, 1999) comes from an
-# eigendecomposition of the data covariance: read it.
+# The cells below fit PPCA to the images, train a small VAE with the same latent dimension, and
+# sample both.
 
 # %%
 print(inspect.getsource(fit_ppca))
@@ -101,7 +112,9 @@ print(inspect.getsource(fit_ppca))
 # First a sanity check on data whose generating model we know: sample 5 000 points from a
 # linear-Gaussian model with q = 2 latent dimensions, D = 10 observed ones and noise standard
 # deviation 0.3, then fit PPCA. The fitted noise level and the exact log-likelihood per point
-# should match the truth.
+# should match the truth's up to sampling error — and the fitted model's log-likelihood on these
+# points is at least the true model's, since maximum likelihood maximises it on exactly these points
+# (an in-sample likelihood flatters the fit).
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -140,7 +153,8 @@ print(f"validation ELBO after {len(history)} epoch(s): {history.last['val_elbo']
 # %% [markdown]
 # **PPCA versus VAE samples.** Before you look: the two models differ in *three* ways here, not one —
 #
-# 1. the mean of x given z: affine `W z + μ` for PPCA, a neural network `f_θ(z)` for the VAE;
+# 1. the natural parameter of `p(x|z)` as a function of z (for PPCA the mean, for a Bernoulli the
+#    logits): affine `W z + μ` for PPCA, a neural network's logits for the VAE;
 # 2. the likelihood and the data it models: PPCA is Gaussian on the gray values (so each sample
 #    adds independent noise `σ ε` to every pixel, and values outside [0, 1] are possible); the
 #    VAE is Bernoulli on *binarized* pixels, and its mean image `f_θ(z)` is a grid of
@@ -174,11 +188,13 @@ print(f"PPCA means: {100 * outside:.1f}% of the pixel values lie outside [0, 1] 
 # **Linear versus non-linear, as a number.** An affine map satisfies
 # `f(z₁ + z₂) − f(0) = (f(z₁) − f(0)) + (f(z₂) − f(0))`. `linearity_gap` measures the relative
 # violation (0 for an affine map, up to rounding). Apply it to what difference 1 is about: the
-# mean function *before* the likelihood's link. The VAE's pixel probabilities are
-# `sigmoid(logits)`, and the sigmoid belongs to the Bernoulli likelihood (difference 2): a model
-# with *linear* logits `W z + b` and Bernoulli pixels — logistic PCA, say — has it too.
-# So the cell measures each decoder twice, on its probabilities and on its logits (the Bernoulli's
-# natural parameter), and adds such a linear-logit decoder with random weights for comparison.
+# natural parameter η(z) of `p(x|z)`, the quantity a generalised linear model keeps linear — `W z + μ`
+# for PPCA (a Gaussian's natural parameter is its mean), the logits for a Bernoulli decoder. The
+# VAE's pixel probabilities, the mean `E[x|z]`, are `sigmoid(logits)`: the sigmoid is the inverse of
+# the Bernoulli's logit link, so a model with *linear* logits `W z + b` and Bernoulli pixels —
+# logistic PCA, say — has a non-linear `E[x|z]` too. So the cell measures each decoder twice, on its
+# probabilities and on its logits, and adds such a linear-logit decoder with random weights for
+# comparison.
 
 # %%
 g = torch.Generator().manual_seed(3)
@@ -202,11 +218,11 @@ record("VAE validation ELBO (z = 20, notebook 01's short run)", history.last["va
 # %% [markdown]
 # <details><summary><b>Worked answer (Q1.1)</b></summary>
 #
-# | model | p(x \| z) | mean of x given z |
-# |---|---|---|
-# | factor analysis | `N(W z + μ, Ψ)`, Ψ diagonal | **linear** (affine) in z |
-# | probabilistic PCA | `N(W z + μ, σ² I)` (FA with isotropic noise) | **linear** (affine) in z |
-# | VAE (this course) | `Bernoulli(f_θ(z))` per pixel | **non-linear**: a neural network `f_θ` |
+# | model | p(x \| z) | mean of x given z | natural parameter of p(x \| z) |
+# |---|---|---|---|
+# | factor analysis | `N(W z + μ, Ψ)`, Ψ diagonal | **linear** (affine) in z | the mean: affine |
+# | probabilistic PCA | `N(W z + μ, σ² I)` (FA with isotropic noise) | **linear** (affine) in z | the mean: affine |
+# | VAE (this course) | `Bernoulli(f_θ(z))` per pixel | **non-linear**: `sigmoid(network)` | the logits: a network |
 #
 # **Same:** all three are latent variable models `p(x) = ∫ p(x|z) p(z) dz` with a Gaussian
 # prior `p(z) = N(0, I)` on a lower-dimensional code z, and all generate data by ancestral
@@ -218,10 +234,11 @@ record("VAE validation ELBO (z = 20, notebook 01's short run)", history.last["va
 # closed form. *Fitting* differs: PPCA's maximum-likelihood W and σ² come in closed form from an
 # eigendecomposition of the data covariance (Tipping & Bishop, 1999), while factor analysis, with
 # its per-pixel noise variances, has no closed-form fit and is fitted iteratively, classically by
-# EM. In the VAE the mean of `p(x|z)` is a **non-linear** neural network `f_θ(z)` (and here the
-# likelihood is Bernoulli on binarized pixels, not Gaussian on gray values), so `p(x)` and `p(z|x)`
-# are intractable; the VAE learns an approximate posterior `q_φ(z|x)` (the encoder) and maximizes a
-# lower bound (notebook 04).
+# EM. These closed forms need both a linear mean and Gaussian noise. In the VAE the logits of
+# `p(x|z)` are a **non-linear** neural network, and the likelihood is Bernoulli on binarized pixels;
+# either alone makes `p(x)` and `p(z|x)` intractable — even with linear logits (logistic PCA), a
+# Gaussian prior and a Bernoulli likelihood are not conjugate. The VAE learns an approximate
+# posterior `q_φ(z|x)` (the encoder) and maximizes a lower bound (notebook 04).
 #
 # The training method is not what separates them: a VAE whose decoder is linear-Gaussian (and
 # whose encoder is linear with a diagonal Gaussian q) has PPCA's maximum-likelihood solution as
@@ -230,8 +247,9 @@ record("VAE validation ELBO (z = 20, notebook 01's short run)", history.last["va
 #
 # The linearity gap *on the logits* isolates the first difference: at rounding level for PPCA and
 # for the decoder with linear logits, far above it for the VAE's network. On the probabilities even
-# the linear-logit decoder is far from affine — the sigmoid is the Bernoulli likelihood's link, not
-# the mean function's non-linearity. The sample figure mixes all three differences (mean function,
+# the linear-logit decoder is far from affine: the sigmoid, the inverse of the logit link, makes
+# `E[x|z]` non-linear whenever the likelihood is Bernoulli, so models are compared on their
+# natural parameter, not on `E[x|z]`. The sample figure mixes all three differences (mean function,
 # likelihood and data, fit), so it is no proof that non-linearity alone makes better images. Nor
 # can the two models' log-likelihoods be compared directly: PPCA's is a *density* over 784 real
 # numbers, the VAE's a *probability* of 784 binary pixels.
@@ -243,15 +261,16 @@ record("VAE validation ELBO (z = 20, notebook 01's short run)", history.last["va
 # **Predict first.** The VAE's generative model is `z ~ N(0, I_D)` and `x | z ~ Bernoulli(f_θ(z))`
 # pixel by pixel. Write down, in order, the steps that turn random numbers into one binary image.
 # Which of these is a *sample* of x: `f_θ(z)`, the image `f_θ(z) > 0.5`, or something else?
-#
+
+# %% [markdown]
 # ### Exercise — `sample_pixels`
-# Given `probs` (any shape, values in [0, 1]) and a `torch.Generator`, return a tensor of the same
-# shape and dtype with `x_m = 1` with probability `probs_m` and 0 otherwise, independently per
-# pixel, with all randomness taken from `generator` (so the same seed reproduces the sample).
+# Given `probs = f_θ(z)` (any shape, values in [0, 1]) and a `torch.Generator`, return one sample
+# of x from `p(x|z)`, a tensor of the same shape and dtype as `probs`, with all randomness taken from
+# `generator` (so the same seed reproduces the sample).
 
 # %%
 def sample_pixels(probs, generator):
-    """One Bernoulli draw per pixel: x_m = 1 with probability probs_m (same shape as probs)."""
+    """One sample of x from p(x|z), given the decoder's pixel probabilities probs = f(z) (same shape and dtype)."""
     ### BEGIN SOLUTION
     return torch.bernoulli(probs, generator=generator)
     ### END SOLUTION
@@ -279,8 +298,11 @@ print("x     :", tuple(x.shape), "values:", sorted(set(x.unique().tolist())))
 
 # %% [markdown]
 # What to look at: the means `f(z)` are gray images (every pixel a probability); the Bernoulli
-# samples are speckled binary images. Figures of "VAE samples" usually show the means, because the pixel noise carries
-# no information about z. The third panel puts PPCA's samples of Q1.1 beside them — samples beside
+# samples are speckled binary images. Figures of "VAE samples" usually show the means `f(z)`. That
+# is a convention: the model's actual samples are the speckled binary images, and the
+# log-likelihoods of notebooks 02 and 05 are computed for binary images like them. Showing means
+# hides a real weakness of this decoder: given z its pixels are independent, so it cannot model
+# correlated pixel detail. The third panel puts PPCA's samples of Q1.1 beside them — samples beside
 # samples: a PPCA sample adds independent Gaussian noise `σ ε` to every pixel of its mean, a VAE
 # sample draws every pixel from a Bernoulli with its mean; both are noisier than their means, in
 # different ways.
@@ -341,9 +363,10 @@ for ax, name in zip(axes, ["z", "g(z)"], strict=True):
 plt.show()
 
 # %% [markdown]
-# What to look at: the prior's *density* is highest at the centre, yet only the fraction printed
-# above of its samples lies inside radius 0.5 — a small disc holds little mass even where the
-# density peaks. The mapped points avoid the centre entirely (`|g(z)| = |z|/10 + 1 ≥ 1`, so none
+# What to look at: the prior's *density* is highest at the centre, and the disc of radius 0.5 there
+# holds about density × area of the samples (the fraction printed above) — in two dimensions,
+# nothing surprising: the centre is a typical region. The surprise comes with dimension, below. The
+# mapped points avoid the centre entirely (`|g(z)| = |z|/10 + 1 ≥ 1`, so none
 # lies inside radius 0.5). Nothing about the prior changed — only the function.
 #
 # ### Density is not mass (about 5 minutes)
@@ -373,29 +396,46 @@ for dim, row in radius_table(dims=(2, 20, 50), radius=2.0, n=100_000, seed=0).it
 # In 20 dimensions about 5 in 100 000 samples lie within radius 2; in 50 dimensions (sampled: none
 # of 100 000) about 3 in 10¹⁹. A typical sample lies at distance about `√D` from the origin (4.4 for
 # D = 20), in a shell whose thickness, the standard deviation of `|z|`, is about 0.7 for every D in
-# the table (it tends to `1/√2` as D grows) while the radius grows like `√D`.
+# the table (it tends to `1/√2` as D grows) while the radius grows like `√D`. So the shell is thin
+# *relative to its radius* only when D is large: in D = 2 (the table's first row) it is not, and
+# samples near 0 are common.
 # The density at the origin is `e^{D/2}` times the density on that shell (`e^{10}` ≈ 22 000 for
 # D = 20), but the shell's volume is larger by far more, so the shell holds almost all the mass.
-# (The mass within radius r is the density times the volume there, and the volume of a thin shell
-# of radius r grows like `r^{D−1}`.)
+# (The mass in a thin shell at radius r is the density there times the shell's volume, which grows
+# like `r^{D−1}`: it is proportional to `r^{D−1} e^{−r²/2} dr`, which peaks at `r = √(D−1)`.)
 #
-# So `z = 0` is the prior's mode and mean, yet practically no sample comes near it: it is not a
-# typical latent point, and neither is anything in the ball where the density is highest. A
-# decoder is trained on typical points — codes of norm about `√D` — and the all-zero code may decode
-# to something it has rarely been asked about. Notebook 07 meets this again: the straight line
+# So in 20 dimensions `z = 0` is the prior's mode and mean, yet practically no sample comes near it:
+# it is not a typical latent point, and neither is anything in the ball where the density is
+# highest. The decoder, though, is not trained on prior samples but on the encoder's codes
+# `z ~ q(z|x)`. Where their distribution (the aggregate posterior) matches the prior, they too have a
+# norm of about `√D` and almost none lies near 0, and what the decoder makes of `z = 0` is
+# interpolation between codes it was trained on; how closely they match depends on training (the
+# cell below measures it for this run's VAE). Notebook 07 meets this again: the straight line
 # between two typical points passes closer to the origin than its ends (for two independent prior
 # draws its midpoint has a norm of about `√(D/2)`, not `√D`), through latent points of atypically
 # small norm.
 # </details>
-#
+
+# %%
+# the encoder's codes z ~ q(z|x) of 500 validation images (one draw each), against the prior's shell
+with torch.no_grad():
+    mu, sigma = vae.encode(evaluation_images(data.val, binarize=True, n=500))
+    codes = mu + sigma * torch.randn(mu.shape, generator=torch.Generator().manual_seed(6))
+norms = codes.norm(dim=1)
+print(f"|z| for z ~ q(z|x) ({data.pretty_name}, this run's VAE): mean {norms.mean():.2f}, sd {norms.std():.2f}, "
+      f"fraction within radius 2: {(norms < 2).float().mean():.3f}")
+print(f"|z| for z ~ p(z) = N(0, I_20)           : mean {mean_radius(20):.2f}, "
+      f"sd {math.sqrt(20 - mean_radius(20) ** 2):.2f}, fraction within radius 2: {radius_cdf(20, 2.0):.1e}")
+
+# %% [markdown]
 # <details><summary><b>Worked answer (Q1.3)</b></summary>
 #
 # The prior is only the input to the decoder. For any target distribution there is a
 # (measurable) function mapping `N(0, I_D)` onto it — e.g. through the Gaussian CDF to
 # uniforms, then through (conditional) inverse CDFs; the ring above is a hand-made example. A neural
 # network decoder `f_θ` is a flexible function approximator, so it can *learn* such a
-# transformation: the first layers turn the Gaussian into whatever latent structure (clusters,
-# curves) the data need, and the rest produces images. Choosing `N(0, I)` therefore costs
+# transformation (nothing says it factors into a "make structure" and a "draw images" stage).
+# Choosing `N(0, I)` therefore costs
 # little expressiveness and buys two things: trivial ancestral sampling (draw independent
 # standard normals), and, with a Gaussian encoder q(z|x), a closed-form KL term in the loss
 # (notebook 03). (The reparameterization trick of notebook 04 is *not* among them: it needs a
@@ -404,8 +444,17 @@ for dim, row in radius_table(dims=(2, 20, 50), radius=2.0, n=100_000, seed=0).it
 # log-density can be evaluated, the KL term, no longer in closed form, can be estimated from the
 # same samples.)
 #
-# **Where "not restrictive" stops.** The ring map is not continuous at `z = 0`; a neural network
-# decoder is. A continuous function maps a connected set onto a connected set, so the decoder's
+# **Where "not restrictive" stops.** Two limits, both about the decoder being continuous. First,
+# dimension: the CDF construction needs as many uniforms as the target has dimensions, so to fill
+# 784-dimensional pixel space it needs a 784-dimensional z; from a 20-dimensional z only a
+# discontinuous, space-filling map would do. A neural network is continuous (Lipschitz), so its mean images
+# `f_θ(z)` lie on a set of dimension at most 20 inside the 784-dimensional pixel space; the
+# likelihood — here independent Bernoulli pixels — supplies all the rest of the variation. That is
+# why the choice of likelihood matters for what the model can express. Second, connectedness. The
+# ring map happens not to be continuous at `z = 0`, but a ring is connected, and a continuous map
+# can produce it too (for example `(1 + z₂/10)(cos 2πΦ(z₁), sin 2πΦ(z₁))`, Φ the Gaussian CDF). What
+# no continuous map can do is tear the prior into disconnected pieces: it maps a connected set onto
+# a connected set, so the decoder's
 # mean images `f_θ(z)`, z anywhere in latent space, form one connected set: between the images of
 # two classes runs a path of in-between images, which the decoder can make unlikely (squeezing
 # little prior mass onto it) but not remove. Seen from the other side, the encoder's codes of the
@@ -422,9 +471,9 @@ for dim, row in radius_table(dims=(2, 20, 50), radius=2.0, n=100_000, seed=0).it
 # with all 20 coordinates at 0 is the prior's mean and the peak of its density, but, as the table
 # above showed, practically no sample of the prior lies near it. The image is the decoder's mean `f_θ(z)`.
 # Which coordinates change the image most? Go beyond ±2: each coordinate of a prior sample lies
-# there only about one time in twenty, and the decoder has seen few such points. Then set all five
-# sliders to 0, the most likely value of each coordinate: does the image become more typical of the
-# data, or less? (The callback is `course_utils.widgets.vae.LatentExplorer.update`; the time it took is
+# there only about one time in twenty. Then set all five sliders to 0, the most likely value of each
+# coordinate. **Predict first:** does that make z an atypical point of the prior, like `z = 0`? How
+# much does the image change? (The callback is `course_utils.widgets.vae.LatentExplorer.update`; the time it took is
 # shown under the image.)
 
 # %%
@@ -434,19 +483,40 @@ explorer = LatentExplorer(vae.decode, vae.z_dim, coords=range(5), base=typical_z
 explorer
 
 # %% [markdown]
+# <details><summary><b>Worked answer (five coordinates at 0)</b></summary>
+#
+# No. Typicality is a property of the whole vector, not of each coordinate: 0 is a typical value of
+# one coordinate (a standard normal lies within ±0.5 of it 38 times in 100). Setting five of the
+# twenty coordinates to 0 removes, on average, five of the twenty unit contributions to `‖z‖²`, so
+# the norm falls from about `√20 ≈ 4.5` to about `√15 ≈ 3.9` — still inside the D = 20 shell of the
+# table (sd about 0.7). Only when all twenty coordinates are near 0 is the point atypical, and no
+# setting of these sliders does that. How much the image changes depends on the trained decoder;
+# for this seed's base draw, compare the norms the cell below prints.
+# </details>
+
+# %%
+# NBVAL_CHECK_OUTPUT
+zeroed = typical_z.clone()
+zeroed[:5] = 0.0
+print(f"|z| of the base draw: {typical_z.norm():.2f}; with z[0..4] = 0: {zeroed.norm():.2f} "
+      f"(the D = 20 shell: E|z| = {mean_radius(20):.2f}, sd {math.sqrt(20 - mean_radius(20) ** 2):.2f})")
+
+# %% [markdown]
 # ## Summary
 #
 # - FA, PPCA and the VAE are latent variable models with a `N(0, I)` prior; FA/PPCA are
 #   linear-Gaussian (`p(x)` and `p(z|x)` in closed form; PPCA is also *fitted* in closed form, FA
-#   iteratively, e.g. by EM), the VAE's decoder is a non-linear network (intractable
-#   posterior and likelihood); here they also differ in likelihood (Gaussian on gray values vs
-#   Bernoulli on binary pixels) and in how they are fitted.
+#   iteratively, e.g. by EM). Closed forms need a linear mean *and* Gaussian noise: the VAE's
+#   non-linear decoder, and its Bernoulli likelihood even with linear logits, each make the
+#   posterior and the likelihood intractable; here they also differ in how they are fitted.
 # - Ancestral sampling: `z ~ N(0, I)`, `f_θ(z)`, `x_m ~ Bernoulli(f_θ(z)_m)` per pixel.
 # - A standard-normal prior is not very restrictive: a flexible decoder maps it onto complicated
 #   shapes (though a continuous decoder cannot tear it into disconnected pieces); it buys easy
 #   sampling and a closed-form KL.
-# - In D dimensions the prior's density peaks at 0 but its mass lies in a thin shell of radius about
-#   `√D`: `z = 0` is not a typical latent point.
+# - The prior's density peaks at 0, but in many dimensions (already at D = 20) its mass lies in a
+#   shell of radius about `√D` and constant thickness (about 0.7), thin relative to its radius: then
+#   `z = 0` is not a typical latent point (in D = 2 it still is). Typicality is a property of the
+#   whole vector, not of single coordinates.
 #
 # Next: notebook 02 asks how to *evaluate* `p(x)` for a VAE — and why the obvious Monte
 # Carlo estimate fails.

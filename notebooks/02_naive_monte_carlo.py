@@ -8,17 +8,17 @@
 # To train or compare latent variable models by maximum likelihood we need
 # `log p(x) = log ∫ p(x|z) p(z) dz`. For the VAE this integral has no closed form. The
 # obvious fix is Monte Carlo: average `p(x|z)` over samples from the prior. This notebook
-# implements that estimator and shows, with a model whose `log p(x)` is known exactly, why
-# it fails as soon as the latent space has more than a few dimensions.
+# implements that estimator and measures, with a model whose `log p(x)` is known exactly, how many
+# samples it needs for latent spaces of 1 to 20 dimensions.
 #
 # **You will learn**
 #
 # - to write the naive Monte Carlo estimate of `log p(x)` so that it survives log-likelihoods
 #   of hundreds of nats (exercise);
-# - why it is inefficient, and how the number of samples it needs grows with the latent
-#   dimension — measured on a model where `log p(x)` is exact;
+# - why it is inefficient, and what sets the number of samples it needs — measured on a model
+#   where `log p(x)` is exact;
 # - what sampling z from an approximate posterior `q(z|x)` instead (importance sampling) changes —
-#   and why the q a VAE learns is a good but not an ideal proposal.
+#   and how good a proposal the q that a VAE learns is.
 #
 # **Questions**
 #
@@ -71,12 +71,15 @@ from course_utils.toys import (
     effective_sample_size,
     ess_summary,
     iw_errors,
+    iw_proposals,
     naive_setup,
     running_errors,
     weight_variance_margin,
 )
+from course_utils.toys.elbo_gap import PROPOSAL_LABELS
 from course_utils.toys.naive_mc import convergence_summary
 from course_utils.vae import VAEConfig, estimators, evaluation_images, train_vae, vae_iw_log_px, vae_naive_log_px
+from course_utils.vae.losses import kl_std_normal
 from course_utils.widgets import MonteCarloExplorer
 
 set_threads()
@@ -168,7 +171,9 @@ for n in range(3):
 #    `E_{p(z)}[log p(x|z)]`, which by Jensen's inequality is below `log E[p(x|z)] = log p(x)`: a
 #    different number. It has a name: it is the ELBO of notebook 04 with the prior as q (the KL term
 #    `KL(p(z) ‖ p(z))` is 0), below `log p(x)` by `KL(p(z) ‖ p(z|x))` — the first row of notebook
-#    04's table, about 40 nats below `log p(x)` there.
+#    04's table, about 40 nats below `log p(x)` there. (Note the direction: this gap is
+#    `KL(p(z) ‖ p(z|x))`; the naive estimator's cost, in Q1.4b, depends on the reverse,
+#    `KL(p(z|x) ‖ p(z))`, and the two differ.)
 # 2. **Stay in log space.** `exp(−800)` is 0 even in float64, so `log(mean(exp(·)))` is −∞ for
 #    images. `logsumexp` factors out the largest term first — each image's own, over its M samples:
 #    `log Σ e^{a_m} = a_max + log Σ e^{a_m − a_max}`, where every exponent is ≤ 0 and one is 0. (A
@@ -299,38 +304,30 @@ print(inspect.getsource(estimators.iw_log_px))
 
 # %% [markdown]
 # A VAE has such a q: its encoder. But the encoder is trained to maximise the ELBO, which means
-# minimising `KL(q(z|x) ‖ p(z|x))` — the reverse KL of notebook 03, which prefers a q that is too
-# narrow to one that is too wide.
+# minimising `KL(q(z|x) ‖ p(z|x))` — the reverse KL of notebook 03.
 #
 # **Predict first.** Is the q with the best ELBO also the best proposal for importance sampling?
 # Which matters more for a proposal: to sit where the posterior has its mass, or not to be
-# narrower than the posterior anywhere?
-#
+# narrower than the posterior anywhere? (Recall which way notebook 03's reverse-KL fits err.)
+
+# %% [markdown]
 # A test where everything is exact: notebook 04's linear-Gaussian model (`collinear_model`), whose
 # 2-D posterior has a correlation of about −0.94, and four Gaussian proposals for its first data
-# point: the diagonal q with the best ELBO (what a perfect diagonal-Gaussian encoder would output),
-# a diagonal q with the posterior's marginal standard deviations (wider, with a worse ELBO), the
-# prior (the naive estimate), and the posterior with its covariance doubled. For each, the IW error
-# over 50 seeded runs (mean ± standard deviation, nats), and the smallest eigenvalue of
-# `2 Λ − Σ_q⁻¹` (Λ the posterior precision, Σ_q the proposal's covariance): the weights `p(x, z)/q(z)`
-# have a finite variance exactly when it is positive.
+# point (`iw_proposals`): the diagonal q with the best ELBO (what a perfect diagonal-Gaussian encoder
+# would output), a diagonal q at the posterior mean with the posterior's marginal standard
+# deviations, the prior (the naive estimate), and the posterior with its covariance doubled. For
+# each, the IW error over 50 seeded runs (mean ± standard deviation, nats), and the smallest
+# eigenvalue of `2 Λ − Σ_q⁻¹` (Λ the posterior precision, Σ_q the proposal's covariance); the worked
+# answer says what its sign means.
 
 # %%
 # NBVAL_CHECK_OUTPUT
 lg_model, lg_x = collinear_model()
-post_mean, post_cov = lg_model.posterior(lg_x[:1])
-best_mu, best_sigma = lg_model.best_diagonal_q(lg_x[:1])
-proposals = {
-    "best-ELBO diagonal q": (best_mu[0], torch.diag(best_sigma[0] ** 2)),
-    "diagonal q, marginal stds": (post_mean[0], torch.diag(post_cov.diagonal())),
-    "prior N(0, I) (naive)": (torch.zeros(2, dtype=torch.float64), torch.eye(2, dtype=torch.float64)),
-    "posterior, covariance x 2": (post_mean[0], 2 * post_cov),
-}
 ks = (1, 10, 100, 1000, 10_000)
 print(f"{'proposal':27s} {'2Λ - Σq⁻¹ min eig':>17} | " + " | ".join(f"{'k = ' + str(k):>15}" for k in ks))
-for name, (mean_q, cov_q) in proposals.items():
+for key, (mean_q, cov_q) in iw_proposals(lg_model, lg_x[:1]).items():
     err = iw_errors(lg_model, lg_x[:1], mean_q, cov_q, ks=ks, seeds=range(50))
-    print(f"{name:27s} {weight_variance_margin(lg_model, cov_q):17.2f} | "
+    print(f"{PROPOSAL_LABELS[key]:27s} {weight_variance_margin(lg_model, cov_q):17.2f} | "
           + " | ".join(f"{m:+7.2f} ± {s:5.2f}" for m, s in zip(err.mean(0).tolist(), err.std(0).tolist(),
                                                                 strict=True)))
 
@@ -349,10 +346,20 @@ for name, (mean_q, cov_q) in proposals.items():
 # In these two dimensions even the prior beats it at large k — the prior's trouble is dimension
 # (the table above), not its tails.
 #
-# A good proposal covers its target: heavier tails than the posterior are safe, lighter ones are
-# not. A VAE's encoder, fitted by the mode-seeking reverse KL (notebook 03), tends to err on the
-# light side, so IW with the encoder escapes the naive estimate's trouble with dimension but can
-# need more samples than its ELBO suggests, its error shrinking slowly and erratically with k.
+# So a proposal must not be much narrower than its target anywhere: narrower by more than a factor
+# √2 in some direction makes the weights' variance infinite. Wider keeps the variance finite but is
+# not free: every unnecessary factor of width costs samples, multiplied across directions. For a
+# Gaussian target and a proposal r times as wide in each of 20 directions, `1 + χ² = (r²/√(2r² − 1))²⁰`
+# (`scaled_proposal_chi2`): about 40 for r = 1.5 and about 3 900 for r = 2 — and the prior, wider than
+# the posterior in every informed direction, is the extreme case (the `1 + χ²` column of the first
+# table). Narrow costs faster than wide: r = 0.9 gives only 1.8, r = 0.8 about 45, r = 0.75 about
+# 11 000, and below `1/√2` it is infinite.
+#
+# A VAE's encoder, fitted by the mode-seeking reverse KL (notebook 03), tends to err on the narrow
+# side. IW with the encoder replaces the prior–posterior mismatch by the q–posterior mismatch, usually
+# much smaller; but that mismatch also compounds over dimensions, and a q too narrow in some
+# direction makes the variance infinite — then the error shrinks slowly and erratically with k, and
+# IW can need more samples than the ELBO suggests.
 # </details>
 #
 # ### On a trained VAE: naive versus importance sampling
@@ -360,8 +367,8 @@ for name, (mean_q, cov_q) in proposals.items():
 # %% [markdown]
 # Train two VAEs, with z = 2 and z = 20 (cached; notebook 05 trains them longer), and estimate
 # `log p(x)` for a few binarized test images with both estimators and a growing number of
-# samples. Quick mode: tiny training and fewer samples — the shapes of the curves, not the values,
-# are the point there.
+# samples. Quick mode: tiny training and fewer samples, so its numbers differ from full mode's; the
+# lines printed under the figure say what this run shows.
 
 # %%
 data = load_data(pixels="dynamic")
@@ -397,20 +404,27 @@ plt.show()
 first, last = sample_counts[0], sample_counts[-1]
 for z_dim in (2, 20):
     naive, iw = results[(z_dim, "naive (prior)")], results[(z_dim, "IW (encoder)")]
-    print(f"z = {z_dim:2d}: IW - naive = {iw[0] - naive[0]:6.1f} nats at {first} sample(s), "
-          f"{iw[-1] - naive[-1]:6.1f} nats at {last}; from {sample_counts[-2]} to {last} samples the naive "
+    with torch.no_grad():
+        kl_q = kl_std_normal(*vaes[z_dim].encode(x_test)).mean().item()
+    print(f"z = {z_dim:2d}: mean KL(q(z|x) || p(z)) = {kl_q:5.1f} nats; "
+          f"IW - naive = {iw[0] - naive[0]:6.1f} nats at {first} sample(s), {iw[-1] - naive[-1]:6.1f} nats "
+          f"at {last}; from {sample_counts[-2]} to {last} samples the naive "
           f"estimate moved {naive[-1] - naive[-2]:+.1f} nats, the IW estimate {iw[-1] - iw[-2]:+.1f} nats")
     record(f"IW minus naive estimate at k = {last} (z = {z_dim}, notebook 02)", iw[-1] - naive[-1], "nats")
 
 # %% [markdown]
-# What to look at: the lines printed under the figure give, for each VAE, the gap between the IW and
-# the naive estimate at the fewest and at the most samples, and how much each estimate still moved
-# over the last tenfold increase in samples. A 2-D prior is small enough for prior samples to
-# cover; a 20-D one is not (the table above, on an exact model). Both estimates are lower bounds
-# *in expectation*, so on average the higher one is closer to the truth; a single estimate can lie
-# above `log p(x)`, so comparing two single numbers is evidence, not proof. How far apart the two
-# are also depends on how far the VAE's posteriors are from its prior (the KL column of the table
-# above), which changes with training — so quick and full mode print different gaps.
+# What to look at: the lines printed under the figure give, for each VAE, the encoder's average
+# `KL(q(z|x) ‖ p(z))` over the test images — a stand-in for the `KL(p(z|x) ‖ p(z))` that sets the
+# naive estimate's cost —, the gap between the IW and the naive estimate at the fewest and at the
+# most samples, and how much each estimate still moved over the last tenfold increase in samples.
+# An estimate that still moves by nats there has not converged; where the naive estimate has come
+# up to the IW estimate, prior samples have covered the posteriors. Whether they can depends on that
+# KL, not on the latent dimension as such: a 2-D VAE whose posteriors are narrow and far from the
+# origin can need as many prior samples as a 20-D one. The KL changes with training, so quick mode
+# (barely trained VAEs) and full mode print different numbers, and in quick mode the two panels can
+# look alike. Both estimates are lower bounds *in expectation*, so on average the higher one is
+# closer to the truth; a single estimate can lie above `log p(x)`, so comparing two single numbers
+# is evidence, not proof.
 #
 # <details><summary><b>Worked answer (Q1.4b)</b></summary>
 #
@@ -426,25 +440,36 @@ for z_dim in (2, 20):
 #   start to be right (Chatterjee & Diaconis, 2018, prove a precise version when log w is
 #   concentrated around its mean).
 # - **An accuracy.** The normalised weights `w/E[w]` have variance `χ²(p(z|x) ‖ p(z))`, the chi-square
-#   divergence, so the average of M of them has a relative standard deviation of `√(χ²/M)`, which is
-#   also roughly the error of its log in nats. An error of about ε nats therefore needs
-#   `M ≈ (1 + χ²)/ε²` samples (for large χ², `1 + χ²` and χ² are the same). Always
-#   `1 + χ² ≥ exp(KL)` (Jensen's inequality), so accuracy costs more than reaching the threshold:
-#   for d = 1 the threshold is about 20 samples, while an accuracy of 0.05 nats needs about ten
-#   thousand — the order of the M at which the five runs settled.
+#   divergence, so the average of M of them has a relative standard deviation of exactly `√(χ²/M)`.
+#   Once that is small (M ≫ χ²) it is also about the error of the log in nats, so `M ≈ (1 + χ²)/ε²`
+#   samples are enough for an error of about ε nats (for large χ², `1 + χ²` and χ² are the same).
+#   Enough, not always necessary: this is Chebyshev's bound, and when the weights are heavy-tailed χ²
+#   can be far larger than `exp(KL)`, while Chatterjee & Diaconis show that about `exp(KL)` samples,
+#   times a factor set by the accuracy asked for and by how concentrated log w is, can already do.
+#   Always `1 + χ² ≥ exp(KL)` (Jensen's inequality). With this notebook's Gaussian models the
+#   χ² rule is also about what is needed: for d = 1 the threshold is about 20 samples, while an
+#   accuracy of 0.05 nats needs about ten thousand — the order of the M at which the five runs
+#   settled.
 #
-# The posterior is narrower than the prior in every latent dimension the data inform, and each such
-# dimension adds to the KL (and multiplies `1 + χ²`; exactly so when the dimensions are independent
-# under both distributions); so both the threshold and the M for a given
-# accuracy grow **exponentially** with the number of informed latent dimensions — the curse of
-# dimensionality. (In the table each d is a different random model, so its divergences show the
-# trend, not a law; for a trained VAE it is the number of active latent units that counts.) The
-# table and the plot show the consequence: the estimate is usable for d = 1 and 2 only with
-# thousands of samples, and fails from d = 5 on; on the VAE with z = 20 the naive estimate stays
-# below the IW estimate with the encoder as the proposal by the gap printed under the figure. That
-# is the motivation for the encoder and the ELBO (notebook 04). The encoder is a good proposal, not
-# an ideal one — fitted by the reverse KL, it tends to be too narrow, as the four-proposal table
-# showed — and the IW estimate
+# Both costs grow **exponentially** with the KL (and with `log(1 + χ²)`), not with the dimension as
+# such. The dimension enters through the KL: in this linear-Gaussian model the posterior is narrower
+# than the prior in every latent direction the data inform (for any model this holds on average
+# over x — the prior's variance is the average posterior variance plus the variance of the
+# posterior mean — though for one x a non-linear model's posterior can be wider, or multimodal, in
+# some direction); both that narrowing and the posterior mean's offset from 0 add to the KL, and
+# directions that are independent under both distributions add their KLs and multiply their
+# `1 + χ²`. In the table's models each dimension adds about two to three nats. So the cost grows
+# exponentially with the number of informed latent dimensions when each adds a comparable amount —
+# the curse of dimensionality — while one sharply informed dimension can cost as much as several
+# loose ones. (In the table each d is a different random model, so its divergences show the trend,
+# not a law; for a trained VAE it is the number of active latent units, and how sharply each is
+# informed, that counts.) The table and the plot show the consequence: for d = 1 and 2 the
+# estimate is within a nat from about two hundred samples on, but all five runs stay within 0.05 nats
+# only from about 11 000 (d = 1) and 115 000 (d = 2) samples; from d = 5 on it fails. On the VAE
+# with z = 20 the naive estimate stays below the IW estimate with the encoder as the proposal by the
+# gap printed under the figure. That is the motivation for the encoder and the ELBO (notebook 04).
+# The encoder is usually a far better proposal than the prior, not an ideal one — fitted by the
+# reverse KL, it tends to be too narrow, as the four-proposal table showed — and the IW estimate
 # itself becomes a training objective: *importance-weighted autoencoders* (IWAE, Burda et al.,
 # 2016) maximise `E[IW_k]`, a lower bound on `log p(x)` that rises with k, tighter than the ELBO
 # (which is `E[IW_1]`).
@@ -453,15 +478,17 @@ for z_dim in (2, 20):
 # %% [markdown]
 # ## Explore: number of samples and latent dimension
 #
-# The slider `log₂ M` sets the number of prior samples, `latent d` the latent dimension. The models,
-# data points and the five runs are the ones of the table and the plot above, so the numbers match
-# what you just read: the plot shows each run's naive estimate after every number of samples and
-# the exact value; the text below it gives `KL(p(z|x) ‖ p(z))`, `exp(KL)`, and each run's error and
-# effective sample size at the chosen M.
+# The slider `log₂ M` sets the number of prior samples, `latent d` the latent dimension. The models
+# and data points are those of the table, and the five runs those of the plot above (the table's
+# M = 10 000 column used other samples), so the runs' numbers match the plot: the plot shows each
+# run's naive estimate after every number of samples and the exact value; the text below it gives
+# `KL(p(z|x) ‖ p(z))`, `exp(KL)`, and each run's error and effective sample size at the chosen M.
 #
-# **Predict first.** An ESS of 10 sounds like "ten samples' worth of information". For d = 1 and 2,
-# find the M at which each run's ESS first exceeds 10: is every run's error below 0.05 nats there?
-# For d = 5, does any run reach an ESS of 10? If not, are its errors therefore large?
+# **Predict first.** The ESS is read as "this many samples' worth of information". If that reading
+# is right, about how large (in nats) is the error of an estimate with an ESS of 10? For d = 1 and 2,
+# find the M at which each run's ESS first exceeds 10 and compare the runs' errors there with your
+# guess. For d = 5, does any run reach an ESS of 10? If not, how large are its errors? And what did
+# the table show about the ESS for d = 10 and 20?
 # (Everything is precomputed when the widget is built, so moving a slider only slices and redraws —
 # `course_utils.widgets.vae.MonteCarloExplorer`. Quick mode stops at 2¹⁴; the cell below it uses the
 # runs up to 2¹⁷ in both modes.)
@@ -478,19 +505,28 @@ for d, row in ess_rows.items():
     at_first = [abs(e) for e in row["error_at_first_m"] if e is not None]
     worst = f"{max(at_first):.2f} nats" if at_first else "-"
     print(f"d = {d}: first M with ESS > 10, per run: {firsts}; largest |error| there: {worst}; at 2^17: ESS "
-          f"{min(row['ess_at_max']):.1f} to {max(row['ess_at_max']):.1f}, |error| "
+          f"{min(row['ess_at_max']):.1f} to {max(row['ess_at_max']):.1f} (M/(1 + chi^2) = "
+          f"{2 ** 17 / setups[d].one_plus_chi2:.1f}), |error| "
           f"{min(abs(e) for e in row['errors_at_max']):.2f} to {max(abs(e) for e in row['errors_at_max']):.2f} nats")
 
 # %% [markdown]
 # <details><summary><b>Worked answer (the ESS)</b></summary>
 #
 # For d = 1 every run passes an ESS of 10 after a few hundred samples, and for d = 2 after several
-# hundred to about a thousand, yet at that moment some runs are still off by tenths of a nat — far
-# more than 0.05. For d = 5 no run reaches an ESS of 10 even after 2¹⁷ samples, while the errors at
-# 2¹⁷ range from about a tenth to about six tenths of a nat. The ESS is computed from the same
-# weights as the estimate: it says how evenly the weights that were drawn are spread, not how much
-# weight the draws have missed. A large ESS is necessary for a reliable estimate, not sufficient,
-# and a small one says "unreliable" without saying by how much.
+# hundred to about a thousand; at that moment some runs are still off by tenths of a nat. That is
+# what "ten samples' worth" predicts. While the weights are well behaved (M ≫ χ²), the ESS is about
+# `M/(1 + χ²)` (the printout compares the two at 2¹⁷) and the error about `√(χ²/M)` nats, so the
+# error is about `1/√ESS`: about 0.3 nats at an ESS of 10, and 0.05 nats needs an ESS of about 400.
+# For d = 5 no run reaches an ESS of 10 even after 2¹⁷ samples, while the errors at 2¹⁷ range from
+# about a tenth to about six tenths of a nat — still of the order of `1/√ESS`.
+#
+# Where the ESS fails is weight the draws have missed. It is computed from the same weights as the
+# estimate, so it says how evenly the drawn weights are spread, not how much weight was never drawn.
+# When one weight dominates (d = 10 and 20 in the table) it is between 1 and 2 whatever the error —
+# there the larger ESS went with the larger error —, so it says "unreliable" without saying by how
+# much. And when the draws miss part of the target altogether (a posterior mode the proposal never
+# visits), the ESS can look fine while the estimate is wrong: a large ESS is necessary for a
+# reliable estimate, not sufficient.
 # </details>
 
 # %% [markdown]
@@ -499,13 +535,18 @@ for d, row in ess_rows.items():
 # - Naive estimate: `log p(x) ≈ logsumexp_m log p(x|z_m) − log M`, `z_m ~ p(z)` — in log space; it is
 #   importance sampling with the prior as the proposal. Averaging the logs instead gives the ELBO
 #   with q = prior, a different (lower) number.
-# - Below about `exp(KL(p(z|x) ‖ p(z)))` samples it is off by nats; an error of about ε nats needs
-#   about `(1 + χ²(p(z|x) ‖ p(z)))/ε²`. Both grow exponentially in the number of latent dimensions
-#   the data inform: in practice hopeless beyond a handful of dimensions. It is biased low in
-#   expectation (Jensen), though single runs can overshoot; an ESS above a threshold does not mean
-#   the estimate is right.
+# - Below about `exp(KL(p(z|x) ‖ p(z)))` samples it is typically off by nats; once M ≫ χ², its error
+#   is about `√(χ²/M)` nats, so about `(1 + χ²(p(z|x) ‖ p(z)))/ε²` samples suffice for an error of
+#   about ε nats (with this notebook's Gaussian weights, about that many are also needed). The cost
+#   is set by how far the posterior is from the prior, not by the dimension as such; but each latent
+#   dimension the data inform adds to the KL, so in practice the estimate is hopeless beyond a
+#   handful of informed dimensions. It is biased low in expectation (Jensen), though single runs can
+#   overshoot. While the weights are well behaved its error is about `1/√ESS` nats; the ESS cannot
+#   see weight the draws missed.
 # - Sampling from an approximate posterior `q(z|x)` instead (importance sampling) makes the cost
 #   depend on how far the posterior is from q, not from the prior — the motivation for the VAE's
-#   encoder. A good proposal must not be narrower than the posterior; the encoder, fitted by the
-#   reverse KL, tends to be, so IW with it can need more samples than its ELBO suggests. Notebook
-#   04 turns `q(z|x)` into a training objective; IWAE trains on the IW bound itself.
+#   encoder. A good proposal must not be much narrower than the posterior anywhere (by more than a
+#   factor √2 in some direction, the weights' variance is infinite), and every unnecessary factor of
+#   width costs samples too; the encoder, fitted by the reverse KL, tends to be too narrow, so IW
+#   with it can need more samples than its ELBO suggests. Notebook 04 turns `q(z|x)` into a training
+#   objective; IWAE trains on the IW bound itself.

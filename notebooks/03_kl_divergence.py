@@ -14,10 +14,10 @@
 #
 # - to derive `KL(q‖p)` for two univariate Gaussians step by step, and to spot the
 #   classic slip `log(σ_p²/σ_q²)` with a numerical check;
-# - which `(μ_q, σ_q²)` make the KL to N(0, 1) small or large, and why it is always finite
+# - which `(μ_q, σ_q²)` make the KL to N(0, 1) small or large, and whether it can be infinite
 #   for σ_q > 0;
-# - the closed form against the standard normal used in the VAE, and why a diagonal
-#   Gaussian's KL is a sum over dimensions (exercise);
+# - the closed form against the standard normal used in the VAE, and how a diagonal
+#   Gaussian's KL relates to the per-dimension KLs (exercise);
 # - to prove `KL ≥ 0` for any two distributions, and to test whether the KL is a distance
 #   (symmetry, the triangle inequality);
 # - what the two directions of the KL, `KL(p‖q)` and `KL(q‖p)`, do when one Gaussian is fitted
@@ -27,7 +27,7 @@
 #
 # - **Q1.5** Derive `KL(q‖p)` for `q = N(μ_q, σ_q²)` and `p = N(μ_p, σ_p²)`.
 # - **Q1.5a** Give an example of `(μ_q, σ_q²)` whose KL to `N(0, 1)` is small, and one whose KL is
-#   large (but finite). What are the values?
+#   large. What are the values?
 # - **Q1.5b** Write the closed form of `KL(q‖p)` for `p = N(0, 1)`, and for a diagonal Gaussian
 #   `q = N(μ, diag(σ²))` against `N(0, I)`. Implement it (exercise).
 #
@@ -179,7 +179,7 @@ for mq, sq, mp, sp in pairs:
 # %% [markdown]
 # **Symbolic check (optional).** If `sympy` is installed, `kl_symbolic()` integrates
 # `q(z) log(q(z)/p(z))` over the real line and compares the result with the formula above (the
-# second value printed is their difference after simplification; 0 means identical). sympy's
+# last line printed is their difference after simplification; 0 means identical). sympy's
 # simplified result puts everything over the common denominator `2σ_p²`, where the first term
 # hides as `σ_p² log(σ_p²/σ_q²) / (2σ_p²)`: the ½ in front of `log(σ_p²/σ_q²)` is easy to miss there.
 # Expanded term by term, it reads `log(σ_p) − log(σ_q)`, the log of the ratio of standard
@@ -259,8 +259,6 @@ plt.show()
 # Large but finite: for any `σ_q > 0` and any `μ_q` every term is finite. The KL grows without bound
 # in three ways: as `σ_q → 0` (like `−log σ_q`), as `σ_q → ∞` (like `σ_q²/2`: the "wide" row,
 # `(μ_q, σ_q²) = (0, 100)`, gives `−log 10 + 100/2 − 1/2 ≈ 47.2` nats), and as `|μ_q| → ∞` (like `μ_q²/2`).
-# By the same factor, widening q costs more here than shrinking it: `σ_q = 0.1` at `μ_q = 0` gives only
-# `−log 0.1 + 0.01/2 − 1/2 ≈ 1.81` nats against the wide row's 47.2.
 # </details>
 
 # %% [markdown]
@@ -275,7 +273,7 @@ plt.show()
 # `(N, D)` (`sigma` is the standard deviation); return one KL per example, shape `(N,)`, in the
 # dtype of the inputs. The VAE's loss differentiates it, so keep it a differentiable function of
 # `mu` and `sigma`. The check names the usual slips (sign, σ vs σ², a missing log, a missing
-# constant or ½, a mean instead of a sum, a detached result).
+# constant or ½, a detached result, another dtype).
 
 # %%
 def kl_to_standard_normal(mu, sigma):
@@ -360,8 +358,8 @@ zq = 1.5 * torch.randn(200_000, generator=torch.Generator().manual_seed(4), dtyp
 ratio = (p_mix.log_prob(zq) - normal_log_pdf(zq, 0.0, 1.5)).exp()     # p(z)/q(z) at samples of q
 exact = -float(reverse_kl(p_mix, 0.0, 1.5))
 print(f"E_q[log p/q] = {ratio.log().mean().item():+.4f}   (= -KL(q‖p); exact: {exact:+.4f})")
-print(f"log E_q[p/q] = {ratio.mean().log().item():+.4f}   (exactly 0 here: q > 0 everywhere, so E_q[p/q] = ∫ p = 1; "
-      f"Monte Carlo standard error of E_q[p/q]: {(ratio.std() / len(ratio) ** 0.5).item():.4f})")
+print(f"log E_q[p/q] = {ratio.mean().log().item():+.4f}   "
+      f"(Monte Carlo standard error of E_q[p/q]: {(ratio.std() / len(ratio) ** 0.5).item():.4f})")
 
 # %% [markdown]
 # <details><summary><b>Worked answer (KL ≥ 0)</b></summary>
@@ -391,9 +389,10 @@ print(f"log E_q[p/q] = {ratio.mean().log().item():+.4f}   (exactly 0 here: q > 0
 #
 # **Predict first.** For a narrow `q = N(0, 0.3²)` and `p = N(0, 1)`, which is larger, `KL(q‖p)` or
 # `KL(p‖q)`? With p = N(0, 1), which costs more in `KL(q‖p)`: a q twice as narrow as p, or twice as
-# wide — and in `KL(p‖q)`? And for the three Gaussians `N(0, 1)`, `N(1, 1)`, `N(2, 1)`, compare
-# `KL(N(0,1)‖N(2,1))` with `KL(N(0,1)‖N(1,1)) + KL(N(1,1)‖N(2,1))` (your formula of Q1.5 makes
-# this a one-liner).
+# wide — and in `KL(p‖q)`? (The growth rates of Q1.5a's answer settle it for very large factors; is
+# it the same for a factor of 2, and for every factor?) And for the three Gaussians `N(0, 1)`,
+# `N(1, 1)`, `N(2, 1)`, compare `KL(N(0,1)‖N(2,1))` with `KL(N(0,1)‖N(1,1)) + KL(N(1,1)‖N(2,1))`
+# (your formula of Q1.5 makes this a one-liner).
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -414,10 +413,18 @@ print(f"triangle: KL(N(0,1)‖N(2,1)) = {direct:.4f}  >  KL(N(0,1)‖N(1,1)) + K
 #
 # **Shrinking versus widening.** With p = N(0, 1), `KL(q‖p)` charges about 0.32 nats for a q twice
 # as narrow (σ_q = 0.5) and about 0.81 nats for one twice as wide (σ_q = 2); `KL(p‖q)` charges the same
-# two amounts the other way round. In `KL(q‖p)` — the direction the VAE minimises — a q that spills
-# outside p costs more than one that stays inside it: fits that minimise it tend to come out too
-# narrow (under-dispersed). Notebook 04's best diagonal q, narrower than the posterior's marginals,
-# is an example; the next section shows what the reverse KL does with two modes.
+# two amounts the other way round. The same holds for every factor k > 1, not just 2: write
+# `f(s) = −log s + s²/2 − ½` for the KL of `N(0, s²)` to `N(0, 1)`; then
+# `f(k) − f(1/k) = (k² − k⁻²)/2 − 2 log k` is 0 at k = 1 and has the derivative `(k² − 1)²/k³ ≥ 0`, so
+# in `KL(q‖p)` widening by a factor k costs more than shrinking by the same factor, and in `KL(p‖q)`
+# the other way round.
+#
+# In `KL(q‖p)` — the direction the VAE minimises — a q that spills outside p costs more than one that
+# stays inside it. That alone does not make its minimiser narrow: when q's family contains p (a
+# Gaussian q for a Gaussian p), both directions recover p exactly. It matters when q *cannot* match p.
+# Then the reverse fit often errs on the narrow side: notebook 04's best diagonal q for a correlated
+# Gaussian posterior takes the posterior's *conditional* variances, smaller than its marginal ones.
+# Not always, though: the next section finds a wide reverse fit between two modes.
 #
 # **No triangle inequality.** For equal variances the closed form gives
 # `KL(N(μ_1, σ²)‖N(μ_2, σ²)) = (μ_1 − μ_2)²/(2σ²)` — a *squared* distance. So
@@ -507,9 +514,10 @@ for weight in (0.5, 0.6):
 #   one on each mode and a wide one between. Which one an optimiser finds depends on where it starts.
 #
 # The VAE's gap is `KL(q(z|x)‖p(z|x))`, the **reverse** direction (notebook 04): an encoder that
-# cannot represent the posterior's shape tends to under-cover it — too narrow, often on one mode —
-# rather than spread mass where the posterior has none. Notebook 04 shows this for a correlated
-# posterior: the best diagonal q is narrower than the posterior's marginals.
+# cannot represent the posterior's shape pays for every bit of mass it puts where the posterior is
+# small, so it often under-covers it — too narrow, or on one mode — though, as the list shows, a wide
+# q between two modes can be a reverse-KL minimum too. Notebook 04 shows the narrow case for a
+# correlated posterior: the best diagonal q is narrower than the posterior's marginals.
 #
 # **Maximum likelihood is the forward direction.** Fitting a model `p_θ` to data by maximum
 # likelihood maximises `E_{p_data}[log p_θ(x)] = −H(p_data) − KL(p_data ‖ p_θ)`; the entropy does not
@@ -544,7 +552,8 @@ explorer
 #   divergence, not a metric: not symmetric, and no triangle inequality.
 # - Fitting one Gaussian to two modes: `KL(p‖q)` covers both (moment matching; maximum likelihood
 #   minimises this direction); `KL(q‖p)` — the VAE's direction — has a local minimum on each
-#   well-separated mode, can prefer a wide q between modes at intermediate separations, and
-#   generally errs on the narrow side.
+#   well-separated mode and can prefer a wide q between modes at intermediate separations; when q's
+#   family contains p both directions recover p, and when it cannot match p the reverse fit often
+#   errs on the narrow side (a diagonal q on a correlated Gaussian, notebook 04).
 #
 # Next: notebook 04 uses this KL as the regularization term of the ELBO.

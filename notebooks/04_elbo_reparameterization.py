@@ -14,14 +14,14 @@
 #
 # - the identity `log p(x) − KL(q(z|x) ‖ p(z|x)) = E_q[log p(x|z)] − KL(q(z|x) ‖ p(z))`, two ways
 #   (Bayes' rule and Jensen's inequality), why the right side is a lower bound, and to check it to
-#   the last digit on a model where everything is exact — with your own KL between full-covariance
+#   four decimals on a model where everything is exact — with your own KL between full-covariance
 #   Gaussians (the harder exercise);
 # - what goes wrong with the tempting `log E_q[p(x|z)]` in place of `E_q[log p(x|z)]`;
 # - why we optimize a bound at all, and what happens when the bound is pushed up;
-# - the two terms of the VAE loss, their rate/distortion reading and inactive latent units, and the
-#   per-example loss with a Bernoulli decoder (exercise);
-# - why a sample of q carries no gradient and how the reparameterization trick fixes it (exercise),
-#   and how its gradient's variance compares with the score function's — and under which conditions.
+# - what each of the two terms of the VAE loss does, how to read them as the cost of a code, inactive
+#   latent units, and the per-example loss with a Bernoulli decoder (exercise);
+# - whether gradients pass through a sample of q, and how to make them (exercise), and how the
+#   resulting gradient's variance compares with the score function's — and under which conditions.
 #
 # **Questions**
 #
@@ -90,7 +90,11 @@ from course_utils.toys import (
     reparameterization_gradients,
     score_function_gradients,
 )
-from course_utils.toys.gradient_estimators import expected_squared_distance, squared_distance
+from course_utils.toys.gradient_estimators import (
+    expected_squared_distance,
+    quadratic_gradient_variances,
+    squared_distance,
+)
 from course_utils.vae import VAE, VAEConfig, evaluation_images, latent_usage, train_vae
 
 set_threads()
@@ -197,16 +201,23 @@ for name, log_px, elbo, gap, kl, yours in elbo_table(model, x, candidates, kl_fn
     print(f"{name:30s} {log_px:9.4f} {elbo:9.4f} {gap:8.4f} {kl:11.4f} {yours:11.4f}")
 print(f"\nbest diagonal q, closed form: -1/2 log(1 - rho^2) = {-0.5 * math.log(1 - rho**2):.4f} nats "
       f"(from the precision matrix: {best_diagonal_gap(model):.4f})")
+std_ratio = best_sigma[0] / post_cov.diagonal().sqrt()
+print("best diagonal q's standard deviations / the posterior's marginal ones: "
+      + ", ".join(f"{r:.3f}" for r in std_ratio.tolist()) + f"   (sqrt(1 - rho^2) = {math.sqrt(1 - rho**2):.3f})")
 record("ELBO gap of the best diagonal q (linear-Gaussian model of Q1.6)", best_diagonal_gap(model), "nats")
 
 # %% [markdown]
 # What to look at: in every row `gap = KL(q ‖ posterior)` to four decimals, and the ELBO never
 # exceeds `log p(x)`. A diagonal q cannot represent the correlation, so even the best one leaves a
 # gap, `−½ log(1 − ρ²)`, which with ρ ≈ −0.94 is about one nat. Matching the posterior's *marginal*
-# standard deviations is much worse than the narrower "best diagonal" q: `KL(q ‖ p)` punishes q for
-# putting mass where the posterior has little — the reverse KL of notebook 03, mode-seeking, which
-# here means under-covering the posterior. (That same best diagonal q, used as an importance-sampling
-# proposal for `log p(x)`, gives weights of infinite variance: notebook 02's four-proposal table.)
+# standard deviations is much worse than the narrower "best diagonal" q. The posterior has one mode,
+# so nothing here is mode-seeking: the reverse KL of notebook 03 charges q for mass where the
+# posterior is small, and a product of two independent Gaussians cannot follow the posterior's
+# narrow, tilted ridge. The best it can do is take the posterior's *conditional* variances,
+# `1/Λ_jj = Σ_jj (1 − ρ²)` (Λ the posterior's precision matrix, Σ its covariance), so its standard
+# deviations are `sqrt(1 − ρ²)` times the marginal ones — about a third here, as the last printed line
+# shows. (That same best diagonal q, used as an importance-sampling proposal for `log p(x)`, gives
+# weights of infinite variance: notebook 02's four-proposal table.)
 #
 # **The expectation of what?** Some write-ups put `log E_q[p(x|z)]` where `E_q[log p(x|z)]` belongs.
 # *Predict first:* which of the two is larger? Can `log E_q[p(x|z)] − KL(q ‖ p(z))` exceed `log p(x)`?
@@ -233,8 +244,12 @@ print(f"point 0 by Monte Carlo: E_q[log p(x|z)] = {log_lik.mean().item():.4f} (c
 # %% [markdown]
 # What to look at: with the exact posterior the ELBO column equals `log p(x)` (the gap is 0), while
 # the trap is *above* `log p(x)` for every point: it is not a lower bound at all. By Jensen's
-# inequality `log E_q[p(x|z)] ≥ E_q[log p(x|z)]`, so the trap is never below the ELBO, and here it
-# exceeds even the quantity it was supposed to bound.
+# inequality `log E_q[p(x|z)] ≥ E_q[log p(x|z)]`, so the trap is never below the ELBO. With q the exact
+# posterior the ELBO *is* `log p(x)`, so the trap's excess over `log p(x)` is exactly that Jensen gap,
+# `log E_q[p(x|z)] − E_q[log p(x|z)] ≥ 0`, for every model and every x — not only here. Nor is the trap
+# an upper bound: with q = p(z) its KL is 0 and `E_{p(z)}[p(x|z)] = p(x)`, so it equals `log p(x)`, and
+# with a q far from the posterior (all its mass where `p(x|z)` is tiny) it falls below. It bounds
+# nothing.
 #
 # <details><summary><b>Worked answer (Q1.6)</b></summary>
 #
@@ -277,11 +292,13 @@ print(f"point 0 by Monte Carlo: E_q[log p(x|z)] = {log_lik.mean().item():.4f} (c
 #
 # Because `log p(x_n)` and the posterior `p(z|x_n)` are intractable for a non-linear decoder:
 # `log p(x) = log ∫ p(x|z) p(z) dz` is an integral over the latent space through a neural network
-# with no closed form; its naive Monte Carlo estimate needs exponentially many samples in dim(z)
-# (notebook 02); and the posterior `p(z|x) = p(x|z) p(z)/p(x)` contains the same integral as its
-# normaliser. The ELBO needs neither: `E_q[log p(x|z)]` is estimated with a sample from q (which
-# lands where the posterior is), and `KL(q ‖ p(z))` is in closed form (notebook 03) — both
-# computable and differentiable.
+# with no closed form; its naive Monte Carlo estimate needs about `exp(KL(p(z|x) ‖ p(z)))` prior
+# samples before it is even roughly right, a number that grows exponentially with the number of latent
+# dimensions the data inform (notebook 02); and the posterior `p(z|x) = p(x|z) p(z)/p(x)` contains the
+# same integral as its normaliser. The ELBO needs neither: `E_q[log p(x|z)]` is estimated from one
+# sample of q, with modest variance whatever q is (it averages log-likelihoods, not likelihoods), and
+# `KL(q ‖ p(z))` is in closed form (notebook 03) — both computable and differentiable. How close q is
+# to the posterior decides how tight the bound is, not whether it can be computed.
 # </details>
 
 # %% [markdown]
@@ -319,11 +336,25 @@ axes[0].legend(loc="lower right")
 axes[1].legend(loc="lower left")
 fig.tight_layout()
 plt.show()
+for k, phase in enumerate(["q only", "model only", "both"]):
+    part = {key: history[key][k * steps:(k + 1) * steps] for key in ("log_px", "elbo", "gap")}
+    peak = max(range(steps), key=lambda i: part["log_px"][i])
+    elbo_falls = any(b < a - 1e-12 for a, b in zip(part["elbo"][:-1], part["elbo"][1:], strict=True))
+    print(f"{phase:>10}: log p(x) {part['log_px'][0]:7.3f} -> {part['log_px'][-1]:7.3f} "
+          f"(highest {part['log_px'][peak]:7.3f} at step {k * steps + peak}); "
+          f"gap {part['gap'][0]:6.3f} -> {part['gap'][-1]:6.3f}; "
+          f"the ELBO {'falls at some step' if elbo_falls else 'rises at every step'}")
 
 # %% [markdown]
 # What to look at: while only q moves, `log p(x)` is flat and the ELBO climbs towards it — the
-# gap shrinks. While only the model moves, `log p(x)` rises, but the gap *grows*, because q was
-# fitted to the old model's posterior. When both move, both effects happen together.
+# gap shrinks. While only the model moves, `log p(x)` rises over the phase, but the gap *grows*: the
+# model's posterior moves away from the q that was fitted to it. When both move, both effects happen
+# together: `log p(x)` rises and the gap shrinks. The ELBO rises at every step of every phase; the
+# other two curves need not be monotone. In full mode (150 steps per phase) `log p(x)` peaks before
+# the end of the model-only phase and then falls by a few hundredths of a nat while the ELBO keeps
+# rising — the gap falls by more, the case the worked answer below warns about (the printout gives
+# the peak; on the plot's scale the dip is invisible). In quick mode (60 steps per phase) that phase
+# ends before the peak.
 #
 # The first two phases are one round of **variational EM**, each done by gradient steps: an E-step
 # fits q to the current model's posterior (exactly, in classical EM; within the variational family
@@ -344,7 +375,7 @@ plt.show()
 # optimizing the model raises `log p(x)` (here while the KL grows, since q lags behind); jointly,
 # both (the VAE's way, with an encoder in place of a q per point). A rising ELBO can even come with
 # a *falling* `log p(x)`, if the gap falls by more. (This question is about these two quantities —
-# not about the reconstruction and regularization terms of the loss, which are Q1.9.)
+# not about the two terms of the loss, which are Q1.9.)
 # </details>
 
 # %% [markdown]
@@ -366,6 +397,24 @@ x_batch = torch.bernoulli(torch.full((8, 784), 0.3), generator=torch.Generator()
 untrained = latent_usage(vae, x_batch, seed=1)
 print(f"first term, -E_q[log p(x|z)] (one sample of z): {untrained['distortion']:.1f} nats per example")
 print(f"second term, KL(q(z|x) || p(z))                : {untrained['rate']:.2f} nats per example")
+
+# %% [markdown]
+# <details><summary><b>Worked answer (Q1.9)</b></summary>
+#
+# - **Reconstruction** `−E_{q(z|x)}[log p(x|z)]`: the expected negative log-likelihood of the input
+#   under the decoder when z comes from the encoder. Minimizing it makes codes informative: the
+#   decoder must reproduce x from z. Alone, it would let the encoder use arbitrarily precise codes
+#   anywhere in latent space (an ordinary autoencoder), and nothing would make samples from the prior
+#   decode to realistic images.
+# - **Regularization** `KL(q(z|x) ‖ p(z))`: keeps each approximate posterior close to the prior
+#   N(0, I). It stops the encoder from using arbitrarily precise, far-apart codes, and keeps the
+#   region of latent space that the encoder uses close to the one the prior samples from — so that
+#   a `z ~ p(z)` tends to land where the decoder was trained. Alone, it is minimised by
+#   `q(z|x) = p(z)` for every x: a code that says nothing about x.
+#
+# On the untrained VAE above the reconstruction term is large and the KL small: the decoder cannot
+# reproduce anything yet, and the encoder's q is still close to the prior.
+# </details>
 
 # %% [markdown]
 # **Rate and distortion.** Read the two terms as a code, averaged over the data. The average KL term
@@ -431,30 +480,20 @@ plt.show()
 # How many units switch off depends on the data set and on the training. In the course's full-mode
 # run on Fashion-MNIST (all 50 000 training images, 20 epochs; `benchmarks/results/notebooks.json`)
 # about 20 of the 50 coordinates end up below the threshold — inactive (when a run finds inactive
-# units, the cell prints the range of their mean KLs). In quick mode (3 000 images, 5 epochs) no
-# coordinate falls below the threshold: every coordinate still carries a little information. On
-# MNIST the count may differ; the course has not measured it there.
+# units, the cell prints the range of their mean KLs). In the course's quick-mode run on Fashion-MNIST
+# (3 000 images, 5 epochs) none falls below the threshold. That run makes a sixty-seventh of the full
+# run's passes over an image (3 000 images for 5 epochs against 50 000 for 20), and it also sees less
+# data; the course has not separated the two effects, and each count comes from one seeded run. On MNIST the counts
+# may differ; the course has not measured them there.
 #
-# <details><summary><b>Worked answer (Q1.9)</b></summary>
-#
-# - **Reconstruction** `−E_{q(z|x)}[log p(x|z)]`: the expected negative log-likelihood of the input
-#   under the decoder when z comes from the encoder. Minimizing it makes codes informative: the
-#   decoder must reproduce x from z. Alone, it would let the encoder use arbitrarily precise codes
-#   anywhere in latent space (an ordinary autoencoder), and sampling from the prior would decode
-#   nonsense.
-# - **Regularization** `KL(q(z|x) ‖ p(z))`: keeps each approximate posterior close to the prior
-#   N(0, I). It stops the encoder from using arbitrarily precise, far-apart codes, and keeps the
-#   region of latent space that the encoder uses close to the one the prior samples from — so that
-#   sampling `z ~ p(z)` and decoding gives realistic images. Alone, it is minimised by
-#   `q(z|x) = p(z)` for every x: a code that says nothing about x.
+# <details><summary><b>Worked answer (rate, distortion and inactive units)</b></summary>
 #
 # **Rate/distortion.** Averaged over the data, the KL term is the rate R (it upper-bounds the mutual
 # information between x and z under the encoder), the reconstruction term the distortion D, and the
-# VAE minimises `D + R`; weighting the rate (`D + β R`, the β-VAE) moves along the trade-off. An
-# untrained VAE has a large distortion and a small rate (q is still near the prior). In a trained
-# VAE some units can end up inactive: `q(z_j|x) = p(z_j)` and their KL is 0 — the "posterior collapse" of
-# single units. The trade-off is one reading of it (a unit stays in use when what it buys in
-# distortion exceeds what it costs in rate), but not the whole story. Collapse can be a property of
+# VAE minimises `D + R`; weighting the rate (`D + β R`, the β-VAE) moves along the trade-off. In a
+# trained VAE some units can end up inactive: `q(z_j|x) ≈ p(z_j)` for every x and their KL near 0 —
+# the "posterior collapse" of single units. The trade-off is one reading of it (a unit stays in use
+# when what it buys in distortion exceeds what it costs in rate), but not the whole story. Collapse can be a property of
 # the maximum-likelihood solution itself: for a VAE with a linear-Gaussian decoder the optimum of
 # the ELBO is probabilistic PCA's maximum-likelihood solution, and there, for a given observation-noise
 # variance σ², every latent direction whose data variance is below σ² is switched off (Lucas et al.,
@@ -476,7 +515,8 @@ plt.show()
 # Implement `L_n` for a batch: `x` (N, 784) binary, `logits` (N, 784) — the decoder's outputs
 # *before* the sigmoid, `f = sigmoid(logits)` — and the encoder's `mu`, `sigma` (N, D). Return shape
 # `(N,)`. Decoders produce confident pixels, with logits of ±30 and beyond: your loss must stay
-# finite and correct there, in float32. Training differentiates it, so keep it differentiable.
+# finite and correct there, computing in float32 (float32 inputs give a float32 result). Training
+# differentiates it, so keep it differentiable.
 
 # %%
 def per_example_loss(x, logits, mu, sigma):
@@ -526,7 +566,7 @@ print(f"KL(q || N(0, I)) (closed form)    = {kl_std_normal(mu_ex, sigma_ex).item
 # %% [markdown]
 # <details><summary><b>Worked answer (Q1.10)</b></summary>
 #
-# With `z^(n) = μ_n + σ_n ⊙ ε`, `ε ~ N(0, I)`, and `f = f_θ(z^(n))`:
+# With one sample `z^(n) ~ q(z|x_n)` and `f = f_θ(z^(n))`:
 #
 # $$L_n = -\sum_{m=1}^{784}\big[x_{n,m}\log f_m + (1-x_{n,m})\log(1-f_m)\big]
 #   - \frac12\sum_{j=1}^{D}\big(1 + \log\sigma_{n,j}^2 - \mu_{n,j}^2 - \sigma_{n,j}^2\big),
@@ -538,9 +578,11 @@ print(f"KL(q || N(0, I)) (closed form)    = {kl_std_normal(mu_ex, sigma_ex).item
 # would be rewarded for moving away from the prior). Sum over pixels and latent dimensions, average
 # over the batch. In code: `F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(-1)`
 # — with `reduction="none"`, since the default `"mean"` averages over pixels *and* examples — plus
-# the KL. Computing `log(sigmoid(logits))` by hand fails at large logits (sigmoid rounds to 1 and
-# `log(1 − f) = −∞`), and so does `log(1 + exp(l))` written out directly (`exp` overflows float32
-# beyond a logit of about 88); `binary_cross_entropy_with_logits` uses `log(1 + e^l)` in a stable form.
+# the KL. Writing `x log f + (1 − x) log(1 − f)` with `f = sigmoid(l)` fails at large logits: in
+# float32 f rounds to exactly 1 from a logit of about 17, so `log(1 − f) = −∞` (and `0 · (−∞) = NaN`
+# where x = 1). `log(1 + exp(l))` written out directly fails too (`exp` overflows float32 beyond a
+# logit of about 88), and converting to float64 only moves that limit. `binary_cross_entropy_with_logits`
+# uses `log(1 + e^l)` in a stable form.
 # </details>
 
 # %% [markdown]
@@ -567,7 +609,8 @@ print("Normal.rsample(): requires_grad =", Normal(mu_q, sigma_q).rsample().requi
 #
 # ### Exercise — `reparameterize`
 # Given `mu`, `sigma` (the standard deviation) and noise `eps ~ N(0, I)`, all of shape (N, D), return
-# a sample of `N(mu, diag(sigma²))` made from that `eps`, such that gradients reach `mu` and `sigma`.
+# a sample of `N(mu, diag(sigma²))` made from that `eps`, in the dtype of the inputs, such that
+# gradients reach `mu` and `sigma`.
 
 # %%
 def reparameterize(mu, sigma, eps):
@@ -602,7 +645,8 @@ print(inspect.getsource(VAE.reparameterize))
 # The conditions of this first comparison: a smooth quadratic f whose gradient is cheap; plain
 # REINFORCE uses no baseline; the baseline is the exact `E_q[f] = Σ_i (σ_i² + (μ_i − 1)²)` (in
 # practice it is estimated, e.g. by a running average); 10 000 one-sample estimates each, from the
-# same noise.
+# same noise. The table's variances are per coordinate: each coordinate of the gradient has its own
+# one-sample estimate, and the table averages their variances over the D coordinates.
 
 # %%
 print(inspect.getsource(score_function_gradients))
@@ -617,10 +661,14 @@ for dim in (1, 10, 100):
     s = quadratic[dim] = gradient_statistics(dim, n=10_000, seed=0)
     print(f"{dim:4d} | {s['score_mean']:10.3f} {s['score_var']:11.1f} | {s['baseline_mean']:8.3f} "
           f"{s['baseline_var']:11.1f} | {s['reparam_mean']:8.3f} {s['reparam_var']:11.3f}")
-q100 = quadratic[100]
+exact = {dim: quadratic_gradient_variances(dim) for dim in (1, 10, 100)}
+print("exact variances per coordinate (score function, with baseline, reparameterized): "
+      + "; ".join(f"D = {dim}: {e['score']:.0f}, {e['baseline']:.0f}, {e['reparam']:.0f}" for dim, e in exact.items()))
+q100, e100 = quadratic[100], exact[100]
 print(f"at dim 100 the baseline lowers the score function's variance "
-      f"{q100['score_var'] / q100['baseline_var']:.0f}-fold; "
-      f"the reparameterized estimator's is lower by another {q100['baseline_var'] / q100['reparam_var']:.0f}-fold")
+      f"{q100['score_var'] / q100['baseline_var']:.0f}-fold (exactly {e100['score'] / e100['baseline']:.1f}-fold); "
+      f"the reparameterized estimator's is lower by another {q100['baseline_var'] / q100['reparam_var']:.0f}-fold "
+      f"(exactly {e100['baseline'] / e100['reparam']:.0f}-fold)")
 
 # %% [markdown]
 # The variances as a function of the dimension, and the distribution of one-sample estimates in
@@ -644,7 +692,7 @@ axes[0].plot(dims, [s["reparam_var"] for s in stats], "s-", label="reparameteriz
 axes[0].set_xscale("log")
 axes[0].set_yscale("log")
 axes[0].set_xlabel("dimension D of z")
-axes[0].set_ylabel("variance of a one-sample estimate")
+axes[0].set_ylabel("variance of a one-sample estimate\n(per coordinate)")
 axes[0].set_title("Gradient variance, E[Σ(z_i − 1)²], z ~ N(0, I)")
 axes[0].legend(fontsize=8)
 every = torch.cat([sf20, bl20, rp20])
@@ -661,14 +709,17 @@ fig.tight_layout()
 plt.show()
 
 # %% [markdown]
-# What to look at: the reparameterized estimator's variance is 4 whatever the dimension (its
-# estimate is `2(z_1 − 1)`); the plain score function's grows with the dimension (every coordinate's
-# estimate is multiplied by the whole `f(z)`), reaching about ten thousand times 4 at D = 100. The
-# baseline removes the fastest part of that growth — at D = 100 it lowers the variance about 66-fold —
-# but what is left still grows with the dimension, about linearly: 19.8, 75.4 and 622 at D = 1, 10
-# and 100 (the first table), because `f(z) − E[f]` still sums D independent fluctuations. At D = 100
-# it is still orders of magnitude above the reparameterized one. All three histograms are centred
-# on −2.
+# What to look at: all variances here are per coordinate (the whole gradient vector's add up to D
+# times as much). Exactly, from Gaussian moments (`quadratic_gradient_variances`, printed under the
+# table): the reparameterized estimator's variance is 4 whatever the dimension (its estimate is
+# `2(z_1 − 1)`); the plain score function's grows *quadratically*, `4D² + 14D + 12`, because every
+# coordinate's estimate is multiplied by the whole `f(z)`, whose mean `2D` and whose fluctuations both
+# grow with D — reaching about ten thousand times 4 at D = 100. The baseline removes the constant part
+# of `f` and with it the quadratic growth — at D = 100 it lowers the variance about 68-fold — but what
+# is left still grows *linearly*, `18 + 6(D − 1)`, because `f(z) − E[f]` still sums D independent
+# fluctuations. At D = 100 it is still orders of magnitude above the reparameterized one. The sampled
+# variances of the first table lie within a tenth of these exact values. All three histograms are
+# centred on −2.
 #
 # **On an ELBO.** The quadratic is a toy. The same three estimators of the gradient of the
 # linear-Gaussian model's actual ELBO (point 0 of Q1.6), in the encoder's mean μ *and* standard
@@ -702,9 +753,12 @@ for name, (mu0, sigma0) in {"q = prior": prior_q, "best diagonal q": (best_mu[:1
 # (a standard error is `sqrt(variance / 10 000)`): all three are unbiased. The reparameterized
 # estimator still has the lowest variance in every coordinate, and the plain score function the
 # highest, but on this ELBO the baseline version is only about 3 to 11 times worse than the
-# reparameterized one — not the orders of magnitude of the 100-dimensional quadratic: here z has two
-# dimensions, and `log p(x|z)` is a quadratic in z whose gradient itself varies with z. How large the
-# advantage is depends on the dimension, on f, and on how good the baseline is.
+# reparameterized one — not the orders of magnitude of the 100-dimensional quadratic. Here z has two
+# dimensions, and the quadratic toy gives ratios in the same range at low dimension: exactly 4.5 at
+# D = 1 and 18 at D = 10 (the exact variances printed above). How large the advantage is depends on
+# the dimension, on f, on how far q's mean is from f's optimum in units of q's standard deviation
+# (for a one-dimensional quadratic centred at a, the ratio is `2.5 + 2 (μ − a)²/σ²`, whatever its
+# curvature), and on how good the baseline is.
 #
 # **Is the reparameterized estimator always better for a smooth f?** *Predict first:* take
 # `f(z) = cos(ωz)` with `z ~ N(μ, 1)` at μ = 0 — smooth for every ω — and the gradient in μ. As ω grows,
@@ -731,7 +785,10 @@ for omega in (0.5, 1.0, 2.0, 4.0):
 # the two (Mohamed et al., 2020, discuss when each wins): the reparameterized estimator tends to win
 # when f varies slowly on the scale of q's standard deviation — and in many dimensions, where the
 # plain score function multiplies every coordinate's estimate by the whole of f. Even the baseline
-# is no free lunch: at ω = 1 subtracting `E[f]` *raises* the score function's variance.
+# is no free lunch: at ω = 1 subtracting `E[f]` *raises* the score function's variance. `E[f]` is not
+# the best constant: with the score `s = z − μ`, the variance of `(f − b) s` is smallest at
+# `b* = E[f s²]/E[s²]`, here `E[cos(ωz) z²] = (1 − ω²) e^{−ω²/2}` — which is 0 at ω = 1, so there
+# the best baseline is none at all.
 #
 # <details><summary><b>Worked answer (Q1.11)</b></summary>
 #
@@ -755,14 +812,16 @@ for omega in (0.5, 1.0, 2.0, 4.0):
 # whose log-density is differentiable, `E_q[log q(z) − log p(z)]` is estimated from the same
 # reparameterized samples, which needs `∇_z log p(z)`.
 #
-# **Its variance.** The score-function estimator avoids differentiating through the sample; without
-# a baseline its variance is far larger than the reparameterized one's in the examples above and
-# grows with the dimension; a baseline reduces it a lot but, in these examples, not to the
-# reparameterized level. That is not a law: for `cos(ωz)` with large ω the reparameterized estimator
-# has the larger variance; it tends to win when f varies slowly on the scale of σ. For VAEs it is
-# the usual choice: their decoders' `log p(x|z)` is differentiable in z, one sample per example is
-# what Kingma & Welling (2014) use, and the plain score function's variance grows with the number of latent
-# dimensions unless a good baseline is found.
+# **Its variance.** The score-function estimator avoids differentiating through the sample. In the
+# quadratic and ELBO examples above its variance without a baseline is far larger than the
+# reparameterized one's and grows with the dimension, and the baseline `E[f]` reduces it a lot but
+# not to the reparameterized level. In the cosine example the order reverses for ω ≥ 1 (the plain
+# score function has the smaller variance), and the baseline `E[f]` even raises the variance at
+# ω = 1 and 2. So there is no law: the reparameterized estimator tends to win when f varies slowly on
+# the scale of σ. For VAEs it is the usual choice: their decoders' `log p(x|z)` is differentiable in
+# z, one sample per example is what Kingma & Welling (2014) use, and the plain score function
+# multiplies every coordinate's estimate by the whole of `log p(x|z)`, so its variance tends to grow
+# with the number of latent dimensions unless a good baseline is found.
 # </details>
 
 # %% [markdown]
@@ -774,12 +833,13 @@ for omega in (0.5, 1.0, 2.0, 4.0):
 #   `log E_q[p(x|z)]` in place of `E_q[log p(x|z)]` is not a bound.
 # - We optimize it because `p(x)` and `p(z|x)` are intractable; pushing it up raises `log p(x)`
 #   and/or lowers `KL(q ‖ p(z|x))`.
-# - Loss = distortion `−E_q[log p(x|z)]` + rate `KL(q ‖ p(z))`; unused latent units have KL 0. Per
+# - Loss = distortion `−E_q[log p(x|z)]` + rate `KL(q ‖ p(z))`; a unit whose q is the prior for every
+#   x costs no rate and carries nothing (inactive; in a trained VAE such units have KLs near 0). Per
 #   example `L_n = BCE summed over pixels − ½ Σ_j(1 + log σ_j² − μ_j² − σ_j²)`, averaged over the batch.
 # - `z = μ + σ ⊙ ε` makes the sample differentiable (any differentiable sampling path `z = g_φ(ε)` does;
-#   discrete z has none). Its gradient's variance was lower than the score function's here — by
-#   orders of magnitude on a high-dimensional quadratic without a baseline, by less with a baseline
-#   or in two dimensions — but not always: for an f that varies quickly on the scale of σ, such as
-#   `cos(ωz)` with large ω, it is higher.
+#   discrete z has none). In the quadratic and ELBO examples its gradient's variance was lower than
+#   the score function's — by orders of magnitude on a high-dimensional quadratic without a
+#   baseline, by less with a baseline or in two dimensions; for an f that varies quickly on the scale
+#   of σ, such as `cos(ωz)` with ω ≥ 1, it was higher than the plain score function's.
 #
 # Next: notebook 05 trains the VAE.

@@ -60,7 +60,8 @@ if "google.colab" in sys.modules:
 # first; otherwise they are trained here, which takes as long as there). The evaluation
 # classifier is `course_utils.evaluation`'s, trained once and cached (notebook 07 already used it).
 # Numbers measured over several seeds come from `benchmarks/results/seeds.json`
-# (`course_utils.course.results`), which `benchmarks/seeds.py` writes.
+# (`course_utils.course.results`), which `benchmarks/seeds.py` writes, on Fashion-MNIST: the
+# course's default data set. On MNIST (`COURSE_DATASET=mnist`) they are not printed beside your run.
 
 # %%
 import inspect
@@ -177,7 +178,8 @@ print(f"correlation between an image's total ink (sum of pixel values) and its E
 #
 # "GANs can only be judged by eye" is outdated. The standard measure (FID, Heusel et al. 2017)
 # fits a Gaussian to the features of real images and one to the features of generated images, and
-# computes the Fréchet (2-Wasserstein) distance between the two Gaussians:
+# computes the Fréchet distance between the two Gaussians — the **squared** 2-Wasserstein distance
+# W2² between them (a squared metric, not a metric: W2, its square root, is the metric):
 #
 # $$\mathrm{FD} = \lVert\mu_r - \mu_g\rVert^2 + \mathrm{tr}\,\Sigma_r + \mathrm{tr}\,\Sigma_g
 #   - 2\,\mathrm{tr}\Big[\big(\Sigma_r^{1/2}\,\Sigma_g\,\Sigma_r^{1/2}\big)^{1/2}\Big].$$
@@ -287,28 +289,35 @@ for kind, strength in [("noise", 0.1), ("noise", 0.3), ("blur", 1.0)]:
 # distance go up or down?
 #
 # `benchmarks/seeds.py` trains notebook 05's VAE and notebook 07's GAN with three seeds each
-# (nothing else changed; seed 0 is the pair this notebook loads in full mode) and scores each as
-# above with 10 000 samples:
+# (nothing else changed; seed 0 is the pair this notebook loads in full mode) on Fashion-MNIST and
+# scores each as above with 10 000 samples:
 
 # %%
 seeds = results.load("seeds")
 summary = seeds["summary"]
-print(f"{'':5} {'seeds':>9} {'Fréchet distance':>22} {'precision':>15} {'recall':>15} {'FD_inf':>15}")
+
+
 def mean_sd(entry, f=".3f"):
     """'mean ± sd' of a summary entry (just the mean when the file holds a single seed)."""
     return f"{entry['mean']:{f}}" + (f" ± {entry['sd']:{f}}" if entry["sd"] is not None else "")
 
 
-for model in ("vae", "gan"):
-    s = summary[model]
-    print(f"{model.upper():5} {str(s['seeds']):>9} {mean_sd(s['fd'], '.1f'):>22} {mean_sd(s['precision']):>15} "
-          f"{mean_sd(s['recall']):>15} {mean_sd(s['fd_inf'], '.1f'):>15}")
-ref = seeds["reference"]["real_held_out"]
-print(f"{'real':5} {'':>9} {ref['fd']:>22.2f} {ref['precision']:>15.3f} {ref['recall']:>15.3f} "
-      f"{ref['fd_vs_n']['fd_inf']:>15.2f}   (10 000 held-out real images: the floor)")
-if "test_elbo" in summary["vae"]:
-    print(f"VAE test ELBO over the seeds: {mean_sd(summary['vae']['test_elbo'], '.2f')} nats")
-print(results.provenance("seeds"))
+why = results.not_comparable("seeds", data.name)  # a sentence when this run is on another data set
+if why:
+    print(why)
+else:
+    print(f"{'':5} {'seeds':>9} {'Fréchet distance':>22} {'precision':>15} {'recall':>15} {'FD_inf':>15}")
+    for model in ("vae", "gan"):
+        s = summary[model]
+        print(f"{model.upper():5} {str(s['seeds']):>9} {mean_sd(s['fd'], '.1f'):>22} {mean_sd(s['precision']):>15} "
+              f"{mean_sd(s['recall']):>15} {mean_sd(s['fd_inf'], '.1f'):>15}")
+    ref = seeds["reference"]["real_held_out"]
+    print(f"{'real':5} {'':>9} {ref['fd']:>22.2f} {ref['precision']:>15.3f} {ref['recall']:>15.3f} "
+          f"{ref['fd_vs_n']['fd_inf']:>15.2f}   (10 000 held-out real images: the floor)")
+    if "test_elbo" in summary["vae"]:
+        print(f"VAE test ELBO over the seeds: {mean_sd(summary['vae']['test_elbo'], '.2f')} nats")
+    where = results.provenance("seeds")  # the machine, date and command of the seeds runs
+    print(f"({results.dataset_name(results.dataset('seeds'))}, {where})")
 
 # %% [markdown]
 # **FD against 1/n.** The bias of the estimate shrinks roughly like `1/n`, so Chong & Forsyth (2020)
@@ -394,22 +403,23 @@ for name, s in scores.items():
 # measurements here disagree in an instructive way:
 #
 # - The **class histograms** of the two models are about equally far from the real mix (compare the
-#   two total variations, here and over seeds in `seeds.json`). In the full-mode runs the VAE puts at
+#   two total variations, here and over seeds in `seeds.json`). In the full-mode runs on
+#   Fashion-MNIST the VAE puts at
 #   least 1% of its samples in every class and the GAN in every class or all but one
 #   (`classes_covered` in `seeds.json`): at the level of classes, neither model drops much.
 #   But a class histogram cannot see dropping *within* a class (only some kinds of shirt, say), and
 #   "at least 1% of the samples" is a weak test anyway: a class with 3% of the samples instead of 10%
 #   has lost two thirds of its share and still counts as present.
-# - **Recall** sees coverage inside the classes. In the full-mode runs (section 3's table, all
+# - **Recall** sees coverage inside the classes. In the full-mode runs on Fashion-MNIST (section 3's table, all
 #   seeds) the GAN's recall is a small fraction of the VAE's, and both are far below the held-out
 #   real images': the GAN's samples reach only a small part of the real images' feature space — mode
 #   dropping within classes — while the VAE's blurry samples spread wider. The two precisions are
 #   close to each other and below the real images': each model puts a similar share of its samples
 #   among real images' features.
 #
-# So in the full-mode runs the folklore holds, but only recall shows it, not the class histogram.
+# So in the full-mode runs on Fashion-MNIST the folklore holds, but only recall shows it, not the class histogram.
 # Caveat: everything here is seen through one classifier. Its verdict on a blurry or speckled sample
-# is itself uncertain (e.g. "shirt" against "pullover"), and another feature space would give other
+# is itself uncertain (on Fashion-MNIST e.g. "shirt" against "pullover"), and another feature space would give other
 # numbers; k-NN radii also depend on k and on the number of samples.
 # </details>
 
@@ -438,7 +448,7 @@ for name, nb in medians.items():
 #
 # <details><summary><b>Worked answer: memorisation</b></summary>
 #
-# In the full-mode runs (printed above for seed 0; every seed's medians are in `seeds.json`,
+# In the full-mode runs on Fashion-MNIST (printed above for seed 0; every seed's medians are in `seeds.json`,
 # `nn_pixel_median` and `nn_feature_median`) no model's samples are closer to the training set than
 # held-out real images are, so there is no sign of copying; in feature space both models' samples
 # are farther from their nearest training image than real images are — they are less typical of the

@@ -57,14 +57,15 @@ def test_binder_requirements_take_cpu_torch_and_every_course_pin():
     assert binder["torchvision"] == top["torchvision"] + "+cpu"
 
 
-def test_post_build_installs_course_and_prefetches_mnist():
+def test_post_build_installs_course_and_prefetches_fashion_mnist():
     path = BINDER / "postBuild"
     assert path.stat().st_mode & 0o111, "postBuild must be executable"
     lines = [line for line in path.read_text().splitlines() if line.strip() and not line.startswith("#")]
     assert lines[0].startswith("set -e"), "postBuild must stop at the first failing step"
     body = path.read_text()
     assert "pip install --no-cache-dir --no-deps -e ." in body
-    assert "python -m course_utils data --dataset mnist" in body
+    assert "python -m course_utils data --dataset fashion-mnist" in body  # the course's default data set
+    assert "--dataset mnist" not in body
     assert '"Jupytext Notebook"' in body
     subprocess.run(["bash", "-n", str(path)], check=True)
 

@@ -46,6 +46,8 @@ def test_setup_colab_enables_the_widget_manager_and_says_so_in_one_line(monkeypa
     assert calls == ["widget manager"]
     out = capsys.readouterr().out
     assert out.count("\n") == 1 and links.REPOSITORY in out and "/content/x" in out
+    # the data set it will load, and the switch to the other one
+    assert "Fashion-MNIST (the course's default)" in out and "os.environ['COURSE_DATASET'] = 'mnist'" in out
 
 
 def test_setup_colab_asks_for_a_restart_when_an_old_ipywidgets_is_loaded(monkeypatch, capsys):

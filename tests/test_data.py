@@ -1,5 +1,5 @@
-"""Data loading: the MNIST path on tiny IDX files, Fashion-MNIST from Debian, the
-data-set choice, clear errors, the cache, and the batch iterator."""
+"""Data loading: the MNIST path on tiny IDX files, Fashion-MNIST (the course's default) from
+Debian or a download, the data-set choice, clear errors, the cache, and the batch iterator."""
 from __future__ import annotations
 
 import gzip
@@ -98,28 +98,34 @@ def test_fashion_mnist_from_debian():
     assert torch.equal(d.train.images, d2.train.images)
 
 
-def test_mnist_download_from_a_local_server(tmp_path, monkeypatch):
-    """The one test of the download path: torchvision's MNIST download, pointed at a local HTTP server
-    that serves tiny IDX files written here (their checksums replace the real ones)."""
+def serve_tiny_idx_files(tmp_path, monkeypatch, tv_class):
+    """Point torchvision's ``tv_class`` download at a local HTTP server of tiny IDX files written here
+    (their checksums replace the real ones); return (what was written, the server)."""
     import functools
     import hashlib
     import http.server
     import threading
 
-    import torchvision
-
     served = tmp_path / "served"
     written = make_tiny_mnist(served, layout="flat")
     files = sorted(p.name for p in served.glob("*.gz"))
-    monkeypatch.setattr(torchvision.datasets.MNIST, "resources",
+    monkeypatch.setattr(tv_class, "resources",
                         [(name, hashlib.md5((served / name).read_bytes()).hexdigest()) for name in files])
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
     handler.log_message = lambda *args: None
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setattr(tv_class, "mirrors", [f"http://127.0.0.1:{server.server_port}/"])
+    monkeypatch.setattr(D, "_DOWNLOAD_FAILED", {})
+    return written, server
+
+
+def test_mnist_download_from_a_local_server(tmp_path, monkeypatch):
+    """The download path of MNIST: torchvision's MNIST download, pointed at a local HTTP server."""
+    import torchvision
+
+    written, server = serve_tiny_idx_files(tmp_path, monkeypatch, torchvision.datasets.MNIST)
     try:
-        monkeypatch.setattr(torchvision.datasets.MNIST, "mirrors", [f"http://127.0.0.1:{server.server_port}/"])
-        monkeypatch.setattr(D, "_DOWNLOAD_FAILED", {})
         got = D.download_mnist(timeout=5)
     finally:
         server.shutdown()
@@ -129,23 +135,69 @@ def test_mnist_download_from_a_local_server(tmp_path, monkeypatch):
     assert len(d.train) + len(d.val) == 60 and torch.equal(d.test.labels, written["test_labels"].long())
 
 
+def test_fashion_mnist_download_from_a_local_server(tmp_path, monkeypatch):
+    """Without Debian's copy and without the cache, the default data set (no COURSE_DATASET) is downloaded
+    by torchvision's FashionMNIST into the cache -- here from a local HTTP server -- and then read from there."""
+    import torchvision
+
+    monkeypatch.setattr(D, "DEBIAN_FASHION_DIR", tmp_path / "no-debian-package")
+    monkeypatch.delenv("COURSE_DATASET")
+    written, server = serve_tiny_idx_files(tmp_path, monkeypatch, torchvision.datasets.FashionMNIST)
+    try:
+        d = D.load_data(pixels="gray", verbose=False)
+        files = D.locate("fashion-mnist")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert d.name == "fashion-mnist" and d.class_names[0] == "T-shirt/top"
+    assert len(d.train) + len(d.val) == 60 and torch.equal(d.test.labels, written["test_labels"].long())
+    assert set(files) == set(D.FILES)
+    assert all(p.is_relative_to(D.cache_dir() / "data" / "FashionMNIST" / "raw") for p in files.values())
+    again = D.load_data(pixels="gray", verbose=False)  # server gone: found in the cache, no second download
+    assert torch.equal(again.test.images, d.test.images)
+
+
+def test_fashion_mnist_download_failure_explains(tmp_path, offline, monkeypatch):
+    """Offline, without Debian's copy or a cached one: the error says the download failed, where the
+    files were looked for, and the three remedies (apt, the data command online, copying the files)."""
+    monkeypatch.setattr(D, "DEBIAN_FASHION_DIR", tmp_path / "no-debian-package")
+    monkeypatch.delenv("COURSE_DATASET")
+    with pytest.raises(D.DataError) as err:
+        D.load_data(verbose=False)
+    msg = str(err.value)
+    assert msg.startswith("Fashion-MNIST could not be downloaded into") and "network disabled" in msg
+    assert "Fashion-MNIST was not found" in msg and str(tmp_path / "no-debian-package") in msg
+    assert "apt-get install dataset-fashion-mnist" in msg and "python -m course_utils data" in msg
+    assert "COURSE_DATA_DIR" in msg
+    with pytest.raises(D.DataError, match="^Fashion-MNIST could not be downloaded"):  # remembered: no new wait
+        D.download_fashion_mnist()
+
+
 # ----------------------------------------------------------------------------- choice
 
-def test_auto_prefers_mnist_when_on_disk(tiny_mnist, offline, monkeypatch):
+def test_auto_and_no_setting_mean_fashion_mnist_even_when_mnist_is_on_disk(tiny_mnist, offline, monkeypatch,
+                                                                            capsys):
+    """Fashion-MNIST is the course's default: every reference number was measured on it."""
     root, _ = tiny_mnist
-    monkeypatch.setenv("COURSE_DATA_DIR", str(root))
-    assert D.resolve_dataset("auto") == "mnist"
-    monkeypatch.delenv("COURSE_DATASET")
-    assert D.resolve_dataset(None) == "mnist"  # unset COURSE_DATASET means auto
-
-
-def test_auto_falls_back_to_fashion_with_one_line(tmp_path, offline, monkeypatch, capsys):
-    fashion = tmp_path / "fashion"
-    make_tiny_mnist(fashion, layout="flat")  # same format, stands in for Debian's folder
-    monkeypatch.setattr(D, "DEBIAN_FASHION_DIR", fashion)
+    monkeypatch.setenv("COURSE_DATA_DIR", str(root))  # MNIST is right there: auto still does not take it
+    assert D.DEFAULT_DATASET == "fashion-mnist"
     assert D.resolve_dataset("auto") == "fashion-mnist"
-    out = capsys.readouterr().out.strip().splitlines()
-    assert len(out) == 1 and "Fashion-MNIST" in out[0] and "MNIST could not be downloaded" in out[0]
+    monkeypatch.delenv("COURSE_DATASET")
+    assert D.resolve_dataset(None) == "fashion-mnist"  # unset COURSE_DATASET means auto
+    monkeypatch.setenv("COURSE_DATASET", "mnist")  # MNIST is one switch away
+    assert D.resolve_dataset() == "mnist"
+    assert capsys.readouterr().out == ""
+
+
+def test_auto_loads_fashion_mnist_from_debians_folder_first(tmp_path, offline, monkeypatch):
+    fashion = tmp_path / "fashion"
+    written = make_tiny_mnist(fashion, layout="flat")  # same format, stands in for Debian's folder
+    monkeypatch.setattr(D, "DEBIAN_FASHION_DIR", fashion)
+    monkeypatch.setenv("COURSE_DATASET", "auto")
+    make_tiny_mnist(D.cache_dir() / "data", n_train=48, n_test=7, seed=1, name="FashionMNIST")  # a cached copy too
+    assert D.search_dirs("fashion-mnist")[-2:] == [fashion, D.cache_dir() / "data"]
+    d = D.load_data(pixels="gray", verbose=False)
+    assert d.name == "fashion-mnist" and torch.equal(d.test.labels, written["test_labels"].long())
 
 
 def test_env_var_chooses_dataset(monkeypatch):
@@ -167,12 +219,7 @@ def test_explicit_mnist_offline_raises_clear_error(offline, tmp_path, monkeypatc
     msg = str(err.value)
     assert "MNIST was not found" in msg and str(tmp_path / "empty") in msg
     assert "python -m course_utils data --dataset mnist" in msg and "COURSE_DATA_DIR" in msg
-
-
-def test_nothing_available_names_both_remedies(offline, tmp_path, monkeypatch):
-    monkeypatch.setattr(D, "DEBIAN_FASHION_DIR", tmp_path / "nowhere")
-    with pytest.raises(D.DataError, match="dataset-fashion-mnist"):
-        D.resolve_dataset("auto")
+    assert "course's default data set, Fashion-MNIST" in msg and "COURSE_DATASET=fashion-mnist" in msg
 
 
 # ----------------------------------------------------------------------------- bad files, cache
@@ -323,3 +370,15 @@ def test_data_command_line_as_a_process(tiny_mnist):
                           env=env, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "Data(MNIST, pixels='gray', train=50, val=10, test=12)" in proc.stdout
+
+
+def test_data_command_line_defaults_to_fashion_mnist(tmp_path, offline, capsys, monkeypatch):
+    """``python -m course_utils data`` without --dataset and without COURSE_DATASET: the course's default."""
+    from course_utils.__main__ import main
+
+    fashion = tmp_path / "fashion"
+    make_tiny_mnist(fashion, layout="flat")  # stands in for Debian's folder
+    monkeypatch.setattr(D, "DEBIAN_FASHION_DIR", fashion)
+    monkeypatch.delenv("COURSE_DATASET")
+    assert main(["data"]) == 0
+    assert "Data(Fashion-MNIST, pixels='gray', train=50, val=10, test=12)" in capsys.readouterr().out

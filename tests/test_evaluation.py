@@ -54,6 +54,19 @@ def test_closed_form_for_diagonal_gaussians():
     assert E.frechet_distance_gaussians([3.0], [[4.0]], [0.0], [[9.0]]) == pytest.approx(9 + 1, abs=1e-12)
 
 
+def test_frechet_distance_is_the_squared_w2_not_a_metric():
+    """Issue 20, wrong #3: the formula is W2 squared. For point-like Gaussians N(m, 0) W2 = |m_a - m_b|, so
+    FD is the squared gap and breaks the triangle inequality (0 -> 1 -> 2: 1 + 1 < 4); its square root,
+    W2, satisfies it on the same three Gaussians (1 + 1 >= 2). Tolerance 1e-10 (float64 round-off)."""
+    zero = [[0.0]]
+    fd = {(a, b): E.frechet_distance_gaussians([a], zero, [b], zero) for a, b in ((0.0, 1.0), (1.0, 2.0), (0.0, 2.0))}
+    assert fd[(0.0, 2.0)] == pytest.approx(4.0, abs=1e-10)
+    assert fd[(0.0, 1.0)] + fd[(1.0, 2.0)] < fd[(0.0, 2.0)]  # not a metric
+    w2 = {k: v ** 0.5 for k, v in fd.items()}
+    assert w2[(0.0, 1.0)] + w2[(1.0, 2.0)] >= w2[(0.0, 2.0)] - 1e-10
+    assert "squared" in E.frechet_distance_gaussians.__doc__.splitlines()[0]
+
+
 def symmetry_tolerance(s1, s2) -> float:
     """How far FD(a, b) and FD(b, a) may differ: float64 round-off of the terms summed.
 

@@ -76,9 +76,10 @@ def reseeding_to_its_own_start(p, g):
     (reseeding_to_its_own_start, "re-seeds the generator"),
     (lambda p, g: torch.rand(p.shape, generator=g) < p, "dtype torch.bool"),
     (lambda p, g: (torch.rand(p.shape, generator=g) < p).long(), "dtype torch.int64"),
+    (lambda p, g: (torch.rand(p.shape, generator=g) < p).double(), "for probabilities of dtype torch.float32"),
     (lambda p, g: p[:, :2], "shape"),
 ], ids=["mean", "threshold", "one-minus", "shared-uniform", "global-rng", "own-generator", "reseed-0",
-        "reseed-start", "bool", "long", "shape"])
+        "reseed-start", "bool", "long", "float64", "shape"])
 def test_sample_pixels_rejects(wrong, fragment):
     rejects_without_giveaway(ex.check_sample_pixels, wrong, fragment, "sample_pixels")
 
@@ -191,10 +192,11 @@ def test_kl_reference_and_package_agree():
     (lambda mu, s: torch.tensor(good_terms(mu, s).sum(-1).tolist()), "carries no gradient"),
     (lambda mu, s: good_terms(mu.detach(), s).sum(-1), "no gradient reaches mu"),
     (lambda mu, s: good_terms(mu, s).sum(-1).float(), "float32 for float64 inputs"),
+    (lambda mu, s: good_terms(mu.double(), s.double()).sum(-1), "torch.float64 for float32 inputs"),
 ], ids=["sign", "half-missing", "one-missing", "constant-missing", "log-sigma-squared", "sigma-for-variance",
         "sigma-is-variance", "no-log", "log-sigma-in-assignment-form", "mean", "no-sum", "batch-sum", "reverse",
         "detached", "rebuilt-tensor",
-        "mu-detached", "float32"])
+        "mu-detached", "float32", "float64-for-float32"])
 def test_kl_rejects(wrong, fragment):
     rejects_without_giveaway(ex.check_kl_std_normal, wrong, fragment, "kl")
 
@@ -263,8 +265,12 @@ def _kl(combine):
      "without forming the determinant"),
     (lambda mq, sq, mp, sp: 0.5 * torch.log(torch.det(sp) / torch.det(sq)) + (lambda t, m, d, lp, lq: 0.5 * (
         t + m - d))(*kl_parts(mq, sq, mp, sp)), "without forming the determinant"),
+    # the same log(det) made to pass by an upcast: right values, but float64 for float32 inputs
+    (lambda mq, sq, mp, sp: (lambda t, m, d, lp, lq: 0.5 * (t + m - d + torch.log(torch.det(sp.double()))
+                                                             - torch.log(torch.det(sq.double()))))(
+        *kl_parts(mq, sq, mp, sp)), "hides the instability"),
 ], ids=["reverse", "half", "trace-inverse", "maha-inverse", "logdet-sign", "no-d", "diagonals", "logdiag", "det",
-        "unbatched-trace", "float32", "log-of-det", "log-det-ratio"])
+        "unbatched-trace", "float32", "log-of-det", "log-det-ratio", "upcast-log-of-det"])
 def test_kl_gaussians_rejects(wrong, fragment):
     rejects_without_giveaway(ex.check_kl_gaussians, wrong, fragment, "kl_gaussians")
 
@@ -342,7 +348,7 @@ def hand_written(x, lg, mu, s, eps=0.0):
      + kl(mu, s), "sigmoid twice"),
     (lambda x, lg, mu, s: bce(x, lg).sum(-1), "KL (regularization) term is missing"),
     (lambda x, lg, mu, s: kl(mu, s) + 0 * lg.sum(-1), "reconstruction term is missing"),
-    (hand_written, "log(sigmoid(logits)) written out by hand is not stable"),
+    (hand_written, "written out with f = sigmoid(logits) is not stable"),
     (lambda x, lg, mu, s: hand_written(x, lg, mu, s, eps=1e-8), "epsilon added inside the log"),
     (lambda x, lg, mu, s: -(x * torch.log(torch.sigmoid(lg).clamp(1e-6, 1 - 1e-6))
                             + (1 - x) * torch.log(1 - torch.sigmoid(lg).clamp(1e-6, 1 - 1e-6))).sum(-1) + kl(mu, s),
@@ -355,10 +361,13 @@ def hand_written(x, lg, mu, s, eps=0.0):
     (lambda x, lg, mu, s: (bce(x, lg).sum(-1) + kl(mu, s)).detach(), "carries no gradient"),
     (lambda x, lg, mu, s: bce(x, lg.detach()).sum(-1) + kl(mu, s), "no gradient reaches logits"),
     (lambda x, lg, mu, s: (bce(x, lg).sum(-1) + kl(mu, s)).float(), "float32 for float64 inputs"),
+    # log(1 + exp(l)) made to pass at +-100 by an upcast: right values, but float64 for float32 inputs
+    (lambda x, lg, mu, s: (torch.log1p(torch.exp(lg.double())) - x * lg).sum(-1) + kl(mu, s),
+     "hides the instability"),
 ], ids=["kl-sign", "bce-mean", "bce-sum", "swapped-logits", "swapped-probs", "no-1-minus-x", "kl-half",
         "kl-one", "pixel-mean", "batch-mean", "batch-sum", "log-sigma", "sigma-not-squared", "no-logs",
         "double-sigmoid", "no-kl", "no-reconstruction", "hand-written-log-sigmoid", "epsilon", "clamp",
-        "prob-bce", "log-1-plus-exp", "log1p-exp", "detached", "logits-detached", "float32"])
+        "prob-bce", "log-1-plus-exp", "log1p-exp", "detached", "logits-detached", "float32", "upcast-log1p-exp"])
 def test_loss_rejects(wrong, fragment):
     rejects_without_giveaway(ex.check_per_example_loss, wrong, fragment, "loss")
 
@@ -369,6 +378,8 @@ def test_loss_tails_really_break_the_hand_written_form():
     assert (logits.abs() == 30).float().mean() > 0.1
     assert not torch.isfinite(hand_written(x, logits, mu, sigma)).all()
     assert torch.isfinite(ex.reference_per_example_loss(x, logits, mu, sigma)).all()
+    # notebook 04's worked answer: "f rounds to exactly 1 from a logit of about 17"
+    assert torch.sigmoid(torch.tensor(17.0)) == 1 and torch.sigmoid(torch.tensor(16.0)) < 1
 
 
 # ----------------------------------------------------------------- 04 reparameterize
@@ -394,8 +405,9 @@ def test_reparameterize_accepts(good):
     (lambda mu, s, eps: (mu + s * eps).detach(), "no gradient"),
     (lambda mu, s, eps: mu.detach() + s * eps, "no gradient reaches mu"),
     (lambda mu, s, eps: (mu + s * eps).float(), "float32 for float64 inputs"),
+    (lambda mu, s, eps: (mu + s * eps).double(), "torch.float64 for float32 inputs"),
 ], ids=["variance", "sqrt", "logvar", "no-sigma", "swapped", "mean", "new-noise", "sample", "detached",
-        "mu-detached", "float32"])
+        "mu-detached", "float32", "float64-for-float32"])
 def test_reparameterize_rejects(wrong, fragment):
     rejects_without_giveaway(ex.check_reparameterize, wrong, fragment, "reparameterize")
 

@@ -447,6 +447,13 @@ def test_frechet_check_names_typical_mistakes(wrong, fragment):
     rejects(gx.check_frechet_distance, wrong, fragment)
 
 
+def test_frechet_check_type_errors_speak_of_one_number_not_of_gan_losses():
+    """Issue 20: a wrong return type of frechet_distance was explained with '(d_loss, g_loss)'."""
+    for wrong in (lambda a, b: None, lambda a, b: (1.0, 2.0), lambda a, b: torch.ones(2)):
+        message = rejects(gx.check_frechet_distance, wrong, "must return one number")
+        assert "d_loss" not in message and "g_loss" not in message
+
+
 def test_frechet_check_reference_agrees_with_the_engine():
     a, b = gx._fd_inputs(50, 12, 12)
     assert gx.reference_frechet_distance(a, b) == pytest.approx(frechet_distance(a, b), rel=1e-9)

@@ -124,6 +124,24 @@ def test_score_function_variance_matches_its_closed_form():
     assert s["score_var"] == pytest.approx(variance, rel=0.03)
 
 
+@pytest.mark.parametrize("dim, mu, sigma", [(1, 0.0, 1.0), (5, 0.0, 1.0), (3, 0.5, 0.7), (2, -1.0, 1.6), (1, 2.0, 0.5)])
+def test_quadratic_gradient_variances_match_sampling(dim, mu, sigma):
+    """Notebook 04 quotes the exact laws 4, 18 + 6(D - 1) and 4D^2 + 14D + 12; they match sampling, off them too."""
+    from course_utils.toys.gradient_estimators import gradient_statistics, quadratic_gradient_variances
+
+    exact = quadratic_gradient_variances(dim, mu, sigma)
+    s = gradient_statistics(dim, n=200_000, mu=mu, sigma=sigma, seed=4)
+    for name in ("score", "baseline", "reparam"):
+        assert s[f"{name}_var"] == pytest.approx(exact[name], rel=0.04), name
+    if dim == 1:  # notebook 04: in 1-D the baseline/reparameterized ratio is 2.5 + 2 (mu - a)^2 / sigma^2
+        assert exact["baseline"] / exact["reparam"] == pytest.approx(2.5 + 2 * (mu - 1.0) ** 2 / sigma ** 2)
+    if (mu, sigma) == (0.0, 1.0):  # the notebook's case, and the moment computation of the test above
+        assert (exact["reparam"], exact["baseline"]) == (4, 18 + 6 * (dim - 1))
+        # E[a^2 z^2] + 2 E[a z^2] E[b] + E[b^2] - 4 of the test above, with d = dim
+        k = dim - 1
+        assert exact["score"] == 4 * dim ** 2 + 14 * dim + 12 == 34 + 16 * k + 6 * k + 4 * k ** 2 - 4
+
+
 @pytest.mark.parametrize("omega", [0.5, 1.0, 4.0])
 def test_cosine_gradient_variances_closed_forms_match_sampling(omega):
     from course_utils.toys.gradient_estimators import cosine_gradient_variances
@@ -271,6 +289,55 @@ def test_iw_errors_zero_for_the_exact_posterior_and_biased_for_the_best_diagonal
     assert err.mean().item() == pytest.approx(-gap, abs=4 * err.std().item() / math.sqrt(200))
     with pytest.raises(ValueError, match="one data point"):
         iw_errors(model, x, mean[0], cov)
+
+
+def test_iw_proposals_are_the_four_of_notebook_02():
+    """The best-ELBO diagonal q (too narrow: negative margin), the marginal-std diagonal q, the prior and the
+    inflated posterior; each from its own definition, so a swapped or mis-scaled proposal fails."""
+    from course_utils.toys.elbo_gap import PROPOSAL_LABELS, collinear_model, iw_proposals, weight_variance_margin
+
+    model, x = collinear_model()
+    props = iw_proposals(model, x[:1])
+    assert list(props) == list(PROPOSAL_LABELS) == ["best_diagonal", "marginal_stds", "prior", "posterior_x2"]
+    mean, cov = model.posterior(x[:1])
+    mu, sigma = model.best_diagonal_q(x[:1])
+    torch.testing.assert_close(props["best_diagonal"][0], mu[0])
+    torch.testing.assert_close(props["best_diagonal"][1], torch.diag(sigma[0] ** 2))
+    torch.testing.assert_close(props["marginal_stds"][0], mean[0])
+    torch.testing.assert_close(props["marginal_stds"][1].diagonal(), cov.diagonal())
+    assert props["marginal_stds"][1].diagonal().sum() > props["best_diagonal"][1].diagonal().sum()  # wider
+    torch.testing.assert_close(props["prior"][1], torch.eye(2, dtype=torch.float64))
+    torch.testing.assert_close(props["posterior_x2"][1], 2 * cov)
+    assert weight_variance_margin(model, props["best_diagonal"][1]) < 0
+    assert all(weight_variance_margin(model, props[k][1]) > 0 for k in ("marginal_stds", "prior", "posterior_x2"))
+    with pytest.raises(ValueError, match="one data point"):
+        iw_proposals(model, x)
+
+
+@pytest.mark.parametrize("ratio", [0.75, 0.8, 0.9, 1.0, 1.5, 2.0])
+def test_scaled_proposal_chi2_agrees_with_the_general_closed_form(ratio):
+    """chi^2(N(0, I) || N(0, r^2 I)) = chi^2(N(0, I/r^2) || N(0, I)) (rescale z by r): two formulas, one number."""
+    from course_utils.toys.elbo_gap import scaled_proposal_chi2
+    from course_utils.toys.naive_mc import chi2_to_standard_normal
+
+    for dim in (1, 3, 20):
+        general = chi2_to_standard_normal(torch.zeros(dim, dtype=torch.float64),
+                                          torch.eye(dim, dtype=torch.float64) / ratio ** 2)
+        assert scaled_proposal_chi2(ratio, dim) == pytest.approx(general, rel=1e-9)
+    assert scaled_proposal_chi2(1.0, 20) == pytest.approx(1.0)
+
+
+def test_scaled_proposal_chi2_is_infinite_below_one_over_sqrt_2_and_monte_carlo_agrees():
+    from course_utils.toys.elbo_gap import scaled_proposal_chi2
+
+    assert scaled_proposal_chi2(0.7, 1) == math.inf and scaled_proposal_chi2(0.71, 1) < math.inf
+    with pytest.raises(ValueError):
+        scaled_proposal_chi2(0.0, 1)
+    # E_q[w^2] with w = N(z; 0, 1) / N(z; 0, r^2), z ~ q = N(0, r^2), r = 1.5: a seeded Monte Carlo check
+    r = 1.5
+    z = r * torch.randn(400_000, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    log_w = -0.5 * z ** 2 + 0.5 * (z / r) ** 2 + math.log(r)
+    assert (2 * log_w).exp().mean().item() == pytest.approx(scaled_proposal_chi2(r, 1), rel=0.01)
 
 
 def test_weight_variance_margin_predicts_a_finite_second_moment_in_one_dimension():

@@ -1,21 +1,24 @@
 """MNIST and Fashion-MNIST as in-memory tensors, chosen in one place.
 
-What lives here: finding the IDX files (or downloading MNIST through torchvision),
+What lives here: finding the IDX files (or downloading them through torchvision),
 parsing them with torchvision's dataset classes, caching the decoded tensors, the
 deterministic train/validation split and the pixel handling (grayscale, dynamic or
 static binarization). Batching lives in :mod:`course_utils.core.batches`.
 
 The data set is chosen by :func:`resolve_dataset`: an explicit name, else the
 ``COURSE_DATASET`` environment variable (``auto``, ``mnist`` or ``fashion-mnist``),
-else ``auto``. ``auto`` takes MNIST when it is on disk or can be downloaded,
-otherwise Fashion-MNIST when it is installed, and prints one line saying which and
-why. Asking for ``mnist`` explicitly never falls back.
+else ``auto``. ``auto`` means **Fashion-MNIST, the course's default data set**: every
+reference number in ``benchmarks/results`` was measured on it. MNIST, the original
+assignment's data, is one switch away (``COURSE_DATASET=mnist``); asking for a data set
+never falls back to the other one.
 
-Files are looked for, in order, in: the ``root`` argument, ``COURSE_DATA_DIR``, the
-per-user cache (``<cache>/data``) and, for Fashion-MNIST only, Debian's
-``/usr/share/datasets/fashion-mnist`` (package ``dataset-fashion-mnist``). In each
-folder both torchvision's layout (``<root>/MNIST/raw/...``) and a flat folder of
-the four files (``.gz`` or not) are accepted.
+Files are looked for, in order, in: the ``root`` argument, ``COURSE_DATA_DIR``, for
+Fashion-MNIST Debian's ``/usr/share/datasets/fashion-mnist`` (package
+``dataset-fashion-mnist``), and the per-user cache (``<cache>/data``). In each folder
+both torchvision's layout (``<root>/FashionMNIST/raw/...``) and a flat folder of the four
+files (``.gz`` or not) are accepted. When none has them, torchvision downloads the data
+set into the cache (:func:`download_dataset`); offline, the error says where it looked and what
+to do.
 """
 from __future__ import annotations
 
@@ -35,6 +38,7 @@ from course_utils.core.runtime import cache_dir
 from course_utils.core.storage import atomic_write, writable_dir
 
 DATASETS = ("mnist", "fashion-mnist")
+DEFAULT_DATASET = "fashion-mnist"  # what ``auto`` (and no setting) means: the reference numbers' data set
 ENV_DATASET = "COURSE_DATASET"
 ENV_DATA_DIR = "COURSE_DATA_DIR"
 DEBIAN_FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
@@ -83,9 +87,9 @@ def search_dirs(dataset: str, root: str | os.PathLike | None = None) -> list[Pat
         dirs.append(Path(root).expanduser())
     if os.environ.get(ENV_DATA_DIR):
         dirs.append(Path(os.environ[ENV_DATA_DIR]).expanduser())
-    dirs.append(cache_dir() / "data")
     if dataset == "fashion-mnist":
         dirs.append(DEBIAN_FASHION_DIR)
+    dirs.append(cache_dir() / "data")
     return dirs
 
 
@@ -119,15 +123,18 @@ def _cache_file(dataset: str) -> Path:
 _DOWNLOAD_FAILED: dict[str, str] = {}  # per process: do not retry a failed download
 
 
-def download_mnist(root=None, timeout: float = 20.0) -> dict[str, Path]:
-    """Download MNIST with torchvision into ``root`` (default: the cache) and return its files.
+def download_dataset(dataset: str, root=None, timeout: float = 20.0) -> dict[str, Path]:
+    """Download ``dataset`` with torchvision into ``root`` (default: the cache) and return its files.
 
     Raises :class:`DataError` when offline. A failure is remembered for the rest
     of the process so later calls do not wait again.
     """
+    dataset = _normalise(dataset)
+    if dataset == "auto":
+        dataset = DEFAULT_DATASET
     target = Path(root).expanduser() if root is not None else cache_dir() / "data"
-    if "mnist" in _DOWNLOAD_FAILED:
-        raise DataError(_DOWNLOAD_FAILED["mnist"])
+    if dataset in _DOWNLOAD_FAILED:
+        raise DataError(_DOWNLOAD_FAILED[dataset])
     import torchvision
 
     old = socket.getdefaulttimeout()
@@ -135,18 +142,28 @@ def download_mnist(root=None, timeout: float = 20.0) -> dict[str, Path]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            torchvision.datasets.MNIST(str(target), train=True, download=True)
+            getattr(torchvision.datasets, _TV_CLASS[dataset])(str(target), train=True, download=True)
     except Exception as exc:  # URLError, RuntimeError('Error downloading'), OSError
         first = str(exc).strip().splitlines()
         reason = first[-1] if first else type(exc).__name__
-        _DOWNLOAD_FAILED["mnist"] = f"MNIST could not be downloaded into {target}: {reason}"
-        raise DataError(_DOWNLOAD_FAILED["mnist"]) from exc
+        _DOWNLOAD_FAILED[dataset] = f"{_PRETTY[dataset]} could not be downloaded into {target}: {reason}"
+        raise DataError(_DOWNLOAD_FAILED[dataset]) from exc
     finally:
         socket.setdefaulttimeout(old)
-    files = _find_files("mnist", target)
+    files = _find_files(dataset, target)
     if files is None:  # pragma: no cover - torchvision changed its layout
-        raise DataError(f"torchvision downloaded MNIST but its files are not in {target}.")
+        raise DataError(f"torchvision downloaded {_PRETTY[dataset]} but its files are not in {target}.")
     return files
+
+
+def download_mnist(root=None, timeout: float = 20.0) -> dict[str, Path]:
+    """:func:`download_dataset` of MNIST."""
+    return download_dataset("mnist", root, timeout)
+
+
+def download_fashion_mnist(root=None, timeout: float = 20.0) -> dict[str, Path]:
+    """:func:`download_dataset` of Fashion-MNIST."""
+    return download_dataset("fashion-mnist", root, timeout)
 
 
 def _missing_message(dataset: str, root) -> str:
@@ -156,46 +173,33 @@ def _missing_message(dataset: str, root) -> str:
             "Remedies: (1) go online once and run `python -m course_utils data --dataset mnist` "
             "(torchvision downloads it into the cache); or (2) copy the four IDX files "
             "(train-images-idx3-ubyte.gz, ...) into one of the folders above or into "
-            f"${ENV_DATA_DIR}. To use the offline alternative, set {ENV_DATASET}=fashion-mnist."
+            f"${ENV_DATA_DIR}. Or use the course's default data set, Fashion-MNIST (the one its "
+            f"reference numbers were measured on): set {ENV_DATASET}=fashion-mnist or unset {ENV_DATASET}."
         )
     else:
         remedies = (
-            "Remedies: (1) `sudo apt-get install dataset-fashion-mnist` (Debian/Ubuntu); or "
-            "(2) copy the four Fashion-MNIST IDX files into one of the folders above or into "
+            "Remedies: (1) `sudo apt-get install dataset-fashion-mnist` (Debian/Ubuntu, works "
+            "offline); or (2) go online once and run `python -m course_utils data` (torchvision "
+            "downloads Fashion-MNIST into the cache); or (3) copy the four Fashion-MNIST IDX files "
+            "(train-images-idx3-ubyte.gz, ...) into one of the folders above or into "
             f"${ENV_DATA_DIR}."
         )
     return f"{_PRETTY[dataset]} was not found. Looked in:\n{places}\n{remedies}"
 
 
 def resolve_dataset(name: str | None = None, root=None, verbose: bool = True) -> str:
-    """Return ``'mnist'`` or ``'fashion-mnist'`` for ``name`` (default: ``$COURSE_DATASET`` or auto).
+    """Return ``'mnist'`` or ``'fashion-mnist'`` for ``name`` (default: ``$COURSE_DATASET``, else auto).
 
-    ``auto`` prefers MNIST (cached, on disk, or downloadable); otherwise it takes
-    Fashion-MNIST and prints one line saying so and why.
+    ``auto`` is the course's default data set, Fashion-MNIST (:data:`DEFAULT_DATASET`):
+    the one every reference number was measured on. Only the name is decided here;
+    :func:`load_raw` finds or downloads the files and explains what is missing.
+    ``root`` and ``verbose`` are accepted for compatibility and not used.
     """
     from_env = name is None
     if from_env:
         name = os.environ.get(ENV_DATASET) or "auto"
     key = _normalise(name, from_env)
-    if key != "auto":
-        return key
-    if _cache_file("mnist").is_file() or locate("mnist", root):
-        return "mnist"
-    try:
-        download_mnist(root)
-        return "mnist"
-    except DataError as exc:
-        why = str(exc)
-    if _cache_file("fashion-mnist").is_file() or locate("fashion-mnist", root):
-        if verbose:
-            print(f"Data set: Fashion-MNIST (offline alternative) -- {why}. "
-                  f"Set {ENV_DATASET}=mnist once MNIST is available.")
-        return "fashion-mnist"
-    raise DataError(
-        "No data set is available: MNIST is not on disk and could not be downloaded, and "
-        "Fashion-MNIST is not installed.\n"
-        + _missing_message("mnist", root) + "\n" + _missing_message("fashion-mnist", root)
-    )
+    return DEFAULT_DATASET if key == "auto" else key
 
 
 # --------------------------------------------------------------------------- parsing
@@ -272,9 +276,9 @@ def load_raw(dataset: str, root=None, download: bool = True, use_cache: bool = T
             blob = None
         if blob is not None and (files is None or blob.get("fingerprint") == _fingerprint(files)):
             return {k: blob[k] for k in FILES}
-    if files is None and dataset == "mnist" and download:
+    if files is None and download:
         try:
-            files = download_mnist(root)
+            files = download_dataset(dataset, root)
         except DataError as exc:
             raise DataError(f"{exc}\n{_missing_message(dataset, root)}") from exc
     if files is None:
@@ -352,7 +356,7 @@ def load_data(dataset: str | None = None, pixels: str = "dynamic", root=None,
     """Load MNIST or Fashion-MNIST into memory, split into train / validation / test.
 
     Args:
-        dataset: ``'mnist'``, ``'fashion-mnist'``, ``'auto'`` or None (``$COURSE_DATASET``).
+        dataset: ``'mnist'``, ``'fashion-mnist'``, ``'auto'`` or None (``$COURSE_DATASET``); ``auto`` is Fashion-MNIST.
         pixels: ``'gray'``, ``'dynamic'`` (fresh binarization per batch) or ``'static'``.
         root: a folder to look in first.
         val_size: validation images held out of the training set (default 1/6: 10 000).

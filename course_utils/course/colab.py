@@ -14,10 +14,11 @@ exists -- and does nothing at all elsewhere (no output, no command):
 3. :func:`setup_colab`: turns on Colab's custom widget manager (ipywidgets 8 sliders render only
    with it) and prints one line saying what was done.
 
-The data set comes the way it comes on a laptop online: ``COURSE_DATASET=auto`` downloads MNIST
-with torchvision into the per-user cache on first use. Trained models are cached in the session's
-``~/.cache/dgm-course`` (gone when the runtime is recycled; point ``COURSE_CACHE_DIR`` at a mounted
-Google Drive folder to keep them).
+The data set comes the way it comes on a laptop online: the course's default, Fashion-MNIST (the
+data set of every reference number), is downloaded with torchvision into the per-user cache on
+first use; MNIST is one switch away (``os.environ["COURSE_DATASET"] = "mnist"`` before loading).
+Trained models are cached in the session's ``~/.cache/dgm-course`` (gone when the runtime is
+recycled; point ``COURSE_CACHE_DIR`` at a mounted Google Drive folder to keep them).
 
 What does not live here: the repository's name (:mod:`course_utils.course.links`).
 """
@@ -80,7 +81,8 @@ def setup_colab(course_dir: str = COLAB_DIR, echo=print) -> bool:
              f"{sys.modules['ipywidgets'].__version__}: choose Runtime > Restart session, then run this cell again.")
         return True
     echo(f"Colab: course_utils installed from github.com/{links.REPOSITORY} (code and results files in "
-         f"{course_dir}), Colab's widget manager enabled; the data set downloads on first use.")
+         f"{course_dir}), Colab's widget manager enabled; the data set, Fashion-MNIST (the course's default), "
+         "downloads on first use -- for MNIST run import os; os.environ['COURSE_DATASET'] = 'mnist' first.")
     return True
 
 

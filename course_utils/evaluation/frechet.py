@@ -6,7 +6,9 @@ means and covariances::
     FD = |mu_a - mu_b|^2 + tr(S_a) + tr(S_b) - 2 tr[(S_a^{1/2} S_b S_a^{1/2})^{1/2}]
 
 (the FID of Heusel et al., 2017, with the course's classifier in place of
-Inception). It depends on the number of samples, so compare scores computed with
+Inception). This is the **squared** 2-Wasserstein distance W2² between the two fitted
+Gaussians: a squared metric, not a metric (it breaks the triangle inequality; its square
+root, W2, is the metric). It depends on the number of samples, so compare scores computed with
 the same number and always next to the real-vs-real floor. Nothing here knows
 where the features come from.
 """
@@ -49,7 +51,9 @@ def _trace_sqrt_product(cov_a: torch.Tensor, cov_b: torch.Tensor) -> torch.Tenso
 
 
 def frechet_distance_gaussians(mu_a, cov_a, mu_b, cov_b) -> float:
-    """The Fréchet (2-Wasserstein squared) distance between N(mu_a, cov_a) and N(mu_b, cov_b).
+    """The Fréchet distance between N(mu_a, cov_a) and N(mu_b, cov_b): the *squared* 2-Wasserstein distance W2².
+
+    A squared metric, not a metric; ``sqrt`` of it is W2.
 
     ``|mu_a - mu_b|^2 + tr(S_a) + tr(S_b) - 2 tr((S_a^{1/2} S_b S_a^{1/2})^{1/2})``, in
     float64; tiny negative round-off is clipped to 0.

@@ -341,16 +341,20 @@ def _reference_step(g0: nn.Module, d0: nn.Module, real: torch.Tensor, z: torch.T
     return out
 
 
-def _number(x, name: str, what: str) -> float:
+STEP_RETURNS = "(d_loss, g_loss), two numbers"
+ONE_NUMBER = "one number (a float, or a tensor with one element)"
+
+
+def _number(x, name: str, what: str, returns: str = STEP_RETURNS) -> float:
+    """``x`` as a float, or an :class:`ExerciseError` saying what ``name`` must return (``returns``)."""
     if torch.is_tensor(x):
         if x.numel() != 1:
-            raise ExerciseError(f"{name} returned a {what} of shape {tuple(x.shape)}; return one number per loss.")
+            raise ExerciseError(f"{name} returned a {what} of shape {tuple(x.shape)}; it must return {returns}.")
         return float(x.detach())
     try:
         return float(x)
     except (TypeError, ValueError):
-        raise ExerciseError(f"{name} must return (d_loss, g_loss), two numbers; the {what} was a "
-                            f"{type(x).__name__}.") from None
+        raise ExerciseError(f"{name} must return {returns}; the {what} was a {type(x).__name__}.") from None
 
 
 def _run_student_step(step_fn: Callable, name: str, g: nn.Module, d: nn.Module, real: torch.Tensor,
@@ -721,6 +725,9 @@ def _fd_inputs(seed: int, n_a: int, n_b: int, d: int = 4) -> tuple[torch.Tensor,
 def check_frechet_distance(fd_fn: Callable) -> None:
     """Check ``fd_fn(feats_a, feats_b) -> number``: the Fréchet distance between two feature sets (N, d).
 
+    The Fréchet distance is the *squared* 2-Wasserstein distance W2² between the two fitted Gaussians
+    (a squared metric, not itself a metric: its square root is the metric).
+
     Each set's Gaussian is its mean and its *unbiased* covariance (N - 1, as ``torch.cov``,
     ``np.cov`` and the course's :func:`~course_utils.evaluation.frechet.gaussian_stats`);
     the inputs are float64 tensors.
@@ -736,7 +743,7 @@ def check_frechet_distance(fd_fn: Callable) -> None:
                                     "of shape (N, N) -- torch.cov(x) or np.cov(x) without rowvar=False -- "
                                     "cannot be combined across the two sets.") from exc.__cause__
             raise
-        value = _number(out, name, "result")
+        value = _number(out, name, "result", ONE_NUMBER)
         expected = reference_frechet_distance(a, b)
         if math.isnan(value):
             raise ExerciseError(f"{name} returned NaN. An elementwise square root (torch.sqrt / np.sqrt) of a "
@@ -752,7 +759,7 @@ def check_frechet_distance(fd_fn: Callable) -> None:
                             "of dimension 4. It matches no typical mistake this check knows; compare with "
                             "|mu_a - mu_b|^2 + tr S_a + tr S_b - 2 tr[(S_a^{1/2} S_b S_a^{1/2})^{1/2}].")
     a, b = _fd_inputs(52, 20, 20)
-    same = _number(_call(fd_fn, name, a, a.clone()), name, "result")
+    same = _number(_call(fd_fn, name, a, a.clone()), name, "result", ONE_NUMBER)
     if not abs(same) < 1e-6:
         raise ExerciseError(f"{name}: two identical feature sets should have distance 0, got {same:.3g}.")
     _ok(name, "|mu_a - mu_b|^2 + tr S_a + tr S_b - 2 tr[(S_a^{1/2} S_b S_a^{1/2})^{1/2}], unbiased covariances; "

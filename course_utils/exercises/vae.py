@@ -2,8 +2,8 @@
 
 What lives here: one ``check_*`` function per exercise of notebooks 01-05. A check
 calls the student's function on fixed, seeded inputs chosen to expose what students
-really write -- logits far in the tails (±30) where a hand-written ``log(sigmoid)``
-overflows, and ±100 where ``log(1 + exp(logits))`` does; log-likelihoods far below float64's
+really write -- logits far in the tails (±30) where a hand-written ``log(1 - sigmoid)``
+is -inf, and ±100 where ``log(1 + exp(logits))`` does; log-likelihoods far below float64's
 underflow (-800 to -1100 nats), and realistic float32 batches whose images lie hundreds of nats
 apart, where a maximum shared across images (or a mean in its place) underflows or overflows;
 20-dimensional float32 covariances whose determinants underflow; a
@@ -74,6 +74,18 @@ def _check_keeps_float64(got: torch.Tensor, name: str) -> None:
                             "of the inputs.")
 
 
+def _check_keeps_float32(got: torch.Tensor, name: str, why: str = "") -> None:
+    """float32 inputs must give a float32 result: an upcast inside the function hides float32's limits."""
+    if got.dtype != torch.float32:
+        raise ExerciseError(f"{name} returned {got.dtype} for float32 inputs: keep the inputs' dtype. "
+                            + (why or "The VAE computes in float32, and a result in another dtype changes the "
+                                      "dtype of everything computed from it."))
+
+
+UPCAST = ("Converting to float64 inside the function hides the instability instead of removing it: a VAE "
+          "computes in float32, and in float64 the same formula fails too, only further out.")
+
+
 def _inputs(seed: int, n: int, d: int, dtype=torch.float32) -> tuple[torch.Tensor, torch.Tensor]:
     """Seeded (mu, sigma) of shape (n, d): mu in [-2, 2], sigma in [0.2, 2.5] (never 1)."""
     g = torch.Generator().manual_seed(seed)
@@ -127,6 +139,10 @@ def check_sample_pixels(sample_pixels: Callable) -> None:
     if out.dtype == torch.bool or not out.is_floating_point():
         raise ExerciseError(f"{name} returned dtype {out.dtype}. A sample's pixels are the numbers 0 and 1 as "
                             "floats, like probs: the decoder's loss computes x * log f, which needs floats.")
+    if out.dtype != probs.dtype:
+        raise ExerciseError(f"{name} returned dtype {out.dtype} for probabilities of dtype {probs.dtype}. Return "
+                            "the dtype of probs (a float64 sample of float32 probabilities doubles the memory and "
+                            "turns every later computation with it into float64).")
     x = out.float()
     if _close(x, probs):
         raise ExerciseError(f"{name} returned the probabilities f(z) themselves, the mean image. "
@@ -260,7 +276,7 @@ def reference_kl_std_normal(mu: torch.Tensor, sigma: torch.Tensor) -> torch.Tens
 def check_kl_std_normal(kl_fn: Callable) -> None:
     """Check ``kl_fn(mu, sigma) -> (N,)``: the KL of a diagonal Gaussian (std ``sigma``) to N(0, I).
 
-    Also: KL(N(0, I) || N(0, I)) = 0, float64 inputs give float64, and the gradients in mu and sigma
+    Also: KL(N(0, I) || N(0, I)) = 0, float32 and float64 inputs keep their dtype, and the gradients in mu and sigma
     (the KL is part of the training loss) are those of the KL.
     """
     name = "kl_to_standard_normal"
@@ -306,6 +322,7 @@ def check_kl_std_normal(kl_fn: Callable) -> None:
              "the sign of the log term is wrong: log(sigma_p / sigma_q) with sigma_p = 1 is -log sigma."),
         ]
         _diagnose(out, expected, mistakes, name, f"for mu = {_short(mu[0], 3)}..., sigma = {_short(sigma[0], 3)}...")
+    _check_keeps_float32(out, name)
     zero = _as_tensor(_call(kl_fn, name, torch.zeros(2, d), torch.ones(2, d)), name)
     if not _close(zero, torch.zeros(2)):
         raise ExerciseError(f"{name}(0, 1) should be 0 (q equals p), got {_short(zero)}.")
@@ -359,6 +376,7 @@ def _check_kl_gaussians_float32(kl_fn: Callable, name: str) -> None:
     expected = reference_kl_gaussians(mu_q, cov_q, mu_p, cov_p)
     args = [t.float() for t in (mu_q, cov_q, mu_p, cov_p)]
     out = _as_tensor(_call(kl_fn, name, *args), name).detach()
+    _check_keeps_float32(out, name, UPCAST)
     if tuple(out.shape) == tuple(expected.shape) and _close(out, expected, rtol=1e-3, atol=1e-3):
         return
     where = ("for 3 pairs of 20-dimensional float32 Gaussians with standard deviations around 0.05, as a VAE's "
@@ -381,7 +399,7 @@ def check_kl_gaussians(kl_fn: Callable) -> None:
 
     Called with one pair (mu of shape (d,), cov (d, d)) and with a batch of pairs (mu (N, d),
     cov (N, d, d)); the covariances are far from diagonal, so a formula that only uses their
-    diagonals fails. float64 in, float64 out.
+    diagonals fails. float64 in, float64 out; float32 in, float32 out.
     """
     name = "kl_gaussians"
     g = torch.Generator().manual_seed(8)
@@ -472,7 +490,7 @@ def check_per_example_loss(loss_fn: Callable) -> None:
     """Check ``loss_fn(x, logits, mu, sigma) -> (N,)``: the one-sample negative ELBO of Q1.10 per example.
 
     On ordinary logits first (where most mistakes show), then on logits of ±30 (where a
-    hand-written log(sigmoid) gives inf or NaN and an epsilon inside the log gives wrong values),
+    hand-written log(1 - sigmoid) gives inf or NaN and an epsilon inside the log gives wrong values),
     then of ±100 (where ``log(1 + exp(logits))`` overflows float32), then the gradients in the
     logits, mu and sigma, then float64 inputs.
     """
@@ -542,6 +560,7 @@ def check_per_example_loss(loss_fn: Callable) -> None:
             (kl_sum, "the reconstruction term is missing."),
         ]
         _diagnose(out, expected, mistakes, name, "for a batch of 6 random examples")
+    _check_keeps_float32(out, name, UPCAST)
 
     xt, lt, mt, st = _loss_inputs(7, tails=True)
     tail = _as_tensor(_call(loss_fn, name, xt, lt, mt, st), name)
@@ -549,8 +568,8 @@ def check_per_example_loss(loss_fn: Callable) -> None:
     if not bool(torch.isfinite(tail).all()):
         raise ExerciseError(f"{name} returned {_short(tail)} for logits of +-30. In float32 sigmoid(30) rounds to "
                             "exactly 1, so log(1 - f) = log(0) = -inf (and 0 * (-inf) = NaN where x = 1): "
-                            "log(sigmoid(logits)) written out by hand is not stable. Compute the reconstruction "
-                            "term from the logits, without rounding f first.")
+                            "x log f + (1 - x) log(1 - f) written out with f = sigmoid(logits) is not stable. "
+                            "Compute the reconstruction term from the logits, without rounding f first.")
     if not _close(tail, expected_tail, rtol=1e-5, atol=1e-2):
         head = (f"{name} is right for moderate logits but returns {_short(tail)} instead of {_short(expected_tail)} "
                 "when some logits are +-30. ")
@@ -591,7 +610,7 @@ def check_reparameterize(reparameterize: Callable) -> None:
     """Check ``reparameterize(mu, sigma, eps) -> z``: a sample of N(mu, diag sigma^2) from the given noise.
 
     The values must be those of the location-scale transform of ``eps``, gradients must reach mu
-    and sigma (dz/dmu = 1, dz/dsigma = eps), and float64 inputs must give float64.
+    and sigma (dz/dmu = 1, dz/dsigma = eps), and float32 and float64 inputs must keep their dtype.
     """
     name = "reparameterize"
     n, d = 5, 3
@@ -633,6 +652,7 @@ def check_reparameterize(reparameterize: Callable) -> None:
                             "through a detached copy.")
     if not (_close(mu.grad, torch.ones(n, d)) and _close(sigma.grad, eps)):
         raise ExerciseError(f"{name}: the gradients are wrong (dz/dmu should be 1 and dz/dsigma should be eps).")
+    _check_keeps_float32(out, name)
     mu64, sigma64 = _inputs(6, n, d, torch.float64)
     _check_keeps_float64(_as_tensor(_call(reparameterize, name, mu64, sigma64, eps.double()), name), name)
     return _ok(name, "z = mu + sigma * eps, with dz/dmu = 1 and dz/dsigma = eps.")

@@ -11,7 +11,7 @@ Architecture::
 
     generator      z (100) -> 128 (LeakyReLU 0.2)
                            -> 256 -> 512 -> 1024 (each Linear, BatchNorm1d, LeakyReLU 0.2)
-                           -> 784 (tanh): an image with pixels in [-1, 1]
+                           -> 784 (Linear, tanh; no BatchNorm): an image with pixels in [-1, 1]
     discriminator  x (784) -> 512 -> 256 (each Linear, LeakyReLU 0.2) -> 1 logit
 
 The discriminator returns a *logit* ``a``; the probability that ``x`` is real
@@ -38,7 +38,8 @@ class GANConfig:
 
     Attributes:
         latent_dim: size of the noise vector z ~ N(0, I).
-        generator_hidden: widths of the generator's hidden layers (BatchNorm on all but the first).
+        generator_hidden: widths of the generator's hidden layers; BatchNorm follows the linear layer of
+            every hidden layer but the first, and never the output layer Linear(last width, 784).
         discriminator_hidden: widths of the discriminator's hidden layers.
         negative_slope: slope of LeakyReLU for negative inputs.
         lr: Adam's learning rate, for both networks.

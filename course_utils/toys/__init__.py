@@ -27,8 +27,10 @@ from course_utils.toys.elbo_gap import (
     collinear_model,
     elbo_table,
     iw_errors,
+    iw_proposals,
     jensen_trap,
     posterior_correlation,
+    scaled_proposal_chi2,
     weight_variance_margin,
 )
 from course_utils.toys.gaussians import (
@@ -71,6 +73,7 @@ __all__ = [
     "forward_kl",
     "gradient_statistics",
     "iw_errors",
+    "iw_proposals",
     "jensen_trap",
     "kl_gaussians",
     "kl_monte_carlo",
@@ -90,6 +93,7 @@ __all__ = [
     "reverse_kl",
     "ring_map",
     "running_errors",
+    "scaled_proposal_chi2",
     "score_function_gradients",
     "weight_variance_margin",
 ]

@@ -11,9 +11,11 @@ ascent on the ELBO of a :class:`~course_utils.toys.linear_gaussian.LinearGaussia
 phases -- first only q, then only the model, then both -- recording log p(x), the
 ELBO and the gap, to show what "pushing the bound up" does (Q1.8) -- variational EM when the
 phases alternate. :func:`collinear_model` is notebook 04's model with a strongly correlated posterior;
-:func:`iw_errors` and :func:`weight_variance_margin` show on it (notebook 02) that the diagonal q with
+:func:`iw_proposals` (notebook 02's four proposals), :func:`iw_errors` and
+:func:`weight_variance_margin` show on it (notebook 02) that the diagonal q with
 the best ELBO -- a reverse-KL fit, too narrow -- is a poor importance-sampling proposal: its weights
-have infinite variance. The closed forms themselves are methods of ``LinearGaussian``.
+have infinite variance; :func:`scaled_proposal_chi2` prices a proposal that is too wide or too narrow in
+every direction. The closed forms themselves are methods of ``LinearGaussian``.
 """
 from __future__ import annotations
 
@@ -44,6 +46,49 @@ def weight_variance_margin(model: LinearGaussian, cov_q: torch.Tensor) -> float:
     posterior in some direction by more than a factor sqrt(2) in standard deviation makes it negative.
     """
     return torch.linalg.eigvalsh(2 * model.posterior_precision - torch.linalg.inv(cov_q)).min().item()
+
+
+PROPOSAL_LABELS = {
+    "best_diagonal": "best-ELBO diagonal q",
+    "marginal_stds": "diagonal q, marginal stds",
+    "prior": "prior N(0, I) (naive)",
+    "posterior_x2": "posterior, covariance x 2",
+}
+
+
+def iw_proposals(model: LinearGaussian, x: torch.Tensor) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+    """Notebook 02's four Gaussian proposals for one point ``x`` (1, D): key -> (mean (d,), covariance (d, d)).
+
+    ``best_diagonal``: the diagonal q with the best ELBO; ``marginal_stds``: a diagonal q at the posterior
+    mean with the posterior's marginal variances; ``prior``: N(0, I); ``posterior_x2``: the posterior with
+    its covariance doubled. :data:`PROPOSAL_LABELS` names them for printing.
+    """
+    if x.shape[0] != 1:
+        raise ValueError(f"iw_proposals takes one data point, x of shape (1, D); got {tuple(x.shape)}")
+    post_mean, post_cov = model.posterior(x)
+    best_mu, best_sigma = model.best_diagonal_q(x)
+    d, dtype = model.z_dim, post_cov.dtype
+    return {
+        "best_diagonal": (best_mu[0], torch.diag(best_sigma[0] ** 2)),
+        "marginal_stds": (post_mean[0], torch.diag(post_cov.diagonal())),
+        "prior": (torch.zeros(d, dtype=dtype), torch.eye(d, dtype=dtype)),
+        "posterior_x2": (post_mean[0], 2 * post_cov),
+    }
+
+
+def scaled_proposal_chi2(width_ratio: float, dim: int) -> float:
+    """``1 + chi^2(N(0, I_dim) || N(0, r^2 I_dim))``: a Gaussian proposal ``r`` times as wide as its target in
+    every one of ``dim`` directions, in closed form ``(r^2 / sqrt(2 r^2 - 1))^dim``.
+
+    ``math.inf`` for ``r <= 1/sqrt(2)`` (the weights' variance is infinite). It is 1 only at ``r = 1`` and grows
+    on both sides: too narrow costs more than too wide, and every direction multiplies the cost.
+    """
+    r2 = width_ratio ** 2
+    if width_ratio <= 0:
+        raise ValueError(f"width_ratio must be positive, got {width_ratio}")
+    if 2 * r2 - 1 <= 0:
+        return math.inf
+    return math.exp(dim * (math.log(r2) - 0.5 * math.log(2 * r2 - 1)))
 
 
 def iw_errors(model: LinearGaussian, x: torch.Tensor, mean_q: torch.Tensor, cov_q: torch.Tensor,

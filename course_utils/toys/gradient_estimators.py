@@ -91,6 +91,27 @@ def gradient_statistics(dim: int, n: int = 10_000, mu: float = 0.0, sigma: float
     return out
 
 
+def quadratic_gradient_variances(dim: int, mu: float = 0.0, sigma: float = 1.0,
+                                 target: float = 1.0) -> dict[str, float]:
+    """Exact variance, per coordinate, of the three one-sample estimators of :func:`gradient_statistics`.
+
+    With ``z ~ N(mu, sigma^2 I_D)``, ``f(z) = sum_i (z_i - target)^2``, ``d = mu - target`` and
+    ``C = E[f] = D (sigma^2 + d^2)`` (Gaussian moments up to the sixth):
+
+    - ``reparam``: ``Var[2 (z_1 - target)] = 4 sigma^2``, whatever D;
+    - ``baseline``: ``10 sigma^2 + 8 d^2 + (D - 1)(2 sigma^2 + 4 d^2)``, linear in D (the other
+      coordinates' fluctuations of f multiply the score);
+    - ``score``: the baseline's plus ``4 C + C^2 / sigma^2``, quadratic in D (the constant ``E[f]``
+      multiplies the score too).
+
+    For the notebook's case (mu 0, sigma 1, target 1): 4, ``18 + 6 (D - 1)`` and ``4 D^2 + 14 D + 12``.
+    """
+    d2, s2 = (mu - target) ** 2, sigma ** 2
+    c = dim * (s2 + d2)
+    baseline = 10 * s2 + 8 * d2 + (dim - 1) * (2 * s2 + 4 * d2)
+    return {"score": baseline + 4 * c + c ** 2 / s2, "baseline": baseline, "reparam": 4 * s2}
+
+
 def elbo_gradient_estimates(model: LinearGaussian, x: torch.Tensor, mu: torch.Tensor, sigma: torch.Tensor,
                             n: int, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
     """One-sample estimates of the gradient of the ELBO of one data point in q's ``(mu, sigma)``.

@@ -12,7 +12,7 @@ import torch
 
 
 def ring_map(z: torch.Tensor) -> torch.Tensor:
-    """``g(z) = z / 10 + z / |z|`` for points z of shape (N, 2): N(0, I) onto a ring of radius about 1."""
+    """``g(z) = z / 10 + z / |z|`` for points z of shape (N, 2); returns (N, 2)."""
     norm = z.norm(dim=-1, keepdim=True).clamp_min(1e-12)
     return z / 10 + z / norm
 

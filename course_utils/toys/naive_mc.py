@@ -5,7 +5,8 @@ dimension d that notebook 02's table, its convergence plot and its widget all us
 three show the same numbers), with the two divergences that govern the estimator's cost --
 ``KL(p(z|x) || p(z))`` (below about ``exp(KL)`` samples the estimate is off by nats: Chatterjee &
 Diaconis, 2018) and the chi-square divergence (:func:`chi2_to_standard_normal`; the relative
-variance of the importance weights, so an error of about eps nats needs ``M ~ (1 + chi^2) / eps^2``);
+variance of the importance weights, so once ``M >> chi^2`` about ``(1 + chi^2) / eps^2`` samples suffice for an
+error of about eps nats);
 :func:`effective_sample_size` of importance weights and :func:`running_ess`, the same after every
 number of samples; :func:`running_errors`, the error of the naive estimate after every number of
 samples for several independent runs; :func:`convergence_summary` and :func:`ess_summary`, the few
@@ -118,7 +119,8 @@ def settled_from(errors: torch.Tensor, tolerance: float = 0.05) -> int | None:
 def convergence_summary(dims=DIMS, runs: int = 5, max_log2: int = 17, at: int = 256,
                         tolerance: float = 0.05) -> dict[int, dict]:
     """Per d: the largest |error|, the lowest error and the largest overshoot above the truth at M = ``at``,
-    the M from which all runs stay within ``tolerance``, and the errors at the largest M (all in nats)."""
+    the M from which all runs stay within ``tolerance`` (and within 1 nat), and the errors at the largest M
+    (all in nats)."""
     summary = {}
     for d in dims:
         errors = running_errors(naive_setup(d), runs, max_log2)
@@ -130,6 +132,7 @@ def convergence_summary(dims=DIMS, runs: int = 5, max_log2: int = 17, at: int = 
             "max_overshoot_any_m": errors.max().item(),
             "settled_from": settled,
             "settled_from_log2": None if settled is None else math.log2(settled),
+            "within_1_nat_from": settled_from(errors, 1.0),
             "errors_at_max": errors[:, -1].tolist(),
         }
     return summary
@@ -138,7 +141,8 @@ def convergence_summary(dims=DIMS, runs: int = 5, max_log2: int = 17, at: int = 
 def ess_summary(dims=DIMS, runs: int = 5, max_log2: int = 17, threshold: float = 10.0) -> dict[int, dict]:
     """Per d, for each of the ``runs`` runs of :func:`running_errors`: the first M at which the ESS exceeds
     ``threshold`` (None if not by ``2**max_log2``), the error (nats) at that M, and the ESS and the error
-    at the largest M. It shows that an ESS above a threshold is no guarantee of a small error."""
+    at the largest M. Notebook 02 compares those errors with ``1/sqrt(ESS)``, the error an ESS predicts while
+    the weights are well behaved."""
     summary = {}
     for d in dims:
         setup = naive_setup(d)

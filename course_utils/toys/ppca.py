@@ -55,10 +55,10 @@ def linearity_gap(mean_fn: Callable[[torch.Tensor], torch.Tensor], z1: torch.Ten
     """How far ``mean_fn`` is from affine: ``|f(z1+z2) - f(z1) - f(z2) + f(0)| / |f(z1+z2) - f(0)|``.
 
     0 (up to rounding) for PPCA and factor analysis, whose mean ``W z + mu`` is affine in z;
-    clearly positive for a neural-network decoder. To test the *mean function* of a model whose
-    likelihood has a link (a Bernoulli decoder's sigmoid), pass the natural parameter -- the logits,
-    e.g. ``VAE.decode_logits`` -- not the probabilities: ``sigmoid(W z + b)`` is far from affine
-    although its logits are affine.
+    clearly positive for a neural-network decoder. To compare a model whose likelihood has a
+    non-identity link (a Bernoulli's logit link) with a linear-Gaussian one, pass its natural
+    parameter -- the logits, e.g. ``VAE.decode_logits`` -- not the mean ``E[x|z]``: the sigmoid, the
+    inverse link, makes ``E[x|z] = sigmoid(W z + b)`` far from affine although its logits are affine.
     """
     zero = torch.zeros_like(z1)
     with torch.no_grad():

@@ -5,9 +5,10 @@ What lives here: the distribution of the radius ``|z|`` of ``z ~ N(0, I_D)`` in 
 regularised lower incomplete gamma function ``P(D/2, r^2/2)``), and :func:`mean_radius`, ``E|z|``
 (about ``sqrt(D - 1/2)``) -- and :func:`radius_table`, both next to a seeded Monte Carlo check.
 
-The density of N(0, I) is largest at z = 0, but the volume near 0 is tiny: in D dimensions almost
-all the mass lies in a thin shell of radius about ``sqrt(D)``, and the point z = 0 is not a typical
-sample. Notebook 01 shows it; notebook 07's interpolation between latent points builds on it.
+The density of N(0, I) is largest at z = 0, but the volume near 0 is tiny: in many dimensions
+(already at D = 20) almost all the mass lies in a shell of radius about ``sqrt(D)`` and thickness about
+0.7, thin relative to its radius, and the point z = 0 is not a typical sample (in D = 2 it still is).
+Notebook 01 shows it; notebook 07's interpolation between latent points builds on it.
 What does not live here: the maps of a Gaussian (:mod:`course_utils.toys.maps`).
 """
 from __future__ import annotations
@@ -36,7 +37,8 @@ def radius_table(dims=(2, 20, 50), radius: float = 2.0, n: int = 100_000, seed: 
     """Per dimension D: ``P(|z| < radius)`` and ``E|z|``, exact and from ``n`` seeded samples of N(0, I_D).
 
     ``radius_std`` is the standard deviation of ``|z|`` (``E|z|^2 = D``), between 0.6 and 1/sqrt(2) in every
-    dimension: the shell is thin compared with its radius. Also ``log_density_ratio``: ``log p(0) - log p(z)``
+    dimension: once D is large the shell is thin compared with its radius (not in D = 2).
+    Also ``log_density_ratio``: ``log p(0) - log p(z)``
     at ``|z| = sqrt(D)``, which is ``D/2`` -- how much higher the density is at the centre than on the shell
     where the samples lie.
     """

@@ -26,7 +26,9 @@ DEFAULTS = GANConfig()
 
 def add_arguments(parser) -> None:
     parser.add_argument("--epochs", type=int, default=DEFAULTS.epochs, help="training epochs (default %(default)s)")
-    parser.add_argument("--dataset", default=None, help="auto (default), mnist or fashion-mnist")
+    parser.add_argument("--dataset", default=None,
+                        help="auto (the default: Fashion-MNIST, the data set of the reference numbers), "
+                             "mnist or fashion-mnist")
     parser.add_argument("--out", default="outputs/gan", help="folder for figures and metrics (default %(default)s)")
     parser.add_argument("--seed", type=int, default=DEFAULTS.seed)
     parser.add_argument("--lr", type=float, default=DEFAULTS.lr, help="Adam learning rate (default %(default)s)")

@@ -33,7 +33,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--seed", type=int, default=d.seed)
     parser.add_argument("--precision", choices=PRECISIONS, default=d.precision,
                         help="training's matrix products: auto (bfloat16 where the hardware has it), float32, bfloat16")
-    parser.add_argument("--dataset", default=None, help="auto (default), mnist or fashion-mnist")
+    parser.add_argument("--dataset", default=None,
+                        help="auto (the default: Fashion-MNIST, the data set of the reference numbers), "
+                             "mnist or fashion-mnist")
     parser.add_argument("--pixels", choices=("dynamic", "static", "gray"), default="dynamic",
                         help="binarization of the images (default: dynamic)")
     parser.add_argument("--out", default="vae-results", help="folder for figures and metrics.json")
