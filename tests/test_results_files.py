@@ -268,3 +268,18 @@ def test_notebooks_json_records_full_mode_peak_memory_with_provenance(notebook):
     # "training included": the run started from an empty cache (05), or from what 05-07 left (07, 08)
     cache = entry["full_memory_cache"]
     assert cache.startswith("empty") or cache.startswith("shared, after 05_vae"), cache
+
+
+def test_readme_states_how_long_make_test_took_from_the_results_file():
+    """benchmarks/bench_test_suite.py measured `make test` (set-up excluded) from a fresh clone; the README
+    quotes that time and the machine, and the measurement is within the 15-minute target it records."""
+    results = load("test_suite.json")
+    assert results["command"].startswith("python benchmarks/bench_test_suite.py")
+    assert {"machine", "date", "cpu_flags", "phases", "test_seconds", "target_seconds"} <= set(results)
+    assert results["passed"] is True, "the recorded run of make test failed"
+    minutes = results["test_seconds"] / 60
+    readme = (ROOT / "README.md").read_text()
+    assert f"It took {minutes:.1f} minutes" in readme, f"README should say: It took {minutes:.1f} minutes"
+    cpu = results["machine"].split(",")[0]
+    assert cpu in readme, f"README should name the machine ({cpu})"
+    assert results["within_target"] == (results["test_seconds"] <= results["target_seconds"])
