@@ -32,7 +32,7 @@ def test_course_run_writes_html_and_summary(tmp_path):
     good = write_nb(tmp_path / "01_good.ipynb",
                     "import os\nfrom course_utils.course.report import record\n"
                     "record('mode is quick', float(os.environ['COURSE_QUICK']), 'flag')\n"
-                    "record('test ELBO', -101.5, 'nats')")
+                    "record('test ELBO', -101.5, 'nats')\nrecord('modes captured (of 8)', 4.0)")
     bad = write_nb(tmp_path / "02_bad.ipynb", "raise ValueError('broken on purpose')")
     out = tmp_path / "run"
     assert main([str(good), str(bad), "--quick", "--out", str(out)]) == 1
@@ -42,9 +42,10 @@ def test_course_run_writes_html_and_summary(tmp_path):
     assert rows["01_good.ipynb"]["ok"] and not rows["02_bad.ipynb"]["ok"]
     assert "broken on purpose" in rows["02_bad.ipynb"]["error"]
     nums = {n["name"]: n["value"] for n in rows["01_good.ipynb"]["numbers"]}
-    assert nums == {"mode is quick": 1.0, "test ELBO": -101.5}
+    assert nums == {"mode is quick": 1.0, "test ELBO": -101.5, "modes captured (of 8)": 4.0}
     index = (out / "index.html").read_text()
     assert "1 of 2 notebooks ran without error" in index and "test ELBO: -101.50 nats" in index
+    assert "modes captured (of 8): 4<" in index  # a count is shown as a count, not as 4.00
     assert "broken on purpose" in (out / "02_bad.html").read_text()
     assert (out / "01_good.html").stat().st_size > 1000
 

@@ -95,10 +95,14 @@ def summary_html(rows: list[dict], quick: bool) -> str:
            f"<p>{sum(r['ok'] for r in rows)} of {len(rows)} notebooks ran without error; "
            f"total {sum(r['seconds'] for r in rows):.0f} s.</p>",
            "<table><tr><th>notebook</th><th>status</th><th>seconds</th><th>key numbers</th></tr>"]
+    def shown(value) -> str:  # counts as counts (4 modes, 50 units), other numbers to two decimals
+        if isinstance(value, float):
+            return f"{value:.0f}" if value.is_integer() and abs(value) < 1e15 else f"{value:.2f}"
+        return html.escape(str(value))
+
     for r in rows:
-        nums = "<br>".join(
-            f"{html.escape(n['name'])}: {n['value']:.2f} {html.escape(n['unit'])}" if isinstance(n["value"], float)
-            else f"{html.escape(n['name'])}: {html.escape(str(n['value']))}" for n in r["numbers"])
+        nums = "<br>".join(f"{html.escape(n['name'])}: {shown(n['value'])} {html.escape(n['unit'])}".rstrip()
+                           for n in r["numbers"])
         status = "ok" if r["ok"] else f"<span class='bad'>failed: {html.escape(r['error'] or '')}</span>"
         out.append(f"<tr><td><a href='{r['html']}'>{html.escape(r['notebook'])}</a></td><td>{status}</td>"
                    f"<td>{r['seconds']:.1f}</td><td>{nums}</td></tr>")
