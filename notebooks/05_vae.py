@@ -115,11 +115,8 @@ except (FileNotFoundError, KeyError):
 print(VAEConfig())
 
 # %% [markdown]
-# The network. The encoder outputs, for each image, the mean `μ(x)` (a linear layer) and the
-# standard deviation `σ(x)` (a softplus, so it is positive) of `q(z|x) = N(μ, diag σ²)` — one
-# output layer of size 2·z split in two. The decoder outputs 784 **logits**; `sigmoid(logits)`
-# are the Bernoulli means `f_θ(z)`. The loss is computed from the logits, which is numerically
-# stable where `f` rounds to 0 or 1.
+# The network's code (answer the prompt first: the code below shows how the course does it, and
+# the worked answer after the model says why):
 
 # %%
 print(inspect.getsource(VAE._encode))
@@ -150,11 +147,12 @@ print(results.quote("vae", "test_elbo", f"test ELBO of the full-mode model train
 # %% [markdown]
 # <details><summary><b>Worked answer (Q1.12)</b></summary>
 #
-# - Encoder `q_φ(z|x)`: `x ∈ {0,1}^784 → Linear(784, 500) → ReLU → Linear(500, 2·z)`, split into the
-#   mean `μ` (linear) and `σ = softplus(·)` (positive; a log-variance output with `σ = exp(½ logvar)`
-#   is the common alternative).
+# - Encoder `q_φ(z|x)`: `x ∈ {0,1}^784 → Linear(784, 500) → ReLU → Linear(500, 2·z)`, one output
+#   layer split in two: the mean `μ` (linear) and `σ = softplus(·)`, which is positive for every
+#   input (a log-variance output with `σ = exp(½ logvar)` is the common alternative).
 # - Decoder `p_θ(x|z)`: `z → Linear(z, 500) → ReLU → Linear(500, 784)` logits; `f = sigmoid(logits)`
-#   are the Bernoulli means.
+#   are the Bernoulli means. Logits rather than probabilities because the loss computed from logits
+#   is numerically stable where `f` rounds to 0 or 1 (`log f` of a rounded 0 is `−∞`).
 # - Loss: the batch mean of `L_n` (Q1.10), one reparameterized sample `z = μ + σ ⊙ ε` per image,
 #   reconstruction from the logits (`binary_cross_entropy_with_logits`, summed over pixels) and the
 #   closed-form KL. Optimiser: Adam, learning rate 1e-3, batches of 128; here the learning rate
@@ -215,24 +213,23 @@ else:
     print("no full-mode run recorded yet in benchmarks/results/notebooks.json")
 
 # %% [markdown]
-# What to look at: both curves rise quickly and then flatten. Early on the training ELBO lies
-# *below* the validation ELBO, because it averages over batches seen while the model was still
-# improving. A validation curve that turns down while the training curve keeps rising would be
-# overfitting. In the full-mode run on Fashion-MNIST the final model's ELBO on training images is
-# less than 2 nats above its validation ELBO (the printed difference), small next to the tens of
-# nats the validation ELBO gained after the first epoch: at this size and with dynamic
-# binarization the model barely overfits on Fashion-MNIST. The right
-# panels split the (negative) ELBO into its two terms: the reconstruction term falls, while the KL
-# *rises* — the encoder learns to put information into z, which costs KL.
+# What to look at: which curve lies higher early on, whether the validation curve ever turns down,
+# how the two terms in the right panels move — and the printed difference between the training and
+# the validation ELBO. Compare with your sketch before opening the answer.
 #
 # <details><summary><b>Worked answer (Q1.13)</b></summary>
 #
 # The figure above (one plot, both curves; in full mode). The ELBO rises steeply in the first
-# epoch or two and then slowly. Early on the training ELBO is below the validation ELBO because it
-# averages over an epoch during which the model improved. Overfitting shows as a gap between the
-# ELBO on training and on held-out images scored the same way; in the full-mode run it is small
-# (printed above). Values are nats per image (negative; higher is better); the decomposition shows
-# reconstruction improving and the KL term growing as the latent code carries more information.
+# epoch or two and then slowly. Early on the training ELBO lies *below* the validation ELBO because
+# it averages over batches seen while the model was still improving. A validation curve that turns
+# down while the training curve keeps rising would be overfitting; it shows as a gap between the
+# ELBO on training and on held-out images scored the same way. In the full-mode run on
+# Fashion-MNIST the final model's ELBO on training images is less than 2 nats above its validation
+# ELBO (the printed difference), small next to the tens of nats the validation ELBO gained after
+# the first epoch: at this size and with dynamic binarization the model barely overfits on
+# Fashion-MNIST. Values are nats per image (negative; higher is better). The right panels split the
+# (negative) ELBO into its two terms: the reconstruction term falls, while the KL *rises* — the
+# encoder learns to put information into z, which costs KL.
 # </details>
 
 # %% [markdown]
@@ -295,12 +292,16 @@ print("n = 7:", [round(v, 3) for v in gaussian_quantiles(7).tolist()])
 print(inspect.getsource(gaussian_quantile_grid))
 
 # %% [markdown]
-# Train the z = 2 VAE (same settings, only the latent dimension differs):
+# Train the z = 2 VAE. Same architecture and optimiser, but **not the same training length** in full
+# mode: 15 epochs instead of the z = 20 model's 100 (`course_utils.course.runs.vae2_config`); in quick
+# mode both train 2 epochs. So in full mode the two ELBOs printed below differ in two things at once,
+# the latent size and the training length, and their difference cannot be put down to either alone:
 
 # %%
 config2 = vae2_config()  # 15 epochs: enough for a readable 2-D manifold
 vae2, history2 = train_vae(config2, data)
-print(f"final validation ELBO: z = 2: {history2.last['val_elbo']:.1f}, z = 20: {history20.last['val_elbo']:.1f} nats")
+print(f"final validation ELBO: z = 2 ({config2.epochs} epochs): {history2.last['val_elbo']:.1f}, "
+      f"z = 20 ({config20.epochs} epochs): {history20.last['val_elbo']:.1f} nats")
 
 # %%
 fig = plot_manifold(vae2, n=20, title=f"Learned manifold of the z = 2 VAE ({data.pretty_name}):\n"
@@ -309,8 +310,11 @@ plt.show()
 
 # %% [markdown]
 # What to look at: neighbouring images change smoothly — the decoder is a continuous function of
-# z — and different regions hold different classes, with transitions (morphs) between them. Two
-# numbers can only encode so much: the z = 2 model's ELBO is lower than the z = 20 model's.
+# z — and different regions hold different classes, with transitions (morphs) between them. Compare
+# the two validation ELBOs printed above with care: in full mode the z = 2 model trained 15 epochs
+# and the z = 20 model 100, so a gap between them mixes the effect of the latent size with that of
+# training length (in quick mode, 2 epochs each, neither model has learned much and either may
+# come out ahead).
 #
 # **Where do the images actually go?** The grid follows the prior. The encoder's codes of real
 # images follow the *aggregate posterior* `q(z) = (1/N) Σ_n q(z|x_n)`. The KL term pulls each
@@ -354,8 +358,9 @@ print("per coordinate, Var(mu) + E[sigma^2] (1 for the prior): "
 # necessarily where the encoder puts the data: the scatter shows that the aggregate posterior has
 # more mass than the prior in some cells and much less in others. The KL term penalises each
 # `q(z|x)` for its distance to the prior, but the average over x of the `q(z|x)` need not equal it.
-# The manifold is smooth and organised by class, with continuous transitions; with only two latent
-# dimensions the images are blurrier and the ELBO lower than with z = 20.
+# The manifold is smooth and organised by class, with continuous transitions. In full mode the z = 2
+# model's ELBO is lower than the z = 20 model's, but it also trained 15 epochs instead of 100: how much
+# of the gap is the latent size, this notebook does not measure.
 # </details>
 
 # %% [markdown]
@@ -395,12 +400,18 @@ ReconstructionExplorer(vae20, x_test)
 # Both on one fixed binarization of the test images (full mode: k = 1 000 on the first 2 000 test
 # images, and the ELBO on all 10 000; quick mode: k = 50 on 200 images, the ELBO on 1 000).
 #
-# Image models usually report **bits per dimension** instead of nats per image: the negative
-# log-likelihood divided by the number of dimensions and by `ln 2` (nats to bits),
+# Two units are in use. For **binarized** MNIST and Fashion-MNIST — this notebook's data — the
+# convention in papers is **nats per image** (the ELBO or `log p(x)` of one image, as printed here).
+# For images with **8-bit** pixels (256 levels, modelled as discrete values or dequantized; Theis et
+# al. 2016) the convention is **bits per dimension**: the negative log-likelihood divided by the
+# number of dimensions and by `ln 2` (nats to bits),
 #
 # $$\text{bits/dim} = \frac{-\log p(x)}{D \ln 2}, \qquad D = 784 \text{ pixels};$$
 #
-# lower is better, and numbers for images of different sizes become comparable.
+# lower is better. The table below reports both units, but a bits/dim number is only comparable with
+# one for the same kind of pixel: a binary pixel has 2 values (a uniform guess costs 1 bit per
+# pixel), an 8-bit pixel 256 (a uniform guess costs 8 bits). So this notebook's bits/dim on binarized
+# images cannot be set against a bits/dim reported for 8-bit images, even of the same data set.
 #
 # **Predict first.** On the same images, by how much do you expect the IW estimate to lie above the
 # ELBO — and is that difference the gap `KL(q ‖ p(z|x))` of notebook 04?
@@ -450,19 +461,23 @@ elif full:
           f"{results.provenance('notebooks', '05_vae.full_reported')})")
 
 # %% [markdown]
-# What to look at: on the same images the importance-weighted estimate lies above the ELBO. That
-# difference is **not** the gap `KL(q ‖ p(z|x))`. In expectation,
-# `IW_k − ELBO = KL(q ‖ p(z|x)) − (log p(x) − E[IW_k])`: the gap minus what the IW estimate still
-# misses. So the difference is a *lower bound* on the gap, which is at least as large. In the
-# full-mode run on Fashion-MNIST the z = 20 model beats the z = 2 model by about 30 nats on both
-# measures — about 0.05 bits per dimension.
+# What to look at: the column `IW − ELBO` for each model — then answer the prompt (is it the gap?)
+# before opening the answer. And the rows of the two models: in full mode they differ in the latent
+# size *and* in the training length (100 against 15 epochs), so the table does not say how much of
+# their difference each causes.
 #
 # <details><summary><b>Worked answer (IW − ELBO)</b></summary>
 #
-# `ELBO = log p(x) − KL(q ‖ p(z|x))` and `E[IW_k] ≤ log p(x)`. Subtracting,
-# `E[IW_k] − ELBO = KL(q ‖ p(z|x)) − (log p(x) − E[IW_k])`. The bracket is ≥ 0 and shrinks as k grows
-# (for k = 1 the IW estimate *is* the one-sample ELBO, and the difference is 0 in expectation), so
-# `IW_k − ELBO` underestimates the gap, and approaches it only as k → ∞.
+# On the same images the importance-weighted estimate lies above the ELBO, but that difference is
+# **not** the gap `KL(q ‖ p(z|x))`. `ELBO = log p(x) − KL(q ‖ p(z|x))` and `E[IW_k] ≤ log p(x)`.
+# Subtracting, `E[IW_k] − ELBO = KL(q ‖ p(z|x)) − (log p(x) − E[IW_k])`: the gap minus what the IW
+# estimate still misses. The bracket is ≥ 0 and shrinks as k grows (for k = 1 the IW estimate *is*
+# the one-sample ELBO, and the difference is 0 in expectation), so `IW_k − ELBO` is a *lower bound*
+# on the gap (in expectation), and approaches it only as k → ∞.
+#
+# In the full-mode run on Fashion-MNIST (printed above) the z = 20 model scores about 30 nats per
+# image higher than the z = 2 model on both measures — about 0.05 bits per dimension. That is not
+# the effect of the latent size alone: the z = 20 model also trained 100 epochs, the z = 2 model 15.
 # </details>
 #
 # ## Summary
@@ -473,6 +488,9 @@ elif full:
 #   model scores almost the same on training and validation images.
 # - Samples sharpen over training; a 2-D latent space learns a smooth manifold organised by class,
 #   but the encoder's codes (the aggregate posterior) do not fill the prior evenly.
-# - Report the test ELBO and an importance-weighted log-likelihood, in nats per image or bits per
-#   dimension (`−log p(x) / (784 ln 2)`); their difference is a lower bound on the approximate
-#   posterior's gap, not the gap itself.
+# - Report the test ELBO and an importance-weighted log-likelihood — in nats per image, the convention
+#   for binarized (Fashion-)MNIST; bits per dimension (`−log p(x) / (784 ln 2)`) is the convention for
+#   8-bit images, and the two kinds of bits/dim do not compare. Their difference is a lower bound on
+#   the approximate posterior's gap, not the gap itself.
+# - The z = 20 and z = 2 models of this notebook differ in training length too (full mode: 100 and 15
+#   epochs), so their gap is not the effect of the latent size alone.

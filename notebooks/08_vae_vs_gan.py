@@ -69,6 +69,7 @@ import inspect
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from scipy.stats import chi2
 
 from course_utils import evaluation
 from course_utils.core import get_device, load_data, pick, quick_mode, seed_everything, set_threads, show_grid
@@ -168,9 +169,15 @@ print(f"correlation between an image's total ink (sum of pixel values) and its E
 #   that is trained alongside, never optimal. `p_g` is defined implicitly by sampling `G(z)`: there is
 #   **no density** to evaluate and no encoder. `D(x)` is not a density either (at the optimum it is
 #   1/2 everywhere).
-# - So the VAE can score images (outlier detection, likelihood comparisons with other models, bits
-#   per dimension); the GAN cannot say how likely an image is. What both can do is sample — so
-#   compare the samples.
+# - So the VAE can score images (likelihood comparisons with other models, bits per dimension); the
+#   GAN cannot say how likely an image is. What both can do is sample — so compare the samples.
+# - A caveat before using that score for **outlier or anomaly detection**: a high likelihood does
+#   not mean "looks like the training data". Likelihood-based detection of out-of-distribution images
+#   is known to fail, and the canonical example is this course's pair of data sets: Nalisnick et al.
+#   (2019) found deep generative models, VAEs among them, trained on Fashion-MNIST giving MNIST's
+#   test images a *higher* likelihood than Fashion-MNIST's own. The correlation with ink printed
+#   above shows part of the reason: a likelihood counts bits, and how many an image costs depends on
+#   its simplicity as well as on its kind.
 # </details>
 
 # %% [markdown]
@@ -255,6 +262,9 @@ print(f"classifier test accuracy: {classifier.test_accuracy:.3f}")
 # is the total variation between the samples' class histogram and that of the test images.
 #
 # **Predict first:** which model will have the lower distance? Will either come near the floor?
+# And, for the two columns section 4 explains: which model will have the higher **precision** (the
+# share of its samples that land among real images' features: do samples look real?), and which the
+# higher **recall** (the share of real images that its samples reach: is all of the data covered)?
 
 # %%
 scores = score_models(samples, data, classifier)
@@ -314,6 +324,13 @@ else:
     ref = seeds["reference"]["real_held_out"]
     print(f"{'real':5} {'':>9} {ref['fd']:>22.2f} {ref['precision']:>15.3f} {ref['recall']:>15.3f} "
           f"{ref['fd_vs_n']['fd_inf']:>15.2f}   (10 000 held-out real images: the floor)")
+    for model in ("vae", "gan"):  # an sd from 3 seeds is itself very uncertain: its 95% interval (normal runs)
+        s = summary[model]["fd"]
+        if s["sd"] is not None and s["n_seeds"] > 1:
+            dof = s["n_seeds"] - 1
+            low, high = (s["sd"] * np.sqrt(dof / chi2.ppf(q, dof)) for q in (0.975, 0.025))
+            print(f"{model.upper()}: sd of the Fréchet distance {s['sd']:.1f} from {s['n_seeds']} seeds; "
+                  f"95% interval for the true sd [{low:.1f}, {high:.1f}]")
     if "test_elbo" in summary["vae"]:
         print(f"VAE test ELBO over the seeds: {mean_sd(summary['vae']['test_elbo'], '.2f')} nats")
     where = results.provenance("seeds")  # the machine, date and command of the seeds runs
@@ -354,15 +371,22 @@ for name, c in curves.items():
 # the path of a two-player game, a VAE's on the optimisation of one bound. Report a recipe with
 # its spread over seeds, and compare two recipes by more than their seed spread. The VAE's test
 # ELBO over the same seeds moves by a fraction of a nat (a different metric: do not set it against
-# the GAN's distance).
+# the GAN's distance). With three seeds the standard deviation itself is very uncertain — the
+# printed 95% intervals (for normally distributed runs) span about a factor of 12 — so "by tens" and
+# "by a few" are what three seeds can say, not more.
 #
 # Fewer samples give a *larger* distance between two samples of the same distribution: the held-out
 # real images' distance grows as n shrinks and extrapolates to about 0 (the floor is pure bias; a
-# slightly negative intercept is the fit's noise, since a distance cannot be negative).
+# slightly negative intercept is the fit's noise, since a distance cannot be negative). The
+# estimator is biased *upward* at every n: already its mean term, the squared distance between the
+# two sample means, exceeds the true one by `tr Σ_a/n + tr Σ_b/n` on average.
 # For the two models the bias is small next to the distance itself, and FD∞ differs from the
-# distance at n = 10 000 by little compared with the gap between the models. This is why a floor
-# must be computed with the same n as the models, and why FD∞ is the number to compare across
-# papers that used different n.
+# distance at n = 10 000 by little compared with the gap between the models. Read the extrapolation
+# with that in mind: an upward bias means FD∞ should lie *below* the distance at the largest n, yet
+# in `seeds.json` (full mode, Fashion-MNIST) all three VAE fits give an FD∞ above the VAE's distance
+# at n = 10 000 — for the VAE the fitted slope is lost in the scatter of the subsets, and the
+# difference between FD∞ and FD(10 000) is noise. A floor must be computed with the same n as the
+# models; FD∞ helps compare results at different n only where the 1/n trend stands out of that noise.
 # </details>
 
 # %% [markdown]
@@ -377,12 +401,13 @@ for name, c in curves.items():
 # sample's ball (is every part of the data covered?). Both sets have the same size, since the radii
 # depend on it; the held-out real row shows what real images reach.
 #
-# **Predict first.** Which model do you expect to have the higher precision, and which the higher
-# recall? Then compare with the table of section 2 and the seed table of section 3.
+# You predicted precision and recall before section 2's table; compare your prediction with that
+# table and with the seed table of section 3.
 #
 # The class histogram is a coarser view: the classifier assigns each sample a class, and the total
 # variation distance compares the mix with the real test images' (0: the same mix, 1: no class in
-# common):
+# common). **Predict first:** will either model nearly drop a whole class? Below, this run's
+# histograms, then each seed's smallest and largest class in `seeds.json` (full mode):
 
 # %%
 fig = coverage_figure(scores, data.class_names)
@@ -392,6 +417,20 @@ for name, s in scores.items():
     print(f"{name:<16} total variation to the test images' class mix {s['class_tv']:.3f}; smallest class "
           f"{100 * fractions.min():.1f}% ({data.class_names[int(fractions.argmin())]}), largest "
           f"{100 * fractions.max():.1f}% ({data.class_names[int(fractions.argmax())]})")
+why = results.not_comparable("seeds", data.name)
+if why:
+    print(why)
+else:
+    ref = seeds["reference"]["real_held_out"]
+    real_fractions = np.asarray(ref["class_histogram"]) / ref["n_samples"]
+    for run in seeds["runs"]:
+        f = np.asarray(run["class_histogram"]) / sum(run["class_histogram"])
+        lo, hi = int(f.argmin()), int(f.argmax())
+        print(f"seeds.json {run['model'].upper()} seed {run['seed']}: smallest {data.class_names[lo]} "
+              f"{100 * f[lo]:.2f}% (held-out real {100 * real_fractions[lo]:.1f}%), "
+              f"largest {data.class_names[hi]} {100 * f[hi]:.1f}% "
+              f"(held-out real {100 * real_fractions[hi]:.1f}%)")
+    print(f"({results.dataset_name(results.dataset('seeds'))}, {results.provenance('seeds')})")
 
 # %% [markdown]
 # <details><summary><b>Worked answer: coverage</b></summary>
@@ -402,22 +441,26 @@ for name, s in scores.items():
 # (notebook 06). Whether a *particular* pair of models shows it is a measurement, and the two
 # measurements here disagree in an instructive way:
 #
-# - The **class histograms** of the two models are about equally far from the real mix (compare the
-#   two total variations, here and over seeds in `seeds.json`). In the full-mode runs on
-#   Fashion-MNIST the VAE puts at
-#   least 1% of its samples in every class and the GAN in every class or all but one
-#   (`classes_covered` in `seeds.json`): at the level of classes, neither model drops much.
-#   But a class histogram cannot see dropping *within* a class (only some kinds of shirt, say), and
-#   "at least 1% of the samples" is a weak test anyway: a class with 3% of the samples instead of 10%
-#   has lost two thirds of its share and still counts as present.
+# - The **class histograms** of the two models are about equally far from the real mix by total
+#   variation (here and over seeds in `seeds.json`), but they distort it differently. In the
+#   full-mode runs on Fashion-MNIST (`seeds.json`, printed above) the GAN comes close to dropping a
+#   class: Pullover gets 0.45% of its samples in seed 1 (1.6% and 3.2% in seeds 2 and 0, against
+#   about 10% of held-out real images), while Shirt is inflated to 19.6–24.0%. The VAE's smallest class
+#   never falls below 3.1% of its samples. So the histogram *does* show near-dropping of a class —
+#   a test like "at least 1% of the samples in every class" (`classes_covered`) hides most of it: a
+#   class with 3% of the samples instead of 10% has lost two thirds of its share and still counts
+#   as present. What a class histogram cannot see is dropping *within* a class (only some kinds of
+#   shirt, say).
 # - **Recall** sees coverage inside the classes. In the full-mode runs on Fashion-MNIST (section 3's table, all
 #   seeds) the GAN's recall is a small fraction of the VAE's, and both are far below the held-out
-#   real images': the GAN's samples reach only a small part of the real images' feature space — mode
-#   dropping within classes — while the VAE's blurry samples spread wider. The two precisions are
+#   real images': the GAN's samples reach only a small part of the real images' feature space, also
+#   inside the classes it does produce — this is what recall adds to the histogram — while the VAE's
+#   blurry samples spread wider. The two precisions are
 #   close to each other and below the real images': each model puts a similar share of its samples
 #   among real images' features.
 #
-# So in the full-mode runs on Fashion-MNIST the folklore holds, but only recall shows it, not the class histogram.
+# So in the full-mode runs on Fashion-MNIST the folklore holds: the class histogram shows the GAN
+# nearly dropping a class, and recall shows how little of the data it covers even within classes.
 # Caveat: everything here is seen through one classifier. Its verdict on a blurry or speckled sample
 # is itself uncertain (on Fashion-MNIST e.g. "shirt" against "pullover"), and another feature space would give other
 # numbers; k-NN radii also depend on k and on the number of samples.
@@ -491,17 +534,18 @@ print(f"Gumbel-softmax, mean of 20 000 : {fmt(r['gumbel_mean'])}   (per-sample s
 # %% [markdown]
 # <details><summary><b>Worked answer: discrete data and latents</b></summary>
 #
-# **A GAN with discrete data** (text, binary images): with discrete outputs the generator receives
-# no signal at all — rounding and sampling are piecewise constant, and the gradient reaching G's
-# weights is exactly zero (first table). Generating gray values instead does not sidestep the
-# problem for truly binary data: a discriminator sees at once that a pixel of 0.6 is not 0 or 1
-# and rejects every fake. The workarounds are the score-function (REINFORCE) estimator, as in
-# SeqGAN, or continuous relaxations (Gumbel-softmax). The course's GAN models *gray* images, whose
-# pixels are continuous, so it never meets the problem. The **VAE** has none: the data are observed,
-# never generated inside the loss, and its decoder simply defines a distribution over discrete
-# values — notebook 05's VAE models binary images with Bernoulli pixels. (For *continuous* models of
-# discrete data such as 8-bit pixels, likelihoods are made meaningful by dequantization — adding
-# uniform noise — and reported in bits per dimension; Theis et al. 2016.)
+# **A GAN with discrete data** (text, binary images): with discrete outputs backpropagation gives
+# the generator exactly zero gradient — rounding and sampling are piecewise constant, so the
+# gradient reaching G's weights through them is exactly zero (first table). Generating gray values
+# instead does not sidestep the problem for truly binary data: a discriminator sees at once that
+# a pixel of 0.6 is not 0 or 1 and rejects every fake. The workarounds are the score-function
+# (REINFORCE) estimator, as in SeqGAN, or continuous relaxations (Gumbel-softmax). The course's
+# GAN models *gray* images, whose pixels are continuous, so it never meets the problem. The
+# **VAE** has none: the data are observed, never generated inside the loss, and its decoder simply
+# defines a distribution over discrete values — notebook 05's VAE models binary images with
+# Bernoulli pixels. (For *continuous* models of discrete data such as 8-bit pixels, likelihoods
+# are made meaningful by dequantization — adding uniform noise — and reported in bits per
+# dimension; Theis et al. 2016.)
 #
 # **A VAE with a discrete latent** (a categorical z): the reparameterization exists only for
 # continuous z; a categorical sample is an integer with no path back to the encoder's logits. In the
@@ -544,7 +588,8 @@ print(f"Gumbel-softmax, mean of 20 000 : {fmt(r['gumbel_mean'])}   (per-sample s
 # images, so they are combined with continuous noise (conditional GANs, InfoGAN).
 #
 # **When to choose which.** The VAE when likelihoods, an encoder or a representation matter
-# (density estimation, anomaly detection, compression); the GAN when sample sharpness matters most
+# (density estimation, compression; for anomaly detection only with care — a Fashion-MNIST model can
+# give MNIST images a higher likelihood, section 1); the GAN when sample sharpness matters most
 # and a likelihood is not needed.
 # </details>
 
