@@ -132,9 +132,11 @@ print(f"parameters: {sum(p.numel() for p in model.parameters()):,}")
 # %% [markdown]
 # One training step — encode, reparameterize, decode, the negative ELBO averaged over the batch
 # (your `per_example_loss` of notebook 04 is `negative_elbo(...)["loss"]`), a check that the loss
-# is finite, then an Adam step. On a CPU with bfloat16 instructions (recent AMD EPYC/Ryzen, Intel
-# Xeon) `precision="auto"` runs the matrix products in bfloat16 under `torch.autocast`; the weights,
-# the loss and all evaluation stay float32. `VAEConfig(precision="float32")` turns it off. What it
+# is finite, then an Adam step. `precision="auto"` runs the matrix products in bfloat16 under
+# `torch.autocast` only where the CPU has bfloat16 instructions (recent AMD EPYC/Ryzen, Intel Xeon)
+# *and* a short timing probe on this machine finds it faster (having the instructions is not
+# enough); the weights, the loss and all evaluation stay float32. `VAEConfig(precision="float32")`
+# or `COURSE_PRECISION=float32` turns it off. What it
 # gained on the benchmark machine:
 
 # %%

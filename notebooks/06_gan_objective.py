@@ -449,10 +449,11 @@ plt.show()
 # - *What G minimises.* With the optimal D\* held fixed, `E_{p_g}[−log D*]` has the gradient of
 #   `KL(p_g ‖ p_data) − 2 JSD(p_data, p_g)` (Arjovsky & Bottou 2017, Thm. 2.5): write
 #   `−log D* = log((1 − D*)/D*) − log(1 − D*)` with `(1 − D*)/D* = p_g/p_data`; the first term's
-#   expectation under `p_g` is `KL(p_g ‖ p_data)` and the second's gradient is that of `2 JSD`
-#   (Q2.3). The reverse KL `KL(p_g ‖ p_data)` is **mode-seeking** (notebook 03): it punishes fakes
-#   where there is no data much more than data where there are no fakes, so missing a mode costs G
-#   little. The saturating G instead minimises `2 JSD` (Q2.3), which is symmetric.
+#   expectation under `p_g` is `KL(p_g ‖ p_data)` and the second's, `−log(1 − D*)`, has the gradient
+#   of `−2 JSD` (Q2.3: `E_{p_g}[log(1 − D*)]` carries the JSD's dependence on `p_g`). The reverse
+#   KL `KL(p_g ‖ p_data)` is **mode-seeking** (notebook 03): it punishes fakes where there is no
+#   data much more than data where there are no fakes, so missing a mode costs G little. The
+#   saturating G instead minimises `2 JSD` (Q2.3), which is symmetric.
 # - *The game.* D still maximises V, but G no longer minimises V: the game is not zero-sum any more.
 # </details>
 #
@@ -524,8 +525,10 @@ plt.show()
 # %% [markdown]
 # What to look at: the left panel still shows the thousand-fold difference in the gradient; the
 # right panel shows where each generator goes once Adam rescales its steps. The non-saturating loss
-# remains the standard choice (and the default in `course_utils.gan.model`): a strong signal
-# whatever the optimizer, at the price of the mode-seeking objective above.
+# remains the standard choice (and the default in `course_utils.gan.model`): its signal is strong
+# where the saturating loss's vanishes, at the price of the mode-seeking objective above. With Adam
+# the saturating G is no longer stuck — compare the two sample means printed above: here it need not
+# be the slower of the two.
 
 # %% [markdown]
 # ## The game, and what its losses do not show (about 15 minutes)
@@ -609,9 +612,12 @@ plt.show()
 # training while the loss does not move.
 #
 # The loss measures how well *this* discriminator does, not how far `p_g` is from `p_data`. Q2.3's
-# argument (`V(D*, G) = −log 4 + 2 JSD`) assumes the optimal D; a small network given one Adam step
-# per generator step can be far from optimal — it has neither the capacity nor the time to follow
-# `p_g`. A D stuck near 1/2 also gives G almost no signal, so the game stalls short of `p_data`.
+# argument (`V(D*, G) = −log 4 + 2 JSD`) assumes the optimal D, and the trained D is far from it.
+# That is not a lack of capacity: a network of this size can represent a D close to D\* (above, a
+# D trained against a generator that stood still followed D\* where there was data). It is the game:
+# D gets one Adam step per generator step and chases a moving `p_g`, and a D that drifts towards
+# 1/2 gives G almost no signal, so the game stalls short of `p_data`. (Changing the number of D steps
+# per G step is how to see this; this notebook's runs keep it at one.)
 # To judge a generator, measure the samples (here a JSD against known data; for images, notebook
 # 08's Fréchet distance and precision/recall), not the losses.
 # </details>
@@ -624,7 +630,8 @@ plt.show()
 #
 # - the saturating loss with SGD for G (set `lr of G` to 0.03 or 0.1: SGD needs larger steps);
 # - a discriminator that learns 10× faster than the generator, and the reverse;
-# - a large learning rate for both (1e-2): the game oscillates instead of settling.
+# - a large learning rate for both (1e-2): the JSD swings during training, and where it ends can be
+#   better or worse than the default run's — read the whole trajectory, not only its end.
 #
 # The callback is `course_utils.widgets.gan.ToyGANExplorer.update`.
 

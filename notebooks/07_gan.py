@@ -165,12 +165,15 @@ print(f"{len(history)} epochs, {history.steps} steps, {history.seconds:.0f} s of
 
 # %% [markdown]
 # **The training curves.** A GAN's losses do not go down like a VAE's: they measure a game.
-# What to look at: the discriminator's loss should stay well away from 0 (a D that wins outright
-# gives G no signal); in a balanced game it stays a little below `log 4 ≈ 1.386`, its value at
-# the equilibrium of notebook 06. The mean of `D(x)` on real images stays slightly above the mean
-# of `D(G(z))` on fakes — D still tells them apart a little — and both hover near 1/2 instead of
-# pinning at 0 or 1. (Flat curves do not mean the samples stopped improving: the figures below
-# and the score are the better guide.)
+# What to look at: whether the discriminator's loss stays away from 0. A D that wins outright
+# separates real from fake almost perfectly; with the saturating loss G's gradient then vanishes,
+# and even with the non-saturating loss used here (notebook 06) the gradient of a near-perfect D
+# says little about where the data are (Arjovsky & Bottou 2017). `log 4 ≈ 1.386` is D's loss at
+# the equilibrium of notebook 06, where `D(x) = D(G(z)) = 1/2`; how far below it the loss runs, and
+# how far apart the means of `D(x)` on real images and of `D(G(z))` on fakes are, is what your
+# curves show — it differs between quick and full mode and between runs, and the course records no
+# full-mode history to quote. (Flat curves do not mean the samples stopped improving: the figures
+# below and the score are the better guide.)
 
 # %%
 fig = history_figure(history, title=f"GAN training on {data.pretty_name}")
@@ -318,8 +321,9 @@ else:
 #   Precision and recall separate the two. In the three seeds' runs printed above (`seeds.json`) most
 #   of the GAN's samples land among real images' features — a precision a little below the held-out
 #   real images' — while its recall is a tiny fraction of theirs: the samples reach only a small
-#   part of the real images' feature space. So a large distance here points to missing diversity
-#   more than to unrealistic samples.
+#   part of the real images' feature space. Precision and recall describe the two failures; they do
+#   not split the distance into a fidelity part and a diversity part (notebook 08's VAE has many
+#   times the GAN's recall, a similar precision, and a larger distance).
 #
 # (In quick mode the run is a few dozen steps long and the samples are still noise; run the
 # notebook in full mode for the real figure.)

@@ -299,7 +299,8 @@ for kind, strength in [("noise", 0.1), ("noise", 0.3), ("blur", 1.0)]:
 # distance go up or down?
 #
 # `benchmarks/seeds.py` trains notebook 05's VAE and notebook 07's GAN with three seeds each
-# (nothing else changed; seed 0 is the pair this notebook loads in full mode) on Fashion-MNIST and
+# (nothing else changed; seed 0 has this notebook's full-mode settings, though a run on another machine,
+# thread count or precision is a different draw) on Fashion-MNIST and
 # scores each as above with 10 000 samples:
 
 # %%
@@ -459,8 +460,9 @@ else:
 #   close to each other and below the real images': each model puts a similar share of its samples
 #   among real images' features.
 #
-# So in the full-mode runs on Fashion-MNIST the folklore holds: the class histogram shows the GAN
-# nearly dropping a class, and recall shows how little of the data it covers even within classes.
+# So in the full-mode runs on Fashion-MNIST the folklore holds in part: in one seed of three the
+# class histogram shows the GAN nearly dropping a class (in seed 0 its smallest class is as small as
+# the VAE's), and recall, in every seed, shows how little of the data it covers even within classes.
 # Caveat: everything here is seen through one classifier. Its verdict on a blurry or speckled sample
 # is itself uncertain (on Fashion-MNIST e.g. "shirt" against "pullover"), and another feature space would give other
 # numbers; k-NN radii also depend on k and on the number of samples.
@@ -599,7 +601,8 @@ print(f"Gumbel-softmax, mean of 20 000 : {fmt(r['gumbel_mean'])}   (per-sample s
 # - VAE: an explicit likelihood bound and an encoder; blurry samples. GAN: an implicit model trained
 #   by a game (here with the non-saturating, mode-seeking loss); sharper samples, no likelihood.
 # - Sample quality is measured, not eyeballed: the Fréchet distance on the course classifier's
-#   features, next to a floor at the same n, over several seeds; FD∞ removes the sample-size bias.
+#   features, next to a floor at the same n, over several seeds; FD∞ extrapolates the sample-size
+#   bias away where the distance is linear in 1/n (for the VAE here the extrapolation is noise).
 # - Coverage: precision and recall in feature space, beside the class histogram (which cannot see
 #   within-class dropping); memorisation: nearest training images.
 # - Discrete data break the GAN's gradient path; discrete latents break the VAE's reparameterization,
