@@ -347,7 +347,8 @@ NOT_MEASURED = {
     "05": [(r"noise around 0\.5", "a sigmoid of random logits (0.5 at logit 0)"),
            (r"from 0\.05 to 0\.95", "the exercise's specification"),
            (r"10×10 grid", "a setting of the cell"),
-           (r"exactly 1 % of the prior", "by construction of the cells")],
+           (r"exactly 1 % of the prior", "by construction of the cells"),
+           (r"a uniform guess costs 8 bits", "exact arithmetic: log2(256) for an 8-bit pixel")],
 }
 
 MEASURED_LOOKING = re.compile(
