@@ -192,7 +192,7 @@ for name, (d_real, d_fake) in situations.items():
     print(f"{name:<34} {first:12.4f} {second:18.4f} {v:8.4f}")
 
 # %% [markdown]
-# Both terms are logs of probabilities, so V ≤ 0. Keep the middle row in mind for Q2.3.
+# Both terms are logs of probabilities, so V ≤ 0.
 #
 # <details><summary><b>Worked answer (Q2.2)</b></summary>
 #

@@ -442,6 +442,7 @@ def test_frechet_check_accepts_the_reference_and_valid_alternatives():
     (lambda a, b: mixed_bias(a, b), "first set's covariance divides by N"),
     (fd_with(lambda x: torch.cov(x), sqrtm_cross), "treat each ROW as a variable"),
     (fd_with(unbiased, lambda s1, s2: 0.5 * sqrtm_cross(s1, s2)), "factor 2"),
+    (lambda a, b: math.sqrt(frechet_distance(a, b)), "2-Wasserstein distance W2"),  # W2 instead of W2^2
 ])
 def test_frechet_check_names_typical_mistakes(wrong, fragment):
     rejects(gx.check_frechet_distance, wrong, fragment)

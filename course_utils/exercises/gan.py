@@ -703,6 +703,10 @@ def _fd_variants(a: torch.Tensor, b: torch.Tensor) -> list[tuple[float | None, s
         (float(mu.sqrt() + traces - 2 * cross),
          "the mean term is the SQUARED distance |mu_a - mu_b|^2, not |mu_a - mu_b|."),
         (float(mu + traces + 2 * cross), "the cross term is SUBTRACTED: ... - 2 tr[(S_a^{1/2} S_b S_a^{1/2})^{1/2}]."),
+        (math.sqrt(max(float(mu + traces - 2 * cross), 0.0)),
+         "you returned the square root: that is the 2-Wasserstein distance W2 between the two Gaussians. The "
+         "Fréchet distance, as reported for generative models (Heusel et al. 2017), is its SQUARE, W2^2 = "
+         "|mu_a - mu_b|^2 + tr S_a + tr S_b - 2 tr[(S_a^{1/2} S_b S_a^{1/2})^{1/2}], without a final square root."),
     ]
     if len(a) == len(b) and len(a) > 1:  # torch.cov(x) / np.cov(x) without rowvar: samples taken as variables
         ta, tb = torch.cov(a), torch.cov(b)
