@@ -8,6 +8,7 @@ a change in the third significant digit fails. The first tests show both on made
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 
 import nbformat
@@ -140,7 +141,7 @@ def test_checked_outputs_match_the_course_run(course_run, stem):
 
 def test_no_committed_output_prints_a_float_past_its_precision():
     """A compared output holds no float printed at full precision (a record() or a bare float that ends a cell)."""
-    long_float = __import__("re").compile(r"\d\.\d{10,}")
+    long_float = re.compile(r"\d\.\d{10,}")
     offenders = []
     for stem in NOTEBOOKS:
         nb = nbformat.read(ROOT / "notebooks" / f"{stem}.ipynb", as_version=4)

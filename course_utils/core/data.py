@@ -54,7 +54,7 @@ FILES = {
     "test_labels": "t10k-labels-idx1-ubyte",
 }
 _TV_CLASS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST"}
-_PRETTY = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
+PRETTY_NAMES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}  # how prose and messages spell them
 CLASS_NAMES = {
     "mnist": [str(i) for i in range(10)],
     "fashion-mnist": ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
@@ -146,13 +146,13 @@ def download_dataset(dataset: str, root=None, timeout: float = 20.0) -> dict[str
     except Exception as exc:  # URLError, RuntimeError('Error downloading'), OSError
         first = str(exc).strip().splitlines()
         reason = first[-1] if first else type(exc).__name__
-        _DOWNLOAD_FAILED[dataset] = f"{_PRETTY[dataset]} could not be downloaded into {target}: {reason}"
+        _DOWNLOAD_FAILED[dataset] = f"{PRETTY_NAMES[dataset]} could not be downloaded into {target}: {reason}"
         raise DataError(_DOWNLOAD_FAILED[dataset]) from exc
     finally:
         socket.setdefaulttimeout(old)
     files = _find_files(dataset, target)
     if files is None:  # pragma: no cover - torchvision changed its layout
-        raise DataError(f"torchvision downloaded {_PRETTY[dataset]} but its files are not in {target}.")
+        raise DataError(f"torchvision downloaded {PRETTY_NAMES[dataset]} but its files are not in {target}.")
     return files
 
 
@@ -184,16 +184,15 @@ def _missing_message(dataset: str, root) -> str:
             "(train-images-idx3-ubyte.gz, ...) into one of the folders above or into "
             f"${ENV_DATA_DIR}."
         )
-    return f"{_PRETTY[dataset]} was not found. Looked in:\n{places}\n{remedies}"
+    return f"{PRETTY_NAMES[dataset]} was not found. Looked in:\n{places}\n{remedies}"
 
 
-def resolve_dataset(name: str | None = None, root=None, verbose: bool = True) -> str:
+def resolve_dataset(name: str | None = None) -> str:
     """Return ``'mnist'`` or ``'fashion-mnist'`` for ``name`` (default: ``$COURSE_DATASET``, else auto).
 
     ``auto`` is the course's default data set, Fashion-MNIST (:data:`DEFAULT_DATASET`):
     the one every reference number was measured on. Only the name is decided here;
     :func:`load_raw` finds or downloads the files and explains what is missing.
-    ``root`` and ``verbose`` are accepted for compatibility and not used.
     """
     from_env = name is None
     if from_env:
@@ -331,7 +330,7 @@ class Data:
 
     @property
     def pretty_name(self) -> str:
-        return _PRETTY[self.name]
+        return PRETTY_NAMES[self.name]
 
     def __repr__(self) -> str:
         return (f"Data({self.pretty_name}, pixels={self.pixels!r}, train={len(self.train)}, "
@@ -363,7 +362,7 @@ def load_data(dataset: str | None = None, pixels: str = "dynamic", root=None,
     """
     if pixels not in PIXELS:
         raise ValueError(f"pixels must be one of {PIXELS}, got {pixels!r}")
-    name = resolve_dataset(dataset, root=root, verbose=verbose)
+    name = resolve_dataset(dataset)
     raw = load_raw(name, root=root, download=download)
 
     def to_float(images: torch.Tensor) -> torch.Tensor:

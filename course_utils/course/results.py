@@ -20,6 +20,8 @@ import json
 import os
 from pathlib import Path
 
+from course_utils.core.data import PRETTY_NAMES
+
 ROOT = Path(__file__).resolve().parents[2]  # the repository (course_utils/course/ -> root)
 
 
@@ -58,7 +60,7 @@ def value(name: str, key: str):
 
 
 PROVENANCE_KEYS = ("machine", "date", "command")
-DATASET_NAMES = {"fashion-mnist": "Fashion-MNIST", "mnist": "MNIST"}
+_SOURCE_KEYS = (*PROVENANCE_KEYS, "dataset")  # what a results file, or one part of it, records about its run
 
 
 def _source(d: dict, key: str | None) -> dict:
@@ -69,16 +71,16 @@ def _source(d: dict, key: str | None) -> dict:
     run), an entry with its own ``machine``/``date``/``command``, or an entry with per-mode
     ``<mode>_date``/``<mode>_command``/``<mode>_dataset`` for a ``<mode>_...`` key (``notebooks.json``).
     """
-    top = {k: d[k] for k in (*PROVENANCE_KEYS, "dataset") if k in d}
+    top = {k: d[k] for k in _SOURCE_KEYS if k in d}
     if not key:
         return top
     first, _, rest = key.partition(".")
     for part in (d.get("parts") or {}).values():
         if isinstance(part, dict) and first in part.get("keys", ()):
-            return {**top, **{k: part[k] for k in (*PROVENANCE_KEYS, "dataset") if k in part}}
+            return {**top, **{k: part[k] for k in _SOURCE_KEYS if k in part}}
     entry = d.get(first)
     if isinstance(entry, dict):
-        own = {k: entry[k] for k in (*PROVENANCE_KEYS, "dataset") if k in entry}
+        own = {k: entry[k] for k in _SOURCE_KEYS if k in entry}
         mode = rest.split(".")[0].split("_")[0] if rest else ""
         if mode:
             own.update({k: entry[f"{mode}_{k}"] for k in ("date", "command", "dataset") if f"{mode}_{k}" in entry})
@@ -107,7 +109,7 @@ def dataset(name: str, key: str | None = None) -> str:
 
 def dataset_name(key: str) -> str:
     """``'Fashion-MNIST'`` for ``'fashion-mnist'``, ``'MNIST'`` for ``'mnist'``."""
-    return DATASET_NAMES.get(key, key)
+    return PRETTY_NAMES.get(key, key)
 
 
 def not_comparable(name: str, student_dataset: str, key: str | None = None) -> str | None:
