@@ -100,7 +100,10 @@ def run_script(name: str, quick: bool, cache: str, pin: str | None, report: str)
     return {"seconds": seconds, "ok": True, "peak_rss_mb": peak_mb(usage.ru_maxrss)}
 
 
-def run_once(name: str, quick: bool, cache: str, report: str) -> dict:
+def run_once(name: str, quick: bool, cache: str, report: str, env: dict | None = None,
+             kernel_name: str = "python3") -> dict:
+    """Execute the notebook in a fresh ``kernel_name`` kernel; ``env`` adds kernel variables (and overrides
+    the defaults set here). The peak-memory file is written into ``cache``."""
     import nbformat
 
     from course_utils.course.nbtools import execute
@@ -111,8 +114,8 @@ def run_once(name: str, quick: bool, cache: str, report: str) -> dict:
     nb.cells.append(nbformat.v4.new_code_cell(PEAK_CELL.format(path=peak_file)))
     t0 = time.perf_counter()
     try:
-        _, seconds = execute(nb, path.parent, quick=quick, timeout=3600,
-                             env={"COURSE_CACHE_DIR": cache, "COURSE_REPORT_FILE": report})
+        _, seconds = execute(nb, path.parent, quick=quick, timeout=3600, kernel_name=kernel_name,
+                             env={"COURSE_CACHE_DIR": cache, "COURSE_REPORT_FILE": report, **(env or {})})
         with open(peak_file) as fh:
             kib = json.load(fh)
         return {"seconds": round(seconds, 1), "ok": True, "peak_rss_mb": peak_mb(kib)}
