@@ -382,3 +382,53 @@ def test_data_command_line_defaults_to_fashion_mnist(tmp_path, offline, capsys, 
     monkeypatch.delenv("COURSE_DATASET")
     assert main(["data"]) == 0
     assert "Data(Fashion-MNIST, pixels='gray', train=50, val=10, test=12)" in capsys.readouterr().out
+
+
+# ----------------------------------------------------------------------------- uint8 storage (issue 21: memory)
+
+@pytest.mark.parametrize("pixels", ["gray", "dynamic", "static"])
+def test_splits_keep_uint8_pixels_and_give_the_float32_images_of_a_whole_set_conversion(tiny_mnist, offline, pixels):
+    root, written = tiny_mnist
+    d = D.load_data("mnist", pixels=pixels, root=root)
+    raw = written["train_images"].reshape(60, -1)
+    tr, va = D.split_indices(60)
+    if pixels == "static":  # the draw made before uint8 storage: bernoulli of all float32 images, train then test
+        gen = torch.Generator().manual_seed(D.STATIC_BINARIZATION_SEED)
+        train_x = torch.bernoulli(raw.float().div_(255.0), generator=gen)
+        test_x = torch.bernoulli(written["test_images"].reshape(12, -1).float().div_(255.0), generator=gen)
+    else:
+        train_x, test_x = raw.float().div_(255.0), written["test_images"].reshape(12, -1).float().div_(255.0)
+    for split, expected in ((d.train, train_x[tr]), (d.val, train_x[va]), (d.test, test_x)):
+        assert split.stored.dtype == torch.uint8 and split.stored.element_size() == 1  # a quarter of float32
+        assert split.images.dtype == torch.float32 and torch.equal(split.images, expected)
+        assert split.dim == 784 and len(split) == len(expected)
+        assert torch.equal(split.rows(2, 7), expected[2:7])
+        assert torch.equal(split.take(torch.tensor([4, 0, 4])), expected[[4, 0, 4]])
+        assert torch.equal(split.subset(5).images, expected[:5]) and split.subset(5).stored.dtype == torch.uint8
+
+
+def test_split_of_float_images_keeps_them_and_assignment_replaces_stored_pixels():
+    x = torch.rand(10, 784)
+    s = D.Split(x, torch.arange(10))
+    assert s.images is x and s.stored is x and s.divisor is None  # no copy, no conversion
+    s.images[0, 0] = 0.5
+    assert x[0, 0] == 0.5
+    u = D.Split(torch.zeros(10, 784, dtype=torch.uint8), torch.arange(10), divisor=255.0)
+    u.images = x
+    assert u.images is x and u.divisor is None
+    with pytest.raises(ValueError, match="integer pixels"):
+        D.Split(x, torch.arange(10), divisor=255.0)
+
+
+@pytest.mark.parametrize("binarize", [False, True])
+def test_split_batches_convert_per_batch_and_equal_batches_of_the_converted_images(binarize):
+    g = torch.Generator().manual_seed(0)
+    split = D.Split(torch.randint(0, 256, (1000, 784), generator=g, dtype=torch.uint8), torch.arange(1000), 255.0)
+    a = Batches(split.images, split.labels, batch_size=129, seed=5, binarize=binarize)
+    b = split.batches(with_labels=True, batch_size=129, seed=5, binarize=binarize)
+    for _ in range(2):  # two epochs: the same permutations and binarization draws
+        for (xa, ya), (xb, yb) in zip(a, b, strict=True):
+            assert xb.dtype == torch.float32 and len(xb) <= 129
+            assert torch.equal(xa, xb) and torch.equal(ya, yb)
+    images_only = next(iter(split.batches(batch_size=16, shuffle=False)))
+    assert torch.equal(images_only, split.images[:16])

@@ -7,7 +7,7 @@ for dynamic binarization), which is several times faster on a CPU than a
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import torch
 
@@ -16,7 +16,8 @@ class Batches:
     """Iterate over ``(images, labels)`` in batches; each ``iter()`` is one epoch.
 
     Args:
-        images: float tensor (N, ...) -- usually a :class:`course_utils.core.data.Split`'s images.
+        images: float tensor (N, ...) -- usually a :class:`course_utils.core.data.Split`'s images --
+            or stored pixels (uint8) together with ``transform``.
         labels: optional tensor (N,); when None the iterator yields images only.
         batch_size: examples per batch; the last batch is smaller unless ``drop_last``.
         shuffle: a new permutation each epoch (from the seeded generator).
@@ -24,18 +25,23 @@ class Batches:
         seed: seeds the permutation and binarization; the same seed gives the same
             sequence of epochs.
         device: where yielded batches live (the data stay where they are).
+        transform: applied to each batch of images as it is drawn, before binarization: e.g.
+            :meth:`course_utils.core.data.Split.convert`, so that only one batch at a time is
+            float32 (:meth:`course_utils.core.data.Split.batches`). An elementwise transform
+            gives the same batches as transforming all images first.
     """
 
     def __init__(self, images: torch.Tensor, labels: torch.Tensor | None = None, *,
                  batch_size: int = 128, shuffle: bool = True, binarize: bool = False,
-                 drop_last: bool = False, seed: int = 0, device=None):
+                 drop_last: bool = False, seed: int = 0, device=None,
+                 transform: Callable[[torch.Tensor], torch.Tensor] | None = None):
         if labels is not None and len(labels) != len(images):
             raise ValueError(f"images ({len(images)}) and labels ({len(labels)}) differ in length")
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         self.images, self.labels = images, labels
         self.batch_size, self.shuffle, self.binarize = batch_size, shuffle, binarize
-        self.drop_last, self.device = drop_last, device
+        self.drop_last, self.device, self.transform = drop_last, device, transform
         self.generator = torch.Generator().manual_seed(seed)
 
     def __len__(self) -> int:
@@ -49,6 +55,8 @@ class Batches:
             sl = slice(i * self.batch_size, min((i + 1) * self.batch_size, n))
             idx = order[sl] if order is not None else sl
             x = self.images[idx]
+            if self.transform is not None:
+                x = self.transform(x)
             if self.binarize:
                 # Bernoulli(x) as rand < x: the same distribution, ~3x faster than torch.bernoulli on a CPU
                 x = (torch.rand(x.shape, generator=self.generator) < x).to(x.dtype)
