@@ -78,6 +78,73 @@ def test_nearest_neighbours_agree_with_scipy_and_find_copies():
         E.nearest_neighbours(query, ref, n=0)
 
 
+@pytest.mark.parametrize("nq,nr,d,budget", [(1000, 50000, 784, 16 * 2 ** 20), (1000, 50000, 128, 16 * 2 ** 20),
+                                             (10000, 10000, 128, 2 ** 20), (3, 5, 784, 100), (20, 500, 6, 4096)])
+def test_pair_chunks_keep_every_float64_temporary_within_the_budget(nq, nr, d, budget):
+    q, r = E.pair_chunks(nq, nr, d, budget)
+    assert 1 <= q <= nq and 1 <= r <= nr
+    temporaries = {"reference chunk (cdist's copy)": r * (d + 2) * 8, "query chunk": q * (d + 2) * 8,
+                   "distances": q * r * 8}
+    row = (d + 2) * 8
+    if row <= budget:  # one row always fits unless a single row is larger than the budget
+        assert max(temporaries.values()) <= budget, temporaries
+    else:
+        assert q == r == 1
+    assert E.pair_chunks(nq, nr, d, budget, max_query_rows=2)[0] <= 2
+
+
+def recorded_blocks(monkeypatch):
+    """Record the shape and dtype of both operands of every distance block computed."""
+    import importlib
+
+    PR = importlib.import_module("course_utils.evaluation.precision_recall")
+    seen, original = [], PR._distances
+
+    def spy(a, b):
+        seen.append((tuple(a.shape), tuple(b.shape), a.dtype, b.dtype))
+        return original(a, b)
+
+    monkeypatch.setattr(PR, "_distances", spy)
+    return seen
+
+
+def test_nearest_neighbours_of_uint8_pixels_convert_chunks_within_a_byte_budget(monkeypatch):
+    from course_utils.core.data import Split
+
+    g = torch.Generator().manual_seed(20)
+    pixels = torch.randint(0, 256, (3000, 784), generator=g, dtype=torch.uint8)
+    query = torch.rand(50, 784, generator=g)
+    split = Split(pixels, torch.zeros(3000, dtype=torch.int64), divisor=255.0)
+    expected = torch.cdist(query.double(), split.images.double())  # the whole-set float64 reference
+    budget = 2 ** 20
+    seen = recorded_blocks(monkeypatch)
+    dist, idx = E.nearest_neighbours(query, split, n=4, chunk_bytes=budget)
+    assert len(seen) > 1 and all(a == b == torch.float64 for _, _, a, b in seen)  # converted per chunk
+    assert all(rows * (784 + 2) * 8 <= budget for _, (rows, _), _, _ in seen)  # no whole-set copy
+    assert all(q * r * 8 <= budget for (q, _), (r, _), _, _ in seen)
+    np.testing.assert_array_equal(idx.numpy(), np.argsort(expected.numpy(), axis=1, kind="stable")[:, :4])
+    np.testing.assert_allclose(dist.numpy(), np.sort(expected.numpy(), axis=1)[:, :4], rtol=1e-12)
+    # the same answer from the float32 images and from a raw uint8 tensor (in 0..255 units)
+    d32, i32 = E.nearest_neighbours(query, split.images, n=4)
+    assert torch.equal(i32, idx) and torch.allclose(d32, dist, rtol=1e-12, atol=0)
+    d8, i8 = E.nearest_neighbours(query * 255, pixels, n=4, chunk_bytes=budget)
+    assert torch.equal(i8, idx) and torch.allclose(d8 / 255, dist, rtol=1e-6)  # float32 round-off of x/255
+
+
+def test_chunking_by_bytes_changes_no_result():
+    real, fake = gaussian(700, d=16, seed=21), gaussian(650, d=16, seed=22, shift=0.3)
+    whole = E.precision_recall(real, fake, chunk_bytes=2 ** 40)  # one block
+    for budget in (2 ** 12, 2 ** 16):
+        assert E.precision_recall(real, fake, chunk_bytes=budget) == whole
+        np.testing.assert_allclose(E.knn_radii(real, 3, chunk_bytes=budget).numpy(), brute_radii(real, 3),
+                                   rtol=1e-9)
+    ref, query = gaussian(900, d=6, seed=23), gaussian(40, d=6, seed=24)
+    a = E.nearest_neighbours(query, ref, n=5, chunk_bytes=2 ** 40)
+    b = E.nearest_neighbours(query, ref, n=5, chunk_bytes=512, chunk=3)
+    assert torch.equal(a[1], b[1]) and torch.allclose(a[0], b[0], rtol=1e-12, atol=0)
+    assert E.knn_radii(real.float(), 3).dtype == torch.float64  # float32 input, float64 distances
+
+
 # --------------------------------------------------------------------------- FD against 1/n
 
 def test_extrapolate_recovers_a_line_through_points():
@@ -148,6 +215,21 @@ def test_sample_quality_precision_recall_and_class_tv(fashion, classifier):
     assert collapsed["class_tv"] > 0.7
     with pytest.raises(ValueError, match="at most"):
         E.sample_quality(torch.rand(1501, 784), fashion, classifier)
+
+
+def test_classifier_evaluates_a_split_in_bounded_batches_with_the_same_numbers(fashion, classifier):
+    bs = classifier.eval_batch_size()
+    from course_utils.evaluation.classifier import EVAL_BYTES
+
+    assert bs * 4 * classifier.config.channels[0] * 28 * 28 <= EVAL_BYTES  # the first activation
+    assert classifier.eval_batch_size(1) == 1
+    split = fashion.test.subset(700)
+    feats = classifier.features(split)  # stored uint8 pixels, converted a batch at a time
+    assert feats.dtype == torch.float64 and feats.shape == (700, classifier.config.hidden)
+    assert torch.equal(feats, classifier.features(split.images))
+    torch.testing.assert_close(feats, classifier.features(split.images, batch_size=1000), rtol=1e-5, atol=1e-5)
+    assert torch.equal(classifier.predict(split), classifier.predict(split.images, batch_size=1000))
+    assert classifier.features(split.images[:0]).shape == (0, classifier.config.hidden)
 
 
 def test_training_neighbours_find_training_images(fashion, classifier):

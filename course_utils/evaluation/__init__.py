@@ -4,7 +4,8 @@ What lives here:
 
 - :mod:`~course_utils.evaluation.classifier` the small CNN whose features and labels score samples (cached)
 - :mod:`~course_utils.evaluation.frechet`    the Fréchet distance between two feature sets, in float64
-- :mod:`~course_utils.evaluation.precision_recall` improved precision/recall (k-NN radii), nearest neighbours
+- :mod:`~course_utils.evaluation.precision_recall` improved precision/recall (k-NN radii), nearest neighbours,
+  all-pairs distances in chunks of at most :data:`CHUNK_BYTES`
 - :mod:`~course_utils.evaluation.sample_size` FD against 1/n and its extrapolation FD_inf (Chong & Forsyth 2020)
 - :mod:`~course_utils.evaluation.quality`    :func:`sample_quality`: FD, floor at the same n, precision/recall, classes
 - :mod:`~course_utils.evaluation.comparison` notebook 08's comparison of the VAE with the GAN and its figures
@@ -37,7 +38,14 @@ from course_utils.evaluation.comparison import (
     training_neighbours,
 )
 from course_utils.evaluation.frechet import frechet_distance, frechet_distance_gaussians, gaussian_stats
-from course_utils.evaluation.precision_recall import knn_radii, manifold_fraction, nearest_neighbours, precision_recall
+from course_utils.evaluation.precision_recall import (
+    CHUNK_BYTES,
+    knn_radii,
+    manifold_fraction,
+    nearest_neighbours,
+    pair_chunks,
+    precision_recall,
+)
 from course_utils.evaluation.quality import (
     class_distance,
     class_histogram,
@@ -50,6 +58,7 @@ from course_utils.evaluation.quality import (
 from course_utils.evaluation.sample_size import extrapolate, fd_against_n
 
 __all__ = [
+    "CHUNK_BYTES",
     "Classifier",
     "ClassifierConfig",
     "EVAL_SEED",
@@ -72,6 +81,7 @@ __all__ = [
     "model_samples",
     "nearest_neighbours",
     "neighbours_figure",
+    "pair_chunks",
     "per_image_elbo",
     "precision_recall",
     "real_floor",

@@ -28,11 +28,14 @@ import torch.nn.functional as F
 from course_utils.core import checkpoints
 from course_utils.core.batches import Batches
 from course_utils.core.cpus import sharing
+from course_utils.core.data import Split
 from course_utils.core.runtime import get_device, seed_everything
 from course_utils.core.training import History, check_finite, fit
 
 CACHE_VERSION = 1
 N_CLASSES = 10
+CHECK_ROWS = 4096  # images converted and range-checked at a time when a whole Split is checked (13 MB of float32)
+EVAL_BYTES = 16 * 2 ** 20  # the most one activation tensor of an evaluation batch takes (16 MiB)
 
 
 # --------------------------------------------------------------------------- inputs
@@ -60,6 +63,18 @@ def check_unit_images(images: torch.Tensor, name: str = "images") -> torch.Tenso
             raise ValueError(f"{name} must hold pixels in [0, 1] (the evaluation's convention), "
                              f"found values in [{lo.item():.4g}, {hi.item():.4g}].{hint}")
     return images.float()
+
+
+def check_unit_split(split: Split, name: str = "images") -> None:
+    """:func:`check_unit_images` of a :class:`~course_utils.core.data.Split`'s images, :data:`CHECK_ROWS` at a time.
+
+    Only one chunk is ever converted to float32, not the whole split.
+    """
+    if split.divisor is None:
+        check_unit_images(split.stored, name)
+        return
+    for i in range(0, len(split), CHECK_ROWS):
+        check_unit_images(split.rows(i, i + CHECK_ROWS), name)
 
 
 # --------------------------------------------------------------------------- the classifier
@@ -131,6 +146,15 @@ class Classifier(nn.Module):
     def device(self) -> torch.device:
         return self.out.weight.device
 
+    def eval_batch_size(self, max_bytes: int = EVAL_BYTES) -> int:
+        """Images per evaluation batch such that the first convolution's float32 output fits ``max_bytes``.
+
+        167 images for the default 32 channels. The features do not depend on it (each image is
+        computed on its own in eval mode; the same bits on the CPU measured, float32 round-off at most
+        elsewhere); the memory does: a batch of 1 000 had three 100 MB activations alive at once.
+        """
+        return max(1, int(max_bytes) // (4 * self.config.channels[0] * 28 * 28))
+
     def _hidden(self, x01: torch.Tensor) -> torch.Tensor:
         x = (x01.reshape(len(x01), 1, 28, 28) - 0.5) / 0.5
         return self.hidden(self.conv(x))
@@ -140,31 +164,52 @@ class Classifier(nn.Module):
         return self.out(self.dropout(self._hidden(x01)))
 
     @torch.no_grad()
-    def features(self, images01: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
-        """Penultimate-layer activations (N, hidden) as float64 on the CPU (eval mode)."""
-        images01 = check_unit_images(images01)
+    def features(self, images01: torch.Tensor | Split, batch_size: int | None = None) -> torch.Tensor:
+        """Penultimate-layer activations (N, hidden) as float64 on the CPU (eval mode).
+
+        ``images01``: a tensor of images in [0, 1], or a :class:`~course_utils.core.data.Split`
+        (its stored pixels converted one batch at a time; the same numbers as its ``images``).
+        ``batch_size`` defaults to :meth:`eval_batch_size`.
+        """
         return self._eval_map(lambda x: self._hidden(x), images01, batch_size).double()
 
     @torch.no_grad()
-    def predict(self, images01: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
-        """Predicted class indices (N,) for images in [0, 1]."""
-        images01 = check_unit_images(images01)
+    def predict(self, images01: torch.Tensor | Split, batch_size: int | None = None) -> torch.Tensor:
+        """Predicted class indices (N,) for images in [0, 1] (a tensor or a :class:`~course_utils.core.data.Split`)."""
         return self._eval_map(lambda x: self(x).argmax(1), images01, batch_size)
 
     @sharing("evaluation")
-    def _eval_map(self, fn, images: torch.Tensor, batch_size: int) -> torch.Tensor:
+    def _eval_map(self, fn, images: torch.Tensor | Split, batch_size: int | None) -> torch.Tensor:
+        batch_size = self.eval_batch_size() if batch_size is None else batch_size
+        if isinstance(images, Split):
+            split = images
+
+            def batch(i):  # convert and check one batch at a time
+                return check_unit_images(split.rows(i, i + batch_size))
+        else:
+            images = check_unit_images(images)
+
+            def batch(i):
+                return images[i:i + batch_size]
         was_training = self.training
         self.eval()
         try:
-            parts = [fn(images[i:i + batch_size].to(self.device)).cpu()
-                     for i in range(0, len(images), batch_size)]
+            # One output tensor, filled batch by batch: a list of small per-batch outputs kept between the
+            # freed activations fragments the heap (glibc then holds hundreds of MB more at the peak).
+            out = None
+            for i in range(0, len(images), batch_size):
+                y = fn(batch(i).to(self.device)).cpu()
+                if out is None:
+                    out = torch.empty((len(images), *y.shape[1:]), dtype=y.dtype)
+                out[i:i + len(y)] = y
+                del y
         finally:
             self.train(was_training)
-        return torch.cat(parts)
+        return out if out is not None else fn(torch.zeros(0, 784, device=self.device)).cpu()
 
 
-def accuracy(classifier: Classifier, images01: torch.Tensor, labels: torch.Tensor) -> float:
-    """Fraction of ``images01`` that ``classifier`` labels correctly."""
+def accuracy(classifier: Classifier, images01: torch.Tensor | Split, labels: torch.Tensor) -> float:
+    """Fraction of ``images01`` (a tensor or a :class:`~course_utils.core.data.Split`) labelled correctly."""
     return float((classifier.predict(images01) == labels.cpu()).float().mean())
 
 
@@ -187,14 +232,15 @@ def train_classifier(data, config: ClassifierConfig | None = None, use_cache: bo
     config = config if config is not None else ClassifierConfig()
     device = get_device(device)
     train = data.train if config.train_size is None else data.train.subset(config.train_size)
-    check_unit_images(train.images, "training images")
+    check_unit_split(train, "training images")
     model = Classifier(config).to(device)
 
     def run_training() -> dict:
         seed_everything(config.seed)
         opt = torch.optim.Adam(model.parameters(), lr=config.lr)
-        batches = Batches(train.images.float(), train.labels, batch_size=config.batch_size, shuffle=True,
-                          seed=config.seed, device=device)
+        # stored pixels, converted a batch at a time: the batches of Batches(train.images.float(), ...)
+        batches = Batches(train.stored, train.labels, batch_size=config.batch_size, shuffle=True,
+                          seed=config.seed, device=device, transform=lambda x: train.convert(x).float())
 
         def step(batch):
             x, y = batch
@@ -207,7 +253,7 @@ def train_classifier(data, config: ClassifierConfig | None = None, use_cache: bo
             return {"loss": loss.detach(), "accuracy": (logits.argmax(1) == y).float().mean()}
 
         def evaluate():
-            out = {"accuracy": accuracy(model, data.val.images, data.val.labels)}
+            out = {"accuracy": accuracy(model, data.val, data.val.labels)}
             model.train()
             return out
 
@@ -221,7 +267,7 @@ def train_classifier(data, config: ClassifierConfig | None = None, use_cache: bo
         model.eval()
         complete = not history.interrupted and len(history) == config.epochs
         return {"complete": complete, "config": config.to_dict(), "dataset": data.name,
-                "test_accuracy": accuracy(model, data.test.images, data.test.labels),
+                "test_accuracy": accuracy(model, data.test, data.test.labels),
                 "history": history.to_dict()}
 
     meta, _ = checkpoints.cached(classifier_cache_key(config, data), {"classifier": model},

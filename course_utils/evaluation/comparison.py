@@ -71,7 +71,7 @@ def score_models(samples: dict[str, torch.Tensor], data, classifier) -> dict[str
     """
     scores = {name: sample_quality(images, data, classifier) for name, images in samples.items()}
     n = len(next(iter(samples.values())))
-    scores["real (held out)"] = sample_quality(data.val.images[:n], data, classifier)
+    scores["real (held out)"] = sample_quality(data.val.rows(0, n), data, classifier)  # converts only those n
     return scores
 
 
@@ -169,10 +169,12 @@ def training_neighbours(images01: torch.Tensor, data, classifier, n: int = 1) ->
 
     Returns ``{"pixel": (distances, indices), "feature": (distances, indices)}``, each (N, n),
     Euclidean distance, closest first; indices into ``data.train``. See
-    :func:`course_utils.evaluation.precision_recall.nearest_neighbours`.
+    :func:`course_utils.evaluation.precision_recall.nearest_neighbours`: the training images
+    are read from ``data.train``'s stored pixels a chunk at a time (memory bounded by
+    :data:`~course_utils.evaluation.precision_recall.CHUNK_BYTES` per temporary, not by the
+    size of the training set).
     """
-    train = data.train.images
-    return {"pixel": nearest_neighbours(images01, train, n),
+    return {"pixel": nearest_neighbours(images01, data.train, n),
             "feature": nearest_neighbours(classifier.features(images01), reference_features(classifier, data, "train"),
                                           n)}
 
@@ -181,10 +183,11 @@ def neighbours_figure(images01: torch.Tensor, data, classifier, n: int = 8, titl
     """Row 1: ``n`` images; row 2: the nearest training image of each in pixels; row 3: in classifier features."""
     images01 = images01[:n]
     nb = training_neighbours(images01, data, classifier)
-    train = data.train.images
+    train = data.train
     rows = {title: (images01, None),
-            "nearest training image, pixels": (train[nb["pixel"][1][:, 0]], nb["pixel"][0][:, 0]),
-            "nearest training image, classifier features": (train[nb["feature"][1][:, 0]], nb["feature"][0][:, 0])}
+            "nearest training image, pixels": (train.take(nb["pixel"][1][:, 0]), nb["pixel"][0][:, 0]),
+            "nearest training image, classifier features": (train.take(nb["feature"][1][:, 0]),
+                                                            nb["feature"][0][:, 0])}
     fig, axes = plt.subplots(3, 1, figsize=(1.1 * n + 1, 4.6))
     for ax, (name, (imgs, dists)) in zip(axes, rows.items(), strict=True):
         label = name if dists is None else f"{name} (distance {float(dists.min()):.1f} to {float(dists.max()):.1f})"

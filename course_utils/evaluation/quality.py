@@ -28,10 +28,13 @@ def class_histogram(images01: torch.Tensor, classifier: Classifier) -> torch.Ten
 
 
 def reference_features(classifier: Classifier, data, split: str = "test") -> torch.Tensor:
-    """The classifier's features of ``data.<split>`` images (memoised on the classifier)."""
+    """The classifier's features of ``data.<split>`` images (memoised on the classifier).
+
+    Computed from the split's stored pixels one batch at a time (no float32 copy of the split).
+    """
     key = (data.name, data.pixels, split, len(getattr(data, split)))
     if key not in classifier._reference_features:
-        classifier._reference_features[key] = classifier.features(getattr(data, split).images)
+        classifier._reference_features[key] = classifier.features(getattr(data, split))
     return classifier._reference_features[key]
 
 
@@ -39,7 +42,7 @@ def reference_predictions(classifier: Classifier, data, split: str = "test") -> 
     """The classifier's predicted classes of ``data.<split>`` images (memoised on the classifier)."""
     key = ("predictions", data.name, data.pixels, split, len(getattr(data, split)))
     if key not in classifier._reference_features:
-        classifier._reference_features[key] = classifier.predict(getattr(data, split).images)
+        classifier._reference_features[key] = classifier.predict(getattr(data, split))
     return classifier._reference_features[key]
 
 
