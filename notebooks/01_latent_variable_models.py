@@ -58,18 +58,21 @@ if "google.colab" in sys.modules:
 # keeps gray intensities in [0, 1] and binarizes each training batch afresh.
 # Quick mode (`COURSE_QUICK=1`, read by `course_utils.core.runtime.pick`) uses a subset of
 # the training images and one epoch, so the notebook runs in seconds; the default
-# (full mode) trains for real.
+# (full mode) trains for real: 5 epochs on all 50 000 training images.
+# Full mode loads the course's **reference models** -- the same runs, trained once on Fashion-MNIST and
+# shipped in `course_utils/reference/` -- and prints one line saying what each is and how long it took
+# to train; `TRAIN_HERE = True` in the cell below trains them here instead (then they are cached, and an
+# interrupted run resumes).
 
 # %%
-import dataclasses
 import inspect
 import math
 
 import matplotlib.pyplot as plt
 import torch
 
-from course_utils.core import load_data, pick, quick_mode, seed_everything, set_threads, show_grid
-from course_utils.course import record
+from course_utils.core import load_data, quick_mode, seed_everything, set_threads, show_grid, use_reference_models
+from course_utils.course import intro_data, intro_vae_config, record
 from course_utils.exercises import check_sample_pixels
 from course_utils.toys import (
     LinearGaussian,
@@ -81,14 +84,15 @@ from course_utils.toys import (
     radius_table,
     ring_map,
 )
-from course_utils.vae import VAEConfig, evaluation_images, train_vae
+from course_utils.vae import evaluation_images, train_vae
 from course_utils.widgets import LatentExplorer
 
+TRAIN_HERE = False  # True: train this notebook's models here instead of loading the course's reference models
+use_reference_models(not TRAIN_HERE)  # (COURSE_TRAIN_HERE=1 in the environment also trains here)
 set_threads()
 seed_everything(0)
 data = load_data(pixels="dynamic")
-# quick mode: the first few thousand training images; full mode: all of them
-data = dataclasses.replace(data, train=data.train.subset(pick(None, 3000)), val=data.val.subset(pick(None, 500)))
+data = intro_data(data)  # quick mode: the first 3 000 training images; full mode: all of them
 print(data, "| quick mode:", quick_mode())
 
 # %% [markdown]
@@ -140,11 +144,11 @@ print(f"PPCA noise std σ = {ppca.noise_std[0].item():.3f} (pixel values are in 
 
 # %% [markdown]
 # Next, a VAE with the same latent dimension. Its code is in `course_utils.vae.model` (notebook 05
-# builds it piece by piece); here we only train it. Training results are cached: a second run
-# with the same settings loads the model instead of training again.
+# builds it piece by piece); here we only train it -- or, in full mode, load its reference model. A model
+# trained here is cached: a second run with the same settings loads it instead of training again.
 
 # %%
-config = VAEConfig(z_dim=20, epochs=pick(5, 1))
+config = intro_vae_config(20)  # VAEConfig(z_dim=20, epochs=5), 1 epoch in quick mode
 print(config)
 vae, history = train_vae(config, data)
 print(f"validation ELBO after {len(history)} epoch(s): {history.last['val_elbo']:.1f} nats per image "

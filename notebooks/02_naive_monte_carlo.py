@@ -53,17 +53,20 @@ if "google.colab" in sys.modules:
 # exact model from `course_utils.toys.linear_gaussian` (`LinearGaussian`) and the trained VAEs
 # from `course_utils.vae.train`. Quick mode uses fewer samples,
 # fewer images and barely trained VAEs; the linear-Gaussian results are the same in both modes.
+# Full mode loads the course's **reference models** -- the same runs, trained once on Fashion-MNIST and
+# shipped in `course_utils/reference/` -- and prints one line saying what each is and how long it took
+# to train; `TRAIN_HERE = True` in the cell below trains them here instead (then they are cached, and an
+# interrupted run resumes).
 
 # %%
-import dataclasses
 import inspect
 import math
 
 import matplotlib.pyplot as plt
 import torch
 
-from course_utils.core import load_data, pick, quick_mode, seed_everything, set_threads
-from course_utils.course import record
+from course_utils.core import load_data, pick, quick_mode, seed_everything, set_threads, use_reference_models
+from course_utils.course import intro_data, intro_vae_config, record
 from course_utils.exercises import check_naive_log_px
 from course_utils.toys import (
     LinearGaussian,
@@ -78,10 +81,12 @@ from course_utils.toys import (
 )
 from course_utils.toys.elbo_gap import PROPOSAL_LABELS
 from course_utils.toys.naive_mc import convergence_summary
-from course_utils.vae import VAEConfig, estimators, evaluation_images, train_vae, vae_iw_log_px, vae_naive_log_px
+from course_utils.vae import estimators, evaluation_images, train_vae, vae_iw_log_px, vae_naive_log_px
 from course_utils.vae.losses import kl_std_normal
 from course_utils.widgets import MonteCarloExplorer
 
+TRAIN_HERE = False  # True: train this notebook's models here instead of loading the course's reference models
+use_reference_models(not TRAIN_HERE)  # (COURSE_TRAIN_HERE=1 in the environment also trains here)
 set_threads()
 seed_everything(0)
 print("quick mode:", quick_mode())
@@ -365,15 +370,15 @@ for key, (mean_q, cov_q) in iw_proposals(lg_model, lg_x[:1]).items():
 # ### On a trained VAE: naive versus importance sampling
 
 # %% [markdown]
-# Train two VAEs, with z = 2 and z = 20 (cached; notebook 05 trains them longer), and estimate
+# Train (full mode: load) two VAEs, with z = 2 and z = 20, 5 epochs each (notebook 05 trains them longer), and estimate
 # `log p(x)` for a few binarized test images with both estimators and a growing number of
 # samples. Quick mode: tiny training and fewer samples, so its numbers differ from full mode's; the
 # lines printed under the figure say what this run shows.
 
 # %%
 data = load_data(pixels="dynamic")
-data = dataclasses.replace(data, train=data.train.subset(pick(None, 3000)), val=data.val.subset(pick(None, 500)))
-vaes = {z_dim: train_vae(VAEConfig(z_dim=z_dim, epochs=pick(5, 1)), data)[0] for z_dim in (2, 20)}
+data = intro_data(data)  # all training images in full mode, 3 000 in quick mode
+vaes = {z_dim: train_vae(intro_vae_config(z_dim), data)[0] for z_dim in (2, 20)}
 x_test = evaluation_images(data.test, binarize=True, n=pick(20, 5))
 sample_counts = [1, 10, 100, 1000] + pick([10_000], [])
 print(f"{len(x_test)} test images; sample counts {sample_counts}")

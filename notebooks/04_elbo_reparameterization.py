@@ -61,11 +61,14 @@ if "google.colab" in sys.modules:
 # the comparisons from `course_utils.toys.elbo_gap`; the gradient estimators from
 # `course_utils.toys.gradient_estimators`; the VAE's loss pieces from `course_utils.vae.losses` and
 # the latent-usage numbers from `course_utils.vae.metrics`. Quick mode only shortens the optimisation
-# demo, the sample counts of the plots and the training of the VAE of Q1.9 (full mode trains it on all
-# images for 20 epochs, then caches it).
+# demo, the sample counts of the plots and the training of the VAE of Q1.9 (full mode: all
+# images for 20 epochs).
+# Full mode loads the course's **reference models** -- the same runs, trained once on Fashion-MNIST and
+# shipped in `course_utils/reference/` -- and prints one line saying what each is and how long it took
+# to train; `TRAIN_HERE = True` in the cell below trains them here instead (then they are cached, and an
+# interrupted run resumes).
 
 # %%
-import dataclasses
 import inspect
 import math
 
@@ -74,8 +77,8 @@ import torch
 import torch.nn.functional as F
 from torch.distributions import Normal
 
-from course_utils.core import load_data, pick, quick_mode, seed_everything, set_threads
-from course_utils.course import record
+from course_utils.core import load_data, pick, quick_mode, seed_everything, set_threads, use_reference_models
+from course_utils.course import intro_data, record, usage_vae_config
 from course_utils.exercises import check_kl_gaussians, check_per_example_loss, check_reparameterize
 from course_utils.toys import (
     LinearGaussian,
@@ -97,6 +100,8 @@ from course_utils.toys.gradient_estimators import (
 )
 from course_utils.vae import VAE, VAEConfig, evaluation_images, latent_usage, train_vae
 
+TRAIN_HERE = False  # True: train this notebook's models here instead of loading the course's reference models
+use_reference_models(not TRAIN_HERE)  # (COURSE_TRAIN_HERE=1 in the environment also trains here)
 set_threads()
 seed_everything(0)
 print("quick mode:", quick_mode())
@@ -431,12 +436,12 @@ print(f"second term, KL(q(z|x) || p(z))                : {untrained['rate']:.2f}
 # call a unit active when it exceeds 0.01).
 #
 # **Predict first.** In a VAE with 50 latent coordinates trained on these images, will all 50 be
-# used? Then measure it (the VAE is trained here, or loaded from the cache):
+# used? Then measure it (the VAE is trained here -- in full mode its reference model is loaded):
 
 # %%
 data = load_data(pixels="dynamic")
-data = dataclasses.replace(data, train=data.train.subset(pick(None, 3000)), val=data.val.subset(pick(None, 500)))
-vae50, _ = train_vae(VAEConfig(z_dim=50, epochs=pick(20, 5), lr_schedule="cosine"), data)
+data = intro_data(data)  # all training images in full mode, 3 000 in quick mode
+vae50, _ = train_vae(usage_vae_config(), data)  # VAEConfig(z_dim=50, epochs=20, lr_schedule="cosine"); 5 in quick mode
 x_val = evaluation_images(data.val, binarize=True)
 usage = latent_usage(vae50, x_val)
 print(f"rate R = {usage['rate']:.1f} nats, distortion D = {usage['distortion']:.1f} nats, "

@@ -63,7 +63,10 @@ if "google.colab" in sys.modules:
 # tanh. The run's settings are in `course_utils.course.runs.gan_config`
 # — the engine's defaults (`GANConfig()`: 30 epochs on all 50 000 training images) in full mode,
 # 3 epochs on 1 024 images in quick mode (`COURSE_QUICK=1`; the samples then look accordingly).
-# Trained models go to a checkpoint cache, so re-running the notebook loads them.
+# The course ships the full-mode GAN and the evaluation classifier as **reference models** (trained
+# once on Fashion-MNIST, in `course_utils/reference/`): full mode loads them and prints one line saying
+# what each is and how long it took to train. `TRAIN_HERE = True` in the cell below trains them here
+# instead; models trained here go to a checkpoint cache, so re-running the notebook loads them.
 
 # %%
 import inspect
@@ -72,7 +75,16 @@ import matplotlib.pyplot as plt
 import torch
 from scipy.stats import chi2
 
-from course_utils.core import get_device, load_data, pick, quick_mode, seed_everything, set_threads, show_grid
+from course_utils.core import (
+    get_device,
+    load_data,
+    pick,
+    quick_mode,
+    seed_everything,
+    set_threads,
+    show_grid,
+    use_reference_models,
+)
 from course_utils.course import EVAL_SEED, classifier_config, gan_config, n_eval, record, results
 from course_utils.evaluation import neighbours_figure, sample_quality, train_classifier, training_neighbours
 from course_utils.exercises import check_lerp, check_slerp
@@ -92,6 +104,8 @@ from course_utils.gan import (
 )
 from course_utils.widgets import InterpolationExplorer
 
+TRAIN_HERE = False  # True: train this notebook's models here instead of loading the course's reference models
+use_reference_models(not TRAIN_HERE)  # (COURSE_TRAIN_HERE=1 in the environment also trains here)
 set_threads()
 seed_everything(0)
 data = load_data(pixels="gray")

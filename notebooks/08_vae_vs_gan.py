@@ -55,10 +55,12 @@ if "google.colab" in sys.modules:
 # %% [markdown]
 # ## Setup
 # The models are the ones notebooks 05 (the z = 20 VAE) and 07 (the GAN) trained: the settings
-# live in `course_utils.course.runs` (`vae_config`, `vae_data`, `gan_config`), so the engines'
-# training functions find them in the checkpoint cache and nothing is trained again (run 05 and 07
-# first; otherwise they are trained here, which takes as long as there). The evaluation
-# classifier is `course_utils.evaluation`'s, trained once and cached (notebook 07 already used it).
+# live in `course_utils.course.runs` (`vae_config`, `vae_data`, `gan_config`). In full mode the
+# course's reference models of those runs are loaded (trained once on Fashion-MNIST, shipped in
+# `course_utils/reference/`; one line says what each is); with `TRAIN_HERE = True` the training
+# functions find the models 05 and 07 trained here in the checkpoint cache (run 05 and 07 first;
+# otherwise they are trained here, which takes as long as there). The evaluation classifier is
+# `course_utils.evaluation`'s, the one notebook 07 used.
 # Numbers measured over several seeds come from `benchmarks/results/seeds.json`
 # (`course_utils.course.results`), which `benchmarks/seeds.py` writes, on Fashion-MNIST: the
 # course's default data set. On MNIST (`COURSE_DATASET=mnist`) they are not printed beside your run.
@@ -72,7 +74,16 @@ import torch
 from scipy.stats import chi2
 
 from course_utils import evaluation
-from course_utils.core import get_device, load_data, pick, quick_mode, seed_everything, set_threads, show_grid
+from course_utils.core import (
+    get_device,
+    load_data,
+    pick,
+    quick_mode,
+    seed_everything,
+    set_threads,
+    show_grid,
+    use_reference_models,
+)
 from course_utils.course import classifier_config, gan_config, n_eval, record, results, vae_config, vae_data
 from course_utils.evaluation import (
     categorical_latent_gradients,
@@ -96,6 +107,8 @@ from course_utils.exercises import check_frechet_distance
 from course_utils.gan import train_gan
 from course_utils.vae import elbo, evaluation_images, train_vae
 
+TRAIN_HERE = False  # True: train this notebook's models here instead of loading the course's reference models
+use_reference_models(not TRAIN_HERE)  # (COURSE_TRAIN_HERE=1 in the environment also trains here)
 set_threads()
 seed_everything(0)
 data = load_data(pixels="gray")

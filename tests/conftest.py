@@ -195,6 +195,11 @@ def isolated_cache(tmp_path_factory, monkeypatch):
     monkeypatch.delenv("COURSE_DATA_DIR", raising=False)
     monkeypatch.setenv("COURSE_DATASET", "fashion-mnist")
     monkeypatch.delenv("COURSE_DEVICE", raising=False)
+    # the reference models are on, as for a student, whatever an earlier test switched
+    from course_utils.core import runtime
+
+    monkeypatch.delenv(runtime.ENV_TRAIN_HERE, raising=False)
+    monkeypatch.setattr(runtime, "_reference_models", True)
     return cache
 
 

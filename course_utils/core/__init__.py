@@ -20,7 +20,15 @@ from __future__ import annotations
 from course_utils.core.batches import Batches
 from course_utils.core.data import Data, DataError, load_data
 from course_utils.core.plots import image_grid, save_figure, show_grid
-from course_utils.core.runtime import cache_dir, get_device, pick, quick_mode, seed_everything, set_threads
+from course_utils.core.runtime import (
+    cache_dir,
+    get_device,
+    pick,
+    quick_mode,
+    seed_everything,
+    set_threads,
+    use_reference_models,
+)
 from course_utils.core.training import History, NonFiniteLossError, TrainingDiverged, fit
 
 __all__ = [
@@ -41,4 +49,5 @@ __all__ = [
     "seed_everything",
     "set_threads",
     "show_grid",
+    "use_reference_models",
 ]

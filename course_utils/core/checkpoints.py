@@ -16,6 +16,13 @@ kept sample grids) to ``<key>.partial.pt`` beside the final ``<key>.safetensors`
 A run that is interrupted (Ctrl-C, a lost kernel, a time budget) resumes from it
 when called again with the same settings; a finished run removes it. It is never
 read as a finished model: :func:`cached` only looks at ``.safetensors`` files.
+
+The course's **reference models** (``course_utils/reference/``, written by
+``benchmarks/train_reference_models.py``) are the full-mode runs the notebooks train, trained once
+and shipped: :func:`cached` given a ``reference`` key loads the one made with exactly those settings
+and data (the key holds every setting but the precision the run resolves to here), unless the
+reference models are turned off (:func:`course_utils.core.runtime.use_reference_models`,
+``COURSE_TRAIN_HERE=1``); then the cache and training answer as before.
 """
 from __future__ import annotations
 
@@ -36,7 +43,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
-from course_utils.core.runtime import cache_dir
+from course_utils.core.runtime import ENV_TRAIN_HERE, cache_dir, reference_models_enabled
 from course_utils.core.storage import atomic_write, unwritable_reason, warn_unwritable
 
 
@@ -144,9 +151,42 @@ def partial_checkpoint_path(key: str) -> Path:
     return cache_dir() / "models" / f"{key}.partial.pt"
 
 
+#: Where the course's reference models live, and the script that trains them.
+REFERENCE_DIR = Path(__file__).resolve().parents[1] / "reference"
+REFERENCE_SCRIPT = "benchmarks/train_reference_models.py"
+
+
+def reference_path(reference: str) -> Path:
+    """The file of the reference model with key ``reference`` (it may not exist)."""
+    return REFERENCE_DIR / f"{reference}.safetensors"
+
+
+def reference_index() -> dict:
+    """``course_utils/reference/index.json``: for each shipped reference model (by key) what it is, how long
+    it trained, on which machine and data set, and what it scores."""
+    path = REFERENCE_DIR / "index.json"
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def reference_line(meta: dict) -> str:
+    """The one line a notebook prints when it loads a reference model: what it is, how long it took to
+    train and where, and how to train it here instead."""
+    ref = meta.get("reference", {})
+    minutes = ref.get("train_seconds", float("nan")) / 60
+    return (f"Loaded the course's reference model: {ref.get('title', meta.get('key', '?'))}, trained in "
+            f"{minutes:.1f} min ({ref.get('precision', '?')}, {ref.get('threads', '?')} thread(s)) on "
+            f"{ref.get('cpu', '?')}, {ref.get('date', '?')[:10]}. "
+            f"To train it yourself: TRAIN_HERE = True in the set-up cell (or {ENV_TRAIN_HERE}=1).")
+
+
 def cached(key: str, modules: dict[str, torch.nn.Module], arch: dict,
-           train: Callable[[], dict], use_cache: bool = True, verbose: bool = True) -> tuple[dict, bool]:
+           train: Callable[[], dict], use_cache: bool = True, verbose: bool = True,
+           reference: str | None = None) -> tuple[dict, bool]:
     """Load ``modules`` from the model cache under ``key``, or run ``train()`` and cache the result.
+
+    With ``reference`` (a key without the resolved precision) and ``use_cache``, the course's reference
+    model for exactly those settings is loaded first, when one is shipped and the reference models are on
+    (:func:`~course_utils.core.runtime.reference_models_enabled`); it says so in one line.
 
     ``train()`` returns the meta record to store (it must hold ``"complete": True``
     for the result to be cached: an interrupted run is returned but never cached).
@@ -154,6 +194,18 @@ def cached(key: str, modules: dict[str, torch.nn.Module], arch: dict,
     the caching: one warning says so, and training still returns its model.
     Returns ``(meta, from_cache)``.
     """
+    if use_cache and reference is not None and reference_models_enabled():
+        shipped = reference_path(reference)
+        if shipped.is_file():
+            try:
+                meta = load_checkpoint(shipped, modules, arch)
+            except CheckpointError as exc:
+                if verbose:
+                    print(f"Ignoring an unusable reference model ({exc}); using the cache or training here.")
+            else:
+                if verbose:
+                    print(reference_line(meta))
+                return meta, True
     path = model_cache_path(key)
     if use_cache and path.is_file():
         try:

@@ -48,6 +48,24 @@ def quick_mode() -> bool:
     return _env_flag("COURSE_QUICK")
 
 
+#: The environment switch that trains the course's models here instead of loading its reference models.
+ENV_TRAIN_HERE = "COURSE_TRAIN_HERE"
+_reference_models = True  # use_reference_models(False) (a notebook's TRAIN_HERE = True) turns them off
+
+
+def use_reference_models(flag: bool = True) -> None:
+    """Whether a full-mode run loads the course's reference model for its exact settings (the default) or
+    trains here. A notebook's set-up cell calls ``use_reference_models(not TRAIN_HERE)``;
+    ``COURSE_TRAIN_HERE=1`` in the environment trains here whatever this says."""
+    global _reference_models
+    _reference_models = bool(flag)
+
+
+def reference_models_enabled() -> bool:
+    """True unless :func:`use_reference_models` ``(False)`` was called or ``COURSE_TRAIN_HERE`` is set."""
+    return _reference_models and not _env_flag(ENV_TRAIN_HERE)
+
+
 def pick(full, quick):
     """Return ``quick`` in quick mode and ``full`` otherwise (one call per knob)."""
     return quick if quick_mode() else full

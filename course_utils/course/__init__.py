@@ -20,14 +20,28 @@ This is the top layer: it may import every other room, and no other room imports
 from __future__ import annotations
 
 from course_utils.course.report import record
-from course_utils.course.runs import EVAL_SEED, classifier_config, gan_config, n_eval, vae2_config, vae_config, vae_data
+from course_utils.course.runs import (
+    EVAL_SEED,
+    classifier_config,
+    gan_config,
+    intro_data,
+    intro_vae_config,
+    n_eval,
+    usage_vae_config,
+    vae2_config,
+    vae_config,
+    vae_data,
+)
 
 __all__ = [
     "EVAL_SEED",
     "classifier_config",
     "gan_config",
+    "intro_data",
+    "intro_vae_config",
     "n_eval",
     "record",
+    "usage_vae_config",
     "vae2_config",
     "vae_config",
     "vae_data",

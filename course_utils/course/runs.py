@@ -12,16 +12,27 @@ so the settings must come from one place:
 - :func:`vae_data` -- the VAE's data (dynamically binarized; subsets in quick mode).
 - :func:`gan_config`, :func:`classifier_config`, :func:`n_eval`, :data:`EVAL_SEED` --
   notebook 07's GAN, the evaluation classifier and the scored sample size.
+- :func:`intro_data`, :func:`intro_vae_config`, :func:`usage_vae_config` -- the short VAE runs of
+  notebooks 01, 02 (z = 2 and z = 20, 5 epochs) and 04 (z = 50, 20 epochs).
+
+Every full-mode run here has a reference model shipped with the course
+(:mod:`course_utils.reference`, trained by ``benchmarks/train_reference_models.py``), which the
+notebooks load instead of training unless told to train here (``COURSE_TRAIN_HERE=1``).
 """
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
+from course_utils.core import checkpoints
 from course_utils.core.runtime import pick
-from course_utils.evaluation.classifier import ClassifierConfig
+from course_utils.evaluation.classifier import ClassifierConfig, accuracy, classifier_cache_key, train_classifier
 from course_utils.evaluation.comparison import EVAL_SEED  # noqa: F401  (re-exported: the runs' evaluation seed)
-from course_utils.gan.model import GANConfig
+from course_utils.evaluation.quality import sample_quality
+from course_utils.gan.model import GANConfig, to_unit
+from course_utils.gan.train import gan_reference_key, sample, train_gan
 from course_utils.vae.model import VAEConfig, full_config
+from course_utils.vae.train import evaluate_vae, train_vae, vae_reference_key
 
 
 def vae_config() -> VAEConfig:
@@ -54,3 +65,108 @@ def classifier_config() -> ClassifierConfig:
 def n_eval() -> int:
     """Samples scored per model: the test set's 10 000 in full mode, 1 000 in quick mode."""
     return pick(10_000, 1000)
+
+
+def intro_data(data_dynamic):
+    """The data of the short VAE runs of notebooks 01, 02 and 04: all training images and 500 validation
+    images in full mode; 3 000 training images in quick mode."""
+    return dataclasses.replace(data_dynamic, train=data_dynamic.train.subset(pick(None, 3000)),
+                               val=data_dynamic.val.subset(pick(None, 500)))
+
+
+def intro_vae_config(z_dim: int) -> VAEConfig:
+    """The short VAE runs of notebooks 01 (z = 20) and 02 (z = 2 and 20): 5 epochs, the assignment's other
+    settings; 1 epoch in quick mode."""
+    return VAEConfig(z_dim=z_dim, epochs=pick(5, 1))
+
+
+def usage_vae_config() -> VAEConfig:
+    """Notebook 04's VAE with 50 latent coordinates (which of them are used): 20 epochs, cosine rate; 5 in
+    quick mode."""
+    return VAEConfig(z_dim=50, epochs=pick(20, 5), lr_schedule="cosine")
+
+
+# --------------------------------------------------------------------------- the reference models
+
+@dataclasses.dataclass(frozen=True)
+class ReferenceRun:
+    """A full-mode run the course ships a trained model of: its name, what it is, which notebooks load it,
+    its kind (``"vae"``, ``"gan"``, ``"classifier"``), its config and its data (from the course's
+    dynamically binarized and gray data sets)."""
+
+    name: str
+    title: str
+    notebooks: tuple[str, ...]
+    kind: str
+    config: Callable
+    data: Callable  # (data_dynamic, data_gray) -> Data
+
+    def key(self, data) -> str:
+        """The key the training function looks this run's reference model up by (full mode only: in quick
+        mode the configs differ, and no reference model exists for them)."""
+        config = self.config()
+        if self.kind == "vae":
+            return vae_reference_key(config, data)
+        if self.kind == "gan":
+            return gan_reference_key(config, data)
+        return classifier_cache_key(config, data)
+
+    def evaluate(self, model, data, classifier=None) -> dict:
+        """The numbers the notebooks print of this run's model, computed as they compute them: a VAE's test
+        ELBO (the 10 000 binarized test images), the GAN's Fréchet distance, precision and recall
+        (:func:`n_eval` samples at :data:`EVAL_SEED`, features of ``classifier``), the classifier's test
+        accuracy. ``model`` is what :meth:`train` returns."""
+        if self.kind == "vae":
+            vae = model[0]
+            return {"test_elbo": round(evaluate_vae(vae, data.test, binarize=data.binarize, iw_k=0,
+                                                    progress=False)["elbo"], 3)}
+        if self.kind == "gan":
+            images = to_unit(sample(model[0], n_eval(), seed=EVAL_SEED))
+            quality = sample_quality(images, data, classifier)
+            return {"fd": round(quality["fd"], 2), "precision": round(quality["precision"], 4),
+                    "recall": round(quality["recall"], 4)}
+        return {"test_accuracy": round(accuracy(model, data.test.images, data.test.labels), 4)}
+
+    def train(self, data):
+        """Train the run (or load it: reference model, cache) as the notebooks do: ``(vae, history)``,
+        ``(generator, discriminator, history)`` or the classifier."""
+        config = self.config()
+        if self.kind == "vae":
+            return train_vae(config, data)
+        if self.kind == "gan":
+            return train_gan(config, data)
+        return train_classifier(data, config)
+
+
+#: every run the course ships a reference model of (``benchmarks/train_reference_models.py`` trains them)
+REFERENCE_RUNS = (
+    ReferenceRun("intro_vae_z20", "VAE z = 20, 5 epochs (notebooks 01 and 02)", ("01", "02"), "vae",
+                 lambda: intro_vae_config(20), lambda dyn, gray: intro_data(dyn)),
+    ReferenceRun("intro_vae_z2", "VAE z = 2, 5 epochs (notebook 02)", ("02",), "vae",
+                 lambda: intro_vae_config(2), lambda dyn, gray: intro_data(dyn)),
+    ReferenceRun("usage_vae_z50", "VAE z = 50, 20 epochs (notebook 04)", ("04",), "vae",
+                 usage_vae_config, lambda dyn, gray: intro_data(dyn)),
+    ReferenceRun("vae_z2", "VAE z = 2, 15 epochs (notebook 05's manifold)", ("05",), "vae",
+                 vae2_config, lambda dyn, gray: vae_data(dyn)),
+    ReferenceRun("vae_z20", "VAE z = 20, 100 epochs (notebooks 05 and 08)", ("05", "08"), "vae",
+                 vae_config, lambda dyn, gray: vae_data(dyn)),
+    ReferenceRun("classifier", "evaluation classifier, 4 epochs (notebooks 07 and 08)", ("07", "08"),
+                 "classifier", classifier_config, lambda dyn, gray: gray),
+    ReferenceRun("gan", "GAN, 30 epochs (notebooks 07 and 08)", ("07", "08"), "gan",
+                 gan_config, lambda dyn, gray: gray),
+)
+
+
+def reference_problems(data_dynamic, data_gray) -> list[str]:
+    """Which runs have no shipped reference model for today's settings, one line each naming the script to
+    run (empty: every reference model matches). Call in full mode."""
+    index = checkpoints.reference_index()
+    problems = []
+    for run in REFERENCE_RUNS:
+        key = run.key(run.data(data_dynamic, data_gray))
+        if key not in index or not checkpoints.reference_path(key).is_file():
+            shipped = [k for k, v in index.items() if v.get("name") == run.name]
+            problems.append(f"{run.name}: no reference model for today's settings (key {key}; shipped: "
+                            f"{', '.join(shipped) or 'none'}). Run `python {checkpoints.REFERENCE_SCRIPT} "
+                            f"--only {run.name}` and commit course_utils/reference/.")
+    return problems

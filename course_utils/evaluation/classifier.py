@@ -270,8 +270,9 @@ def train_classifier(data, config: ClassifierConfig | None = None, use_cache: bo
                 "test_accuracy": accuracy(model, data.test, data.test.labels),
                 "history": history.to_dict()}
 
-    meta, _ = checkpoints.cached(classifier_cache_key(config, data), {"classifier": model},
-                                 config.arch(), run_training, use_cache=use_cache, verbose=progress)
+    key = classifier_cache_key(config, data)  # no precision in it: the reference model's key too
+    meta, _ = checkpoints.cached(key, {"classifier": model}, config.arch(), run_training, use_cache=use_cache,
+                                 verbose=progress, reference=key)
     model.eval()
     model.test_accuracy = float(meta["test_accuracy"])
     model.history = History.from_dict(meta["history"])

@@ -239,6 +239,14 @@ def gan_cache_key(config: GANConfig, data, device: str | torch.device | None = N
                                  precision=training_precision(config.precision, get_device(device)))
 
 
+def gan_reference_key(config: GANConfig, data) -> str:
+    """The key of the course's reference model for these settings and data (every setting, the data set and
+    its size; not the precision ``"auto"`` resolves to on this machine)."""
+    n = len(data.train) if config.train_size is None else min(config.train_size, len(data.train))
+    return checkpoints.cache_key("gan", version=CACHE_VERSION, config=config.to_dict(),
+                                 dataset=data.name, pixels=data.pixels, n_train=n)
+
+
 def train_gan(config: GANConfig, data, hooks: Iterable[Hook] = (), max_seconds: float | None = None,
               use_cache: bool = True, progress: bool = True,
               device: str | torch.device | None = None) -> tuple[Generator, Discriminator, GANHistory]:
@@ -253,8 +261,10 @@ def train_gan(config: GANConfig, data, hooks: Iterable[Hook] = (), max_seconds: 
             (they run only when training, not when the cache answers).
         max_seconds: a time budget; training stops before an epoch that would overrun it
             (such a shortened run is returned but not cached).
-        use_cache: load an identical earlier run (same config, data set and size) instead
-            of training, and store a complete run for next time.
+        use_cache: load the course's reference model for exactly these settings and data when one is
+            shipped (unless ``COURSE_TRAIN_HERE=1`` or ``use_reference_models(False)``), else an identical
+            earlier run (same config, data set and size) instead of training, and store a complete run
+            for next time.
         progress: show a ``tqdm`` progress bar and cache messages.
         device: where to compute (default: :func:`course_utils.core.runtime.get_device`).
 
@@ -331,8 +341,8 @@ def train_gan(config: GANConfig, data, hooks: Iterable[Hook] = (), max_seconds: 
                 "precision": training_precision(config.precision, device)}
 
     modules = {"generator": generator, "discriminator": discriminator, "snapshots": bank}
-    meta, from_cache = checkpoints.cached(key, modules, config.arch(),
-                                          run_training, use_cache=use_cache, verbose=progress)
+    meta, from_cache = checkpoints.cached(key, modules, config.arch(), run_training, use_cache=use_cache,
+                                          verbose=progress, reference=gan_reference_key(config, data))
     if from_cache:
         history = GANHistory.from_dict(meta["history"])
         history.noise = bank.noise.clone()

@@ -205,6 +205,13 @@ def vae_cache_key(config: VAEConfig, data, device: str | torch.device | None = N
                                  precision=training_precision(config.precision, get_device(device)))
 
 
+def vae_reference_key(config: VAEConfig, data) -> str:
+    """The key of the course's reference model for these settings and data (every setting, the data set and
+    its sizes; not the precision ``"auto"`` resolves to on this machine)."""
+    return checkpoints.cache_key("vae", version=CACHE_VERSION, config=config.to_dict(), dataset=data.name,
+                                 pixels=data.pixels, n_train=len(data.train), n_val=len(data.val))
+
+
 def train_vae(config: VAEConfig, data, hooks: Iterable[Hook] = (), max_seconds: float | None = None,
               use_cache: bool = True, progress: bool = True,
               device: str | torch.device | None = None) -> tuple[VAE, VAEHistory]:
@@ -218,8 +225,10 @@ def train_vae(config: VAEConfig, data, hooks: Iterable[Hook] = (), max_seconds: 
             (they run only when training, not when the cache answers).
         max_seconds: a time budget; training stops before an epoch that would overrun
             it (such a shortened run is returned but not cached).
-        use_cache: load an identical earlier run (same config, data set and size)
-            instead of training, and store a complete run for next time.
+        use_cache: load the course's reference model for exactly these settings and data when one is
+            shipped (unless ``COURSE_TRAIN_HERE=1`` or ``use_reference_models(False)``), else an identical
+            earlier run (same config, data set and size) instead of training, and store a complete run
+            for next time.
         progress: show a ``tqdm`` progress bar and cache messages.
         device: where to compute (default: :func:`course_utils.core.runtime.get_device`).
 
@@ -303,8 +312,8 @@ def train_vae(config: VAEConfig, data, hooks: Iterable[Hook] = (), max_seconds: 
                 "precision": training_precision(config.precision, device)}
 
     modules = {"vae": model, "snapshots": bank}
-    meta, from_cache = checkpoints.cached(key, modules, config.arch(),
-                                          run_training, use_cache=use_cache, verbose=progress)
+    meta, from_cache = checkpoints.cached(key, modules, config.arch(), run_training, use_cache=use_cache,
+                                          verbose=progress, reference=vae_reference_key(config, data))
     if from_cache:
         history = VAEHistory.from_dict(meta["history"])
         history.noise = bank.noise.clone()
