@@ -22,9 +22,11 @@ OLD_MODULES = ["runtime", "storage", "checkpoints", "data", "batches", "training
                "course_run", "report", "runs", "data_cli", "vae_cli", "gan_cli"]
 
 
-def test_top_level_holds_only_the_entry_points_and_the_rooms():
+def test_top_level_holds_only_the_entry_points_the_rooms_and_the_reference_models():
     entries = {p.name for p in PACKAGE.iterdir() if p.name != "__pycache__"}
-    assert entries == {"__init__.py", "__main__.py", *ROOMS}, entries
+    assert entries == {"__init__.py", "__main__.py", "reference", *ROOMS}, entries
+    # reference/ is data (the shipped models, benchmarks/train_reference_models.py), not a room of code
+    assert {p.suffix for p in (PACKAGE / "reference").iterdir()} <= {".safetensors", ".json"}
 
 
 @pytest.mark.parametrize("room", ROOMS)

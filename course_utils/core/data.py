@@ -351,6 +351,12 @@ class Split:
         """``images[index]`` for any index (rows as a tensor or list, a slice, one int), converting only those."""
         return self.convert(self._stored[index])
 
+    def checked(self) -> torch.Tensor:
+        """What a range check of the images needs to see: all of ``images`` when they are floats as given, or
+        the first row only when they are stored integer pixels over a divisor (those are in [0, 1] by
+        construction; converting all of them just to check would cost a float32 copy of the split)."""
+        return self.images if self.divisor is None else self.rows(0, 1)
+
     def batches(self, *, with_labels: bool = False, **kwargs):
         """A :class:`~course_utils.core.batches.Batches` over these images that converts each batch when it is drawn.
 

@@ -30,7 +30,6 @@ import matplotlib.pyplot as plt
 import torch
 from cycler import cycler
 from matplotlib.colors import to_rgba
-from torchvision.utils import make_grid
 
 from course_utils.core.storage import atomic_write
 
@@ -256,6 +255,8 @@ def image_grid(x: torch.Tensor, nrow: int = 8, value_range=(0.0, 1.0), padding: 
     """Tile images into one (H, W) tensor in [0, 1] (``value_range`` (-1, 1) for tanh outputs)."""
     lo, hi = value_range
     x = (as_images(x) - lo) / (hi - lo)
+    from torchvision.utils import make_grid  # here, not at import: torchvision costs a kernel ~160 MB and 1 s
+
     grid = make_grid(x.clamp(0, 1), nrow=nrow, padding=padding, pad_value=1.0)
     return grid[0]
 

@@ -286,7 +286,7 @@ def train_gan(config: GANConfig, data, hooks: Iterable[Hook] = (), max_seconds: 
     """
     device = get_device(device)
     train = data.train if config.train_size is None else data.train.subset(config.train_size)
-    check_image_range(train.images)
+    check_image_range(train.checked())
     if len(train) < config.batch_size:
         raise ValueError(f"{len(train)} training images are fewer than one batch "
                          f"(batch_size={config.batch_size})")
@@ -304,7 +304,10 @@ def train_gan(config: GANConfig, data, hooks: Iterable[Hook] = (), max_seconds: 
         history.noise = noise
         opt_g, opt_d = make_optimizers(generator, discriminator, config)
         noise_rng = torch.Generator().manual_seed(config.seed + 3)
-        batches = Batches(to_signed(train.images.float()), batch_size=config.batch_size, shuffle=True,
+        # stored pixels converted (and scaled to [-1, 1]) a batch at a time: the batches of
+        # Batches(to_signed(train.images.float()), ...) without a float32 copy of the training set
+        batches = Batches(train.stored, transform=lambda x: to_signed(train.convert(x).float()),
+                          batch_size=config.batch_size, shuffle=True,
                           drop_last=True, seed=config.seed, device=device)
         state = checkpoints.RunState(checkpoints.partial_checkpoint_path(key) if use_cache else None,
                                      modules={"generator": generator, "discriminator": discriminator},

@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 import torch
 
 from course_utils.core import checkpoints
-from course_utils.core.batches import Batches
 from course_utils.core.cpus import sharing
 from course_utils.core.runtime import autocast, get_device, training_precision
 from course_utils.core.training import History, Hook, TrainingDiverged, check_loss, fit
@@ -249,7 +248,7 @@ def train_vae(config: VAEConfig, data, hooks: Iterable[Hook] = (), max_seconds: 
     ``.model`` is back at the last complete epoch's state.
     """
     device = get_device(device)
-    check_images(data.train.images, "training images")
+    check_images(data.train.checked(), "training images")
     if len(data.train) < 1:
         raise ValueError("the training set is empty")
     model = VAE(config).to(device)
@@ -269,8 +268,9 @@ def train_vae(config: VAEConfig, data, hooks: Iterable[Hook] = (), max_seconds: 
                 with torch.no_grad():
                     history.samples[epoch] = model.decode(history.noise.to(device)).cpu()
 
-        batches = Batches(data.train.images, batch_size=config.batch_size, shuffle=True,
-                          binarize=data.binarize, seed=config.seed, device=device)
+        # uint8 pixels converted a batch at a time: the batches of Batches(data.train.images, ...), no float32 copy
+        batches = data.train.batches(batch_size=config.batch_size, shuffle=True, binarize=data.binarize,
+                                     seed=config.seed, device=device)
         optimizer = make_optimizer(model, config)
         noise = torch.Generator().manual_seed(config.seed + 1)
         state = checkpoints.RunState(checkpoints.partial_checkpoint_path(key) if use_cache else None,
