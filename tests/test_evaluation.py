@@ -225,3 +225,34 @@ def test_score_models_scores_each_model_and_the_real_floor(fashion, classifier):
     assert figure_problems(fig, labels=False) == []  # image panels carry no axis labels
     import matplotlib.pyplot as plt
     plt.close("all")
+
+
+def test_features_and_predictions_from_one_pass_equal_the_two_calls():
+    """sample_quality asks for both from one forward pass (half the cost): the very numbers of the two calls."""
+    from course_utils.evaluation.classifier import Classifier
+
+    classifier = Classifier().eval()
+    with torch.no_grad():  # a trained-looking spread of logits, so the predicted classes vary
+        classifier.out.weight.mul_(20)
+    images = torch.rand(300, 784, generator=torch.Generator().manual_seed(0))
+    feats, preds = classifier.features_and_predictions(images, batch_size=64)
+    assert torch.equal(feats, classifier.features(images, batch_size=64))
+    assert torch.equal(preds, classifier.predict(images, batch_size=64))
+    assert feats.dtype == torch.float64 and preds.dtype == torch.int64 and len(preds.unique()) > 1
+
+
+def test_the_classifiers_fast_evaluation_pooling_gives_max_pool2ds_numbers():
+    from course_utils.evaluation.classifier import MaxPool2x2
+
+    x = torch.randn(5, 3, 28, 28, generator=torch.Generator().manual_seed(0)).relu()  # ReLU: ties at 0
+    x[0, 0, 0, 0] = float("nan")
+    expected = torch.nn.functional.max_pool2d(x, 2)
+    with torch.no_grad():
+        fast = MaxPool2x2()(x)
+    assert torch.equal(fast.nan_to_num(-1.0), expected.nan_to_num(-1.0)) and fast[0, 0, 0, 0].isnan()
+    with torch.no_grad():  # odd sizes: max_pool2d itself
+        odd = MaxPool2x2()(x[..., :27, :27])
+    assert torch.equal(odd.nan_to_num(-1.0), torch.nn.functional.max_pool2d(x[..., :27, :27], 2).nan_to_num(-1.0))
+    y = x.clone().requires_grad_()
+    MaxPool2x2()(y).nan_to_num().sum().backward()  # training: max_pool2d itself, one gradient per window
+    assert y.grad.sum() == expected.numel() - 1

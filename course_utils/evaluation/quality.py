@@ -27,23 +27,25 @@ def class_histogram(images01: torch.Tensor, classifier: Classifier) -> torch.Ten
     return torch.bincount(classifier.predict(images01), minlength=N_CLASSES)
 
 
+def _reference(classifier: Classifier, data, split: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """The classifier's features and predicted classes of ``data.<split>``, from one pass, memoised on it."""
+    key = (data.name, data.pixels, split, len(getattr(data, split)))
+    if key not in classifier._reference_features:
+        classifier._reference_features[key] = classifier.features_and_predictions(getattr(data, split))
+    return classifier._reference_features[key]
+
+
 def reference_features(classifier: Classifier, data, split: str = "test") -> torch.Tensor:
-    """The classifier's features of ``data.<split>`` images (memoised on the classifier).
+    """The classifier's features of ``data.<split>`` images (memoised on the classifier, with the predictions).
 
     Computed from the split's stored pixels one batch at a time (no float32 copy of the split).
     """
-    key = (data.name, data.pixels, split, len(getattr(data, split)))
-    if key not in classifier._reference_features:
-        classifier._reference_features[key] = classifier.features(getattr(data, split))
-    return classifier._reference_features[key]
+    return _reference(classifier, data, split)[0]
 
 
 def reference_predictions(classifier: Classifier, data, split: str = "test") -> torch.Tensor:
     """The classifier's predicted classes of ``data.<split>`` images (memoised on the classifier)."""
-    key = ("predictions", data.name, data.pixels, split, len(getattr(data, split)))
-    if key not in classifier._reference_features:
-        classifier._reference_features[key] = classifier.predict(getattr(data, split))
-    return classifier._reference_features[key]
+    return _reference(classifier, data, split)[1]
 
 
 def real_floor(data, classifier: Classifier) -> float:
@@ -110,8 +112,8 @@ def sample_quality(images01: torch.Tensor, data, classifier: Classifier | None =
     if n > min(len(test), len(data.val)):
         raise ValueError(f"{n} samples: the floor and precision/recall need as many held-out and test images, "
                          f"but there are {len(data.val)} and {len(test)}; score at most that many samples")
-    feats = classifier.features(images01)
-    counts = class_histogram(images01, classifier)
+    feats, predictions = classifier.features_and_predictions(images01)  # one pass for both
+    counts = torch.bincount(predictions, minlength=N_CLASSES)
     real_counts = torch.bincount(reference_predictions(classifier, data)[:n], minlength=N_CLASSES)
     pr = precision_recall(test[:n], feats, k=k)
     return {
