@@ -30,7 +30,7 @@
 #   latent points placed at Gaussian quantiles.
 #
 # Each question starts with a *predict first* prompt; the worked answers stay collapsed until you
-# open them. About 45 minutes plus the training (see below).
+# open them. About 45 minutes (plus the training, if you train the models here: see below).
 
 # %%
 # Google Colab only (elsewhere this cell does nothing): fetch the course, install it, enable its sliders.
@@ -182,8 +182,10 @@ print(results.quote("vae", "test_elbo", f"test ELBO of the full-mode model train
 #
 # `train_vae` runs the shared training loop (`course_utils.core.training.fit`), records the training
 # ELBO (averaged over each epoch's batches) and the validation ELBO (after each epoch), and keeps
-# sample grids at fixed latent points at epoch 0, the middle and the end. A finished run is cached
-# under a key made of every setting and the data set, so re-running this cell loads it.
+# sample grids at fixed latent points at epoch 0, the middle and the end. In full mode the cell
+# below loads the course's reference model of exactly this run -- training history and sample grids
+# included -- unless `TRAIN_HERE = True`. A run trained here is cached under a key made of every
+# setting and the data set, so re-running this cell loads it.
 # Ctrl-C (or the stop button) stops after the current step and returns the model as it is. Every
 # epoch also leaves a resumable checkpoint in the cache: if the kernel dies or you stop it, running
 # this cell again resumes from the last complete epoch (the progress bar says so).

@@ -168,14 +168,15 @@ print(inspect.getsource(make_step))
 #
 # `train_gan` runs that step over the epochs (the shared loop `course_utils.core.training.fit`),
 # keeps a grid of samples for fixed noise at the start, the middle and the end, and stores the
-# finished run in the cache. In full mode expect several minutes on a laptop CPU the first time
-# (Ctrl-C, or the stop button, ends training early and keeps what was learned; such a run is not cached
-# as finished, but its last complete epoch is: running the cell again resumes from there).
+# finished run in the cache. In full mode the cell loads the course's reference model of exactly this
+# run (history and sample grids included) unless `TRAIN_HERE = True`; training it here takes several
+# minutes on a laptop CPU (Ctrl-C, or the stop button, ends training early and keeps what was learned;
+# such a run is not cached as finished, but its last complete epoch is: running the cell again resumes).
 
 # %%
 G, D, history = train_gan(config, data)
 print(f"{len(history)} epochs, {history.steps} steps, {history.seconds:.0f} s of training "
-      f"(0 s when loaded from the cache)")
+      "(where it was trained: here, or for a loaded model where it was made)")
 
 # %% [markdown]
 # **The training curves.** A GAN's losses do not go down like a VAE's: they measure a game.

@@ -487,3 +487,31 @@ def test_forward_fit_is_the_minimum_and_reverse_fits_are_local_minima():
     assert (m, s) == pytest.approx(fit_forward(close), abs=0.01)
     with pytest.raises(ValueError):
         Mixture1D.bimodal(2.0, weight=1.0)
+
+
+def test_fit_ppca_in_chunks_equals_the_whole_set_at_once(monkeypatch):
+    """fit_ppca accumulates mean and covariance a chunk of rows at a time (a Binder kernel cannot hold a float64
+    copy of the training set): the fitted model is the one-pass model up to float64 round-off."""
+    from course_utils.toys import ppca
+
+    x = torch.rand(3000, 50, generator=torch.Generator().manual_seed(1)) ** 2
+    whole = fit_ppca(x, 5)
+    monkeypatch.setattr(ppca, "CHUNK_BYTES", 8 * 50 * 7)  # 7 rows per chunk, a ragged last one
+    chunked = fit_ppca(x, 5)
+    assert torch.allclose(chunked.b, whole.b, rtol=0, atol=1e-14)
+    assert torch.allclose(chunked.noise_std, whole.noise_std, rtol=1e-12)
+    assert torch.allclose(chunked.W.abs(), whole.W.abs(), rtol=0, atol=1e-10)  # columns up to sign
+
+
+def test_naive_log_weights_in_blocks_equal_all_at_once(monkeypatch):
+    """NaiveSetup.log_w works through the 2^17 prior samples in blocks (bounded memory): the same weights."""
+    from course_utils.toys import naive_mc
+
+    setup = naive_mc.naive_setup(5)
+    z = naive_mc.prior_samples(setup, 1000, seed=3)
+    monkeypatch.setattr(naive_mc, "LOG_W_CHUNK", 10**9)
+    whole = setup.log_w(z)
+    monkeypatch.setattr(naive_mc, "LOG_W_CHUNK", 64)  # 16 blocks, a ragged last one
+    blocks = setup.log_w(z)
+    assert blocks.shape == (1000,) and torch.allclose(blocks, whole, rtol=1e-13, atol=0)
+    assert setup.log_w(z[:0]).shape == (0,)

@@ -43,8 +43,16 @@ class NaiveSetup:
     one_plus_chi2: float  # 1 + chi^2(p(z|x) || p(z)) = E_prior[w^2] / E_prior[w]^2, w = p(x|z)
 
     def log_w(self, z: torch.Tensor) -> torch.Tensor:
-        """log p(x | z_m) for prior samples z of shape (M, 1, d): the log importance weights, shape (M,)."""
-        return self.model.log_px_given_z(self.x, z)[:, 0]
+        """log p(x | z_m) for prior samples z of shape (M, 1, d): the log importance weights, shape (M,).
+
+        Computed :data:`LOG_W_CHUNK` samples at a time (each sample's weight on its own; the (M, 1, D) means and
+        densities of 2^17 samples at once would be some 30 MB a temporary, several at a time)."""
+        return torch.cat([self.model.log_px_given_z(self.x, z[i:i + LOG_W_CHUNK])[:, 0]
+                          for i in range(0, len(z), LOG_W_CHUNK)]) if len(z) else z.new_zeros(0)
+
+
+#: prior samples per block in :meth:`NaiveSetup.log_w`
+LOG_W_CHUNK = 8192
 
 
 def chi2_to_standard_normal(mean: torch.Tensor, cov: torch.Tensor) -> float:

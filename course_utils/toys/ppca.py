@@ -20,6 +20,9 @@ import torch
 
 from course_utils.toys.linear_gaussian import LinearGaussian
 
+#: bytes of one float64 chunk of rows in :func:`fit_ppca`
+CHUNK_BYTES = 16 * 2**20
+
 
 def fit_ppca(x: torch.Tensor, q: int, min_variance: float = 1e-6) -> LinearGaussian:
     """Maximum-likelihood PPCA with ``q`` latent dimensions for data ``x`` (N, D).
@@ -35,10 +38,16 @@ def fit_ppca(x: torch.Tensor, q: int, min_variance: float = 1e-6) -> LinearGauss
     """
     if not 0 < q < x.shape[1]:
         raise ValueError(f"q must be between 1 and D-1 = {x.shape[1] - 1}, got {q}")
-    x = x.to(torch.float64)
-    mu = x.mean(0)
-    centred = x - mu
-    cov = centred.T @ centred / len(x)
+    # mean and covariance in float64, a chunk of rows at a time: a float64 copy of 50 000 images (and its
+    # centred copy) would take 2 x 314 MB, more than a Binder kernel can spare
+    step = max(1, CHUNK_BYTES // (8 * x.shape[1]))
+    chunks = [(i, min(i + step, len(x))) for i in range(0, len(x), step)]
+    mu = sum(x[i:j].to(torch.float64).sum(0) for i, j in chunks) / len(x)
+    cov = torch.zeros(x.shape[1], x.shape[1], dtype=torch.float64)
+    for i, j in chunks:
+        centred = x[i:j].to(torch.float64) - mu
+        cov.addmm_(centred.T, centred)
+    cov /= len(x)
     evals, evecs = torch.linalg.eigh(cov)  # ascending
     evals, evecs = evals.flip(0).clamp_min(0.0), evecs.flip(1)
     sigma2 = evals[q:].mean().clamp_min(min_variance)
