@@ -185,3 +185,39 @@ def test_readme_quotes_the_contention_results():
     assert f"({after[alone]} against {before[alone]} steps/s)" in readme
     assert f"costs {pct(1 - passive[alone] / before[alone])} alone ({passive[alone]} steps/s)" in readme
     assert "Xeon" in results["machine"] and "Intel Xeon of\n`benchmarks/results/contention.json`" in readme
+
+
+def test_a_notebook_kernel_gives_freed_memory_back_after_each_cell(monkeypatch):
+    """set_threads (every set-up cell) registers one post_run_cell hook that calls malloc_trim: an idle notebook
+    then holds what it keeps, not its peak (Binder's 2 GB is shared by the server and every open kernel)."""
+    import IPython
+
+    from course_utils.core import runtime
+
+    calls, hooks = [], []
+
+    class Events:
+        def register(self, name, fn):
+            hooks.append((name, fn))
+
+    class Shell:
+        events = Events()
+
+    monkeypatch.setattr(runtime, "_trim_registered", False)
+    monkeypatch.setattr(IPython, "get_ipython", lambda: None)
+    assert runtime.release_memory_after_cells() is False and hooks == []  # not in a kernel: nothing
+    monkeypatch.setattr(IPython, "get_ipython", lambda: Shell())
+    monkeypatch.setattr(runtime, "_malloc_trim", lambda: calls.append)
+    runtime.set_threads()
+    runtime.set_threads()
+    assert [name for name, _ in hooks] == ["post_run_cell"]  # once per kernel
+    hooks[0][1](object())  # IPython passes the cell's result
+    assert calls == [0]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc_trim")
+def test_malloc_trim_is_found_on_linux():
+    from course_utils.core import runtime
+
+    trim = runtime._malloc_trim()
+    assert trim is not None and trim(0) in (0, 1)

@@ -103,8 +103,48 @@ def get_device(preferred: str | torch.device | None = None) -> torch.device:
     return device
 
 
+_trim_registered = False
+
+
+def _malloc_trim():
+    """glibc's ``malloc_trim`` (None elsewhere: macOS, Windows, musl)."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return libc.malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
+def release_memory_after_cells() -> bool:
+    """In a notebook kernel on Linux, hand the memory each cell freed back to the system when the cell ends
+    (glibc's ``malloc_trim`` in IPython's ``post_run_cell``; once per kernel). Freed blocks otherwise stay
+    in the kernel's heap, so an idle notebook keeps its peak: on Binder (2 GB for the server and every open
+    kernel) that killed the next notebook. True when the hook is in place."""
+    global _trim_registered
+    if _trim_registered:
+        return True
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell, trim = get_ipython(), _malloc_trim()
+    if shell is None or trim is None:
+        return False
+    shell.events.register("post_run_cell", lambda *_: trim(0))
+    _trim_registered = True
+    return True
+
+
 def set_threads(n: int | None = None) -> int:
-    """Set PyTorch's CPU thread count (``n`` or ``COURSE_THREADS``); return the count in use."""
+    """Set PyTorch's CPU thread count (``n`` or ``COURSE_THREADS``); return the count in use.
+
+    Every notebook's set-up cell calls it; in a notebook kernel it also calls
+    :func:`release_memory_after_cells`.
+    """
+    release_memory_after_cells()
     if n is None:
         env = os.environ.get("COURSE_THREADS", "").strip()
         if env:
