@@ -294,3 +294,17 @@ def test_notebook_adam_experiment_both_losses_escape(steps):
     for loss in ("saturating", "non-saturating"):
         run = T.train_toy_gan(replace(early, generator_loss=loss))
         assert run.final["samples"].mean().item() == pytest.approx(run.config.data.mean, abs=0.5)
+
+
+def test_kde_in_blocks_of_grid_points_equals_all_at_once(monkeypatch):
+    """kde evaluates a block of grid points at a time (20 001 points x 2 000 samples at once: 320 MB a
+    temporary, which killed notebook 06 beside another notebook on Binder): the same numbers, any shape of x."""
+    from course_utils.toys import gan1d
+
+    samples = torch.randn(500, generator=torch.Generator().manual_seed(0))
+    x = torch.linspace(-5, 5, 1001, dtype=torch.float64)
+    monkeypatch.setattr(gan1d, "KDE_BLOCK_BYTES", 10**12)
+    whole = gan1d.kde(samples, x)
+    monkeypatch.setattr(gan1d, "KDE_BLOCK_BYTES", 8 * 500 * 7)  # 7 grid points a block, a ragged last one
+    assert torch.equal(gan1d.kde(samples, x), whole)
+    assert torch.equal(gan1d.kde(samples, x[:1000].reshape(10, 100)), whole[:1000].reshape(10, 100))

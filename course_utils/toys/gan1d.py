@@ -168,6 +168,10 @@ def normal_pdf(x: torch.Tensor, mean: float, std: float) -> torch.Tensor:
     return torch.exp(-0.5 * ((x - mean) / std) ** 2) / (std * math.sqrt(2 * math.pi))
 
 
+#: bytes of one float64 temporary in :func:`kde` (a block of grid points against all samples)
+KDE_BLOCK_BYTES = 16 * 2**20
+
+
 def kde(samples: torch.Tensor, x: torch.Tensor, bandwidth: float | None = None) -> torch.Tensor:
     """A Gaussian kernel density estimate of ``samples`` at ``x`` (Silverman's bandwidth by default).
 
@@ -178,7 +182,12 @@ def kde(samples: torch.Tensor, x: torch.Tensor, bandwidth: float | None = None) 
     if bandwidth is None:
         spread = float(s.std()) if len(s) > 1 else 1.0
         bandwidth = max(1.06 * spread * len(s) ** (-1 / 5), 1e-2)
-    return normal_pdf(x.unsqueeze(-1), s, bandwidth).mean(-1)
+    # a block of grid points at a time: all 20 001 points against 2 000 samples would be 320 MB a temporary
+    flat = x.reshape(-1)
+    rows = max(1, KDE_BLOCK_BYTES // (8 * max(len(s), 1)))
+    out = torch.cat([normal_pdf(flat[i:i + rows].unsqueeze(-1), s, bandwidth).mean(-1)
+                     for i in range(0, len(flat), rows)]) if len(flat) else flat.to(torch.float64)
+    return out.reshape(x.shape)
 
 
 def kde_floor(data: Mixture1D, n: int, x: torch.Tensor, seed: int = 0) -> float:
