@@ -58,11 +58,13 @@ if "google.colab" in sys.modules:
 # keeps gray intensities in [0, 1] and binarizes each training batch afresh.
 # Quick mode (`COURSE_QUICK=1`, read by `course_utils.core.runtime.pick`) uses a subset of
 # the training images and one epoch, so the notebook runs in seconds; the default
-# (full mode) trains for real: 5 epochs on all 50 000 training images.
-# Full mode loads the course's **reference models** -- the same runs, trained once on Fashion-MNIST and
-# shipped in `course_utils/reference/` -- and prints one line saying what each is and how long it took
-# to train; `TRAIN_HERE = True` in the cell below trains them here instead (then they are cached, and an
-# interrupted run resumes).
+# (full mode) uses the real run: 5 epochs on all 50 000 training images.
+# On Fashion-MNIST, full mode loads the course's **reference models** -- runs with these settings, trained
+# once (in float32, stored in float16) and shipped in `course_utils/reference/` -- and prints one line
+# saying what each is and how long it took to train. `TRAIN_HERE = True` in the cell below (then re-run
+# it; it holds for this notebook's kernel only, `COURSE_TRAIN_HERE=1` for every notebook) trains them
+# here instead: then they are cached, and an interrupted run resumes. On MNIST there are none: full
+# mode trains here.
 
 # %%
 import inspect
@@ -87,8 +89,8 @@ from course_utils.toys import (
 from course_utils.vae import evaluation_images, train_vae
 from course_utils.widgets import LatentExplorer
 
-TRAIN_HERE = False  # True: train this notebook's models here instead of loading the course's reference models
-use_reference_models(not TRAIN_HERE)  # (COURSE_TRAIN_HERE=1 in the environment also trains here)
+TRAIN_HERE = False  # True (then re-run this cell): train the models here, not load the course's reference models
+use_reference_models(not TRAIN_HERE)  # this kernel only; COURSE_TRAIN_HERE=1 in the environment: every notebook
 set_threads()
 seed_everything(0)
 data = load_data(pixels="dynamic")

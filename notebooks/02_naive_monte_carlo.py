@@ -53,10 +53,12 @@ if "google.colab" in sys.modules:
 # exact model from `course_utils.toys.linear_gaussian` (`LinearGaussian`) and the trained VAEs
 # from `course_utils.vae.train`. Quick mode uses fewer samples,
 # fewer images and barely trained VAEs; the linear-Gaussian results are the same in both modes.
-# Full mode loads the course's **reference models** -- the same runs, trained once on Fashion-MNIST and
-# shipped in `course_utils/reference/` -- and prints one line saying what each is and how long it took
-# to train; `TRAIN_HERE = True` in the cell below trains them here instead (then they are cached, and an
-# interrupted run resumes).
+# On Fashion-MNIST, full mode loads the course's **reference models** -- runs with these settings, trained
+# once (in float32, stored in float16) and shipped in `course_utils/reference/` -- and prints one line
+# saying what each is and how long it took to train. `TRAIN_HERE = True` in the cell below (then re-run
+# it; it holds for this notebook's kernel only, `COURSE_TRAIN_HERE=1` for every notebook) trains them
+# here instead: then they are cached, and an interrupted run resumes. On MNIST there are none: full
+# mode trains here.
 
 # %%
 import inspect
@@ -85,8 +87,8 @@ from course_utils.vae import estimators, evaluation_images, train_vae, vae_iw_lo
 from course_utils.vae.losses import kl_std_normal
 from course_utils.widgets import MonteCarloExplorer
 
-TRAIN_HERE = False  # True: train this notebook's models here instead of loading the course's reference models
-use_reference_models(not TRAIN_HERE)  # (COURSE_TRAIN_HERE=1 in the environment also trains here)
+TRAIN_HERE = False  # True (then re-run this cell): train the models here, not load the course's reference models
+use_reference_models(not TRAIN_HERE)  # this kernel only; COURSE_TRAIN_HERE=1 in the environment: every notebook
 set_threads()
 seed_everything(0)
 print("quick mode:", quick_mode())
@@ -370,7 +372,8 @@ for key, (mean_q, cov_q) in iw_proposals(lg_model, lg_x[:1]).items():
 # ### On a trained VAE: naive versus importance sampling
 
 # %% [markdown]
-# Train (full mode: load) two VAEs, with z = 2 and z = 20, 5 epochs each (notebook 05 trains them longer), and estimate
+# Train (full mode: load) two VAEs, with z = 2 and z = 20, 5 epochs each (1 in quick mode; notebook 05 trains
+# them longer), and estimate
 # `log p(x)` for a few binarized test images with both estimators and a growing number of
 # samples. Quick mode: tiny training and fewer samples, so its numbers differ from full mode's; the
 # lines printed under the figure say what this run shows.

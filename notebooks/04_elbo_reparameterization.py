@@ -63,10 +63,12 @@ if "google.colab" in sys.modules:
 # the latent-usage numbers from `course_utils.vae.metrics`. Quick mode only shortens the optimisation
 # demo, the sample counts of the plots and the training of the VAE of Q1.9 (full mode: all
 # images for 20 epochs).
-# Full mode loads the course's **reference models** -- the same runs, trained once on Fashion-MNIST and
-# shipped in `course_utils/reference/` -- and prints one line saying what each is and how long it took
-# to train; `TRAIN_HERE = True` in the cell below trains them here instead (then they are cached, and an
-# interrupted run resumes).
+# On Fashion-MNIST, full mode loads the course's **reference models** -- runs with these settings, trained
+# once (in float32, stored in float16) and shipped in `course_utils/reference/` -- and prints one line
+# saying what each is and how long it took to train. `TRAIN_HERE = True` in the cell below (then re-run
+# it; it holds for this notebook's kernel only, `COURSE_TRAIN_HERE=1` for every notebook) trains them
+# here instead: then they are cached, and an interrupted run resumes. On MNIST there are none: full
+# mode trains here.
 
 # %%
 import inspect
@@ -100,8 +102,8 @@ from course_utils.toys.gradient_estimators import (
 )
 from course_utils.vae import VAE, VAEConfig, evaluation_images, latent_usage, train_vae
 
-TRAIN_HERE = False  # True: train this notebook's models here instead of loading the course's reference models
-use_reference_models(not TRAIN_HERE)  # (COURSE_TRAIN_HERE=1 in the environment also trains here)
+TRAIN_HERE = False  # True (then re-run this cell): train the models here, not load the course's reference models
+use_reference_models(not TRAIN_HERE)  # this kernel only; COURSE_TRAIN_HERE=1 in the environment: every notebook
 set_threads()
 seed_everything(0)
 print("quick mode:", quick_mode())

@@ -30,7 +30,7 @@
 #   latent points placed at Gaussian quantiles.
 #
 # Each question starts with a *predict first* prompt; the worked answers stay collapsed until you
-# open them. About 45 minutes (plus the training, if you train the models here: see below).
+# open them. About 45 minutes (plus the training where the models are trained here: see below).
 
 # %%
 # Google Colab only (elsewhere this cell does nothing): fetch the course, install it, enable its sliders.
@@ -57,10 +57,12 @@ if "google.colab" in sys.modules:
 # then the reference numbers (Fashion-MNIST's) are not printed beside yours.
 # Full mode (the default) uses all 50 000 training images: the z = 20 model trains for 100 epochs
 # with a cosine learning-rate decay, the z = 2 model for 15 epochs. The course ships both as
-# **reference models** (trained once on Fashion-MNIST, in `course_utils/reference/`): full mode loads
-# them and prints one line saying what each is and how long it took to train. `TRAIN_HERE = True` in
-# the cell below trains them here instead (then they are cached, and an interrupted run resumes from
-# its last epoch). Quick mode (`COURSE_QUICK=1`) trains 2 epochs on 3 000 images so the notebook runs
+# **reference models** (runs with these settings, trained once on Fashion-MNIST in float32, stored in
+# float16, in `course_utils/reference/`): on Fashion-MNIST full mode loads them and prints one line saying
+# what each is and how long it took to train. `TRAIN_HERE = True` in the cell below (then re-run it; it
+# holds for this notebook's kernel only) trains them here instead: then they are cached, and an
+# interrupted run resumes from its last epoch. On MNIST there are none: full mode trains here. Quick
+# mode (`COURSE_QUICK=1`) trains 2 epochs on 3 000 images so the notebook runs
 # in seconds (and the figures look accordingly). The runs are defined once, in `course_utils.course.runs`.
 
 # %%
@@ -99,8 +101,8 @@ from course_utils.vae import (
 )
 from course_utils.widgets import LatentExplorer, ReconstructionExplorer
 
-TRAIN_HERE = False  # True: train this notebook's models here instead of loading the course's reference models
-use_reference_models(not TRAIN_HERE)  # (COURSE_TRAIN_HERE=1 in the environment also trains here)
+TRAIN_HERE = False  # True (then re-run this cell): train the models here, not load the course's reference models
+use_reference_models(not TRAIN_HERE)  # this kernel only; COURSE_TRAIN_HERE=1 in the environment: every notebook
 set_threads()
 seed_everything(0)
 data = load_data(pixels="dynamic")
@@ -182,10 +184,10 @@ print(results.quote("vae", "test_elbo", f"test ELBO of the full-mode model train
 #
 # `train_vae` runs the shared training loop (`course_utils.core.training.fit`), records the training
 # ELBO (averaged over each epoch's batches) and the validation ELBO (after each epoch), and keeps
-# sample grids at fixed latent points at epoch 0, the middle and the end. In full mode the cell
-# below loads the course's reference model of exactly this run -- training history and sample grids
-# included -- unless `TRAIN_HERE = True`. A run trained here is cached under a key made of every
-# setting and the data set, so re-running this cell loads it.
+# sample grids at fixed latent points at epoch 0, the middle and the end. In full mode on Fashion-MNIST
+# the cell below loads the course's reference model of this run -- training history and sample grids
+# included -- unless the set-up cell ran with `TRAIN_HERE = True`. A run trained here is cached under a
+# key made of every setting and the data set, so re-running this cell loads it.
 # Ctrl-C (or the stop button) stops after the current step and returns the model as it is. Every
 # epoch also leaves a resumable checkpoint in the cache: if the kernel dies or you stop it, running
 # this cell again resumes from the last complete epoch (the progress bar says so).

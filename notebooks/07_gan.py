@@ -63,10 +63,12 @@ if "google.colab" in sys.modules:
 # tanh. The run's settings are in `course_utils.course.runs.gan_config`
 # — the engine's defaults (`GANConfig()`: 30 epochs on all 50 000 training images) in full mode,
 # 3 epochs on 1 024 images in quick mode (`COURSE_QUICK=1`; the samples then look accordingly).
-# The course ships the full-mode GAN and the evaluation classifier as **reference models** (trained
-# once on Fashion-MNIST, in `course_utils/reference/`): full mode loads them and prints one line saying
-# what each is and how long it took to train. `TRAIN_HERE = True` in the cell below trains them here
-# instead; models trained here go to a checkpoint cache, so re-running the notebook loads them.
+# The course ships the full-mode GAN and the evaluation classifier as **reference models** (runs with
+# these settings, trained once on Fashion-MNIST in float32, stored in float16, in `course_utils/reference/`):
+# on Fashion-MNIST full mode loads them and prints one line saying what each is and how long it took to
+# train. `TRAIN_HERE = True` in the cell below (then re-run it; it holds for this notebook's kernel only)
+# trains them here instead; models trained here go to a checkpoint cache, so re-running the notebook with
+# `TRAIN_HERE = True` loads them. On MNIST there are none: full mode trains here.
 
 # %%
 import inspect
@@ -104,8 +106,8 @@ from course_utils.gan import (
 )
 from course_utils.widgets import InterpolationExplorer
 
-TRAIN_HERE = False  # True: train this notebook's models here instead of loading the course's reference models
-use_reference_models(not TRAIN_HERE)  # (COURSE_TRAIN_HERE=1 in the environment also trains here)
+TRAIN_HERE = False  # True (then re-run this cell): train the models here, not load the course's reference models
+use_reference_models(not TRAIN_HERE)  # this kernel only; COURSE_TRAIN_HERE=1 in the environment: every notebook
 set_threads()
 seed_everything(0)
 data = load_data(pixels="gray")
@@ -168,15 +170,17 @@ print(inspect.getsource(make_step))
 #
 # `train_gan` runs that step over the epochs (the shared loop `course_utils.core.training.fit`),
 # keeps a grid of samples for fixed noise at the start, the middle and the end, and stores the
-# finished run in the cache. In full mode the cell loads the course's reference model of exactly this
-# run (history and sample grids included) unless `TRAIN_HERE = True`; training it here takes several
-# minutes on a laptop CPU (Ctrl-C, or the stop button, ends training early and keeps what was learned;
-# such a run is not cached as finished, but its last complete epoch is: running the cell again resumes).
+# finished run in the cache. In full mode on Fashion-MNIST the cell loads the course's reference model of
+# this run (history and sample grids included) unless the set-up cell ran with `TRAIN_HERE = True`;
+# training it here takes several minutes on a laptop CPU, and the classifier below a few more (the lines
+# these cells print for a reference model say how long each took where it was made). Ctrl-C, or the
+# stop button, ends training early and keeps what was learned; such a run is not cached as finished, but
+# its last complete epoch is: running the cell again resumes.
 
 # %%
 G, D, history = train_gan(config, data)
-print(f"{len(history)} epochs, {history.steps} steps, {history.seconds:.0f} s of training "
-      "(where it was trained: here, or for a loaded model where it was made)")
+print(f"{len(history)} epochs, {history.steps} steps, {sum(e['seconds'] for e in history.epochs):.0f} s of training "
+      "(on the machine that trained it: this one, or the one named above for a reference model)")
 
 # %% [markdown]
 # **The training curves.** A GAN's losses do not go down like a VAE's: they measure a game.

@@ -54,13 +54,14 @@ if "google.colab" in sys.modules:
 
 # %% [markdown]
 # ## Setup
-# The models are the ones notebooks 05 (the z = 20 VAE) and 07 (the GAN) trained: the settings
-# live in `course_utils.course.runs` (`vae_config`, `vae_data`, `gan_config`). In full mode the
-# course's reference models of those runs are loaded (trained once on Fashion-MNIST, shipped in
-# `course_utils/reference/`; one line says what each is); with `TRAIN_HERE = True` the training
-# functions find the models 05 and 07 trained here in the checkpoint cache (run 05 and 07 first;
-# otherwise they are trained here, which takes as long as there). The evaluation classifier is
-# `course_utils.evaluation`'s, the one notebook 07 used.
+# The models are the runs of notebooks 05 (the z = 20 VAE) and 07 (the GAN): the settings live in
+# `course_utils.course.runs` (`vae_config`, `vae_data`, `gan_config`). In full mode on Fashion-MNIST the
+# course's reference models of those runs are loaded (one line says what each is), the ones 05 and 07
+# load. To compare models you trained yourself, set `TRAIN_HERE = True` here *and* in 05 and 07 and run
+# those first: the training functions then find them in the checkpoint cache (otherwise they are
+# trained here, which takes as long as there). On MNIST there are no reference models: the models 05
+# and 07 trained are found in the cache. The evaluation classifier is `course_utils.evaluation`'s, the
+# one notebook 07 used.
 # Numbers measured over several seeds come from `benchmarks/results/seeds.json`
 # (`course_utils.course.results`), which `benchmarks/seeds.py` writes, on Fashion-MNIST: the
 # course's default data set. On MNIST (`COURSE_DATASET=mnist`) they are not printed beside your run.
@@ -107,8 +108,8 @@ from course_utils.exercises import check_frechet_distance
 from course_utils.gan import train_gan
 from course_utils.vae import elbo, evaluation_images, train_vae
 
-TRAIN_HERE = False  # True: train this notebook's models here instead of loading the course's reference models
-use_reference_models(not TRAIN_HERE)  # (COURSE_TRAIN_HERE=1 in the environment also trains here)
+TRAIN_HERE = False  # True (then re-run this cell): train the models here, not load the course's reference models
+use_reference_models(not TRAIN_HERE)  # this kernel only; COURSE_TRAIN_HERE=1 in the environment: every notebook
 set_threads()
 seed_everything(0)
 data = load_data(pixels="gray")

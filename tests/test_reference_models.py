@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import test_vae_train
 import torch
 from conftest import load_offline_fashion
 from test_vae_train import TINY, synthetic_data
@@ -17,6 +18,7 @@ from course_utils.course.runs import REFERENCE_RUNS, reference_problems
 from course_utils.vae.model import VAEConfig
 
 pytestmark = pytest.mark.usefixtures("one_thread")
+count_fits = test_vae_train.count_fits  # the fixture that counts the training loops run (a load runs none)
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = checkpoints.REFERENCE_SCRIPT
 
@@ -32,20 +34,6 @@ def reference_dir(tmp_path, monkeypatch):
     return folder
 
 
-@pytest.fixture
-def fits(monkeypatch):
-    """Counts the training loops run (a load from a reference model or the cache runs none)."""
-    calls = []
-    real = vt.fit
-
-    def counting(*args, **kwargs):
-        calls.append(1)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(vt, "fit", counting)
-    return calls
-
-
 def make_reference(config, data, reference_dir, tmp_path, monkeypatch):
     """Train ``config`` in a scratch cache and ship it as a reference model; returns (model, meta)."""
     with monkeypatch.context() as mp:
@@ -56,7 +44,8 @@ def make_reference(config, data, reference_dir, tmp_path, monkeypatch):
     key = vt.vae_reference_key(config, data)
     tensors, meta = checkpoints.read_checkpoint(staged)
     meta["reference"] = {"title": "tiny VAE for the test", "train_seconds": 90.0, "precision": "float32",
-                         "threads": 1, "cpu": "Test CPU (2 CPUs)", "date": "2026-12-07 08:00 UTC"}
+                         "threads": 1, "stored_dtype": "float16", "cpu": "Test CPU (2 CPUs)",
+                         "date": "2026-12-07 08:00 UTC"}
     from safetensors.torch import save
 
     (reference_dir / f"{key}.safetensors").write_bytes(
@@ -65,29 +54,30 @@ def make_reference(config, data, reference_dir, tmp_path, monkeypatch):
     return model, meta
 
 
-def test_a_full_mode_run_loads_its_reference_model_and_says_so(reference_dir, tmp_path, monkeypatch, fits, capsys):
+def test_a_full_mode_run_loads_its_reference_model_and_says_so(reference_dir, tmp_path, monkeypatch, count_fits,
+                                                                capsys):
     data = synthetic_data()
     config = VAEConfig(**TINY)
     trained, _ = make_reference(config, data, reference_dir, tmp_path, monkeypatch)
-    fits.clear()
+    count_fits.clear()
     loaded, history = vt.train_vae(config, data)  # the test's own, empty cache
-    assert fits == [], "a shipped reference model must be loaded, not retrained"
+    assert count_fits == [], "a shipped reference model must be loaded, not retrained"
     assert len(history) == config.epochs and history.samples  # its history and sample grids travel with it
     for (name, a), (_, b) in zip(trained.state_dict().items(), loaded.state_dict().items(), strict=True):
         assert torch.equal(a.half().float(), b), name  # the shipped weights are the trained ones, in float16
     line = capsys.readouterr().out
-    assert "Loaded the course's reference model: tiny VAE for the test, trained in 1.5 min (float32, 1 thread(s))" \
-           " on Test CPU (2 CPUs), 2026-12-07." in line
+    assert "Loaded the course's reference model: tiny VAE for the test, trained in 90 s (float32, 1 thread; weights" \
+           " stored in float16) on Test CPU (2 CPUs), 2026-12-07." in line
     assert "TRAIN_HERE = True" in line and "COURSE_TRAIN_HERE=1" in line
     assert not checkpoints.model_cache_path(vt.vae_cache_key(config, data)).exists()  # nothing copied to the cache
 
 
 @pytest.mark.parametrize("how", ["notebook switch", "environment", "no cache"])
-def test_the_switch_trains_here_instead(how, reference_dir, tmp_path, monkeypatch, fits, capsys):
+def test_the_switch_trains_here_instead(how, reference_dir, tmp_path, monkeypatch, count_fits, capsys):
     data = synthetic_data()
     config = VAEConfig(**TINY)
     make_reference(config, data, reference_dir, tmp_path, monkeypatch)
-    fits.clear()
+    count_fits.clear()
     capsys.readouterr()
     kwargs = {}
     if how == "notebook switch":
@@ -97,18 +87,18 @@ def test_the_switch_trains_here_instead(how, reference_dir, tmp_path, monkeypatc
     else:
         kwargs["use_cache"] = False
     vt.train_vae(config, data, progress=False, **kwargs)
-    assert fits == [1]
+    assert count_fits == [1]
     assert "reference model" not in capsys.readouterr().out
 
 
 def test_a_reference_model_is_found_only_for_exactly_its_settings_and_data(reference_dir, tmp_path, monkeypatch,
-                                                                            fits):
+                                                                            count_fits):
     data = synthetic_data()
     make_reference(VAEConfig(**TINY), data, reference_dir, tmp_path, monkeypatch)
-    fits.clear()
+    count_fits.clear()
     vt.train_vae(VAEConfig(**{**TINY, "epochs": 2}), data, progress=False)  # another recipe
     vt.train_vae(VAEConfig(**TINY), synthetic_data(n_train=448), progress=False)  # other data
-    assert fits == [1, 1]
+    assert count_fits == [1, 1]
 
 
 def test_the_reference_key_leaves_out_only_the_precision_auto_resolves_to(monkeypatch):
@@ -123,12 +113,12 @@ def test_the_reference_key_leaves_out_only_the_precision_auto_resolves_to(monkey
     assert vt.vae_reference_key(VAEConfig(**{**TINY, "lr": 2e-3}), data) != keys["float32"][1]
 
 
-def test_an_unusable_reference_model_is_reported_and_training_goes_on(reference_dir, fits, capsys):
+def test_an_unusable_reference_model_is_reported_and_training_goes_on(reference_dir, count_fits, capsys):
     data = synthetic_data()
     config = VAEConfig(**TINY)
     (reference_dir / f"{vt.vae_reference_key(config, data)}.safetensors").write_bytes(b"not a checkpoint")
     vt.train_vae(config, data)
-    assert fits == [1]
+    assert count_fits == [1]
     assert "Ignoring an unusable reference model" in capsys.readouterr().out
 
 

@@ -172,10 +172,12 @@ def reference_line(meta: dict) -> str:
     """The one line a notebook prints when it loads a reference model: what it is, how long it took to
     train and where, and how to train it here instead."""
     ref = meta.get("reference", {})
-    minutes = ref.get("train_seconds", float("nan")) / 60
-    return (f"Loaded the course's reference model: {ref.get('title', meta.get('key', '?'))}, trained in "
-            f"{minutes:.1f} min ({ref.get('precision', '?')}, {ref.get('threads', '?')} thread(s)) on "
-            f"{ref.get('cpu', '?')}, {ref.get('date', '?')[:10]}. "
+    seconds = float(ref.get("train_seconds", float("nan")))
+    took = f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+    threads = ref.get("threads", "?")
+    return (f"Loaded the course's reference model: {ref.get('title', meta.get('key', '?'))}, trained in {took} "
+            f"({ref.get('precision', '?')}, {threads} thread{'' if threads == 1 else 's'}; weights stored in "
+            f"{ref.get('stored_dtype', '?')}) on {ref.get('cpu', '?')}, {str(ref.get('date', '?'))[:10]}. "
             f"To train it yourself: TRAIN_HERE = True in the set-up cell (or {ENV_TRAIN_HERE}=1).")
 
 
