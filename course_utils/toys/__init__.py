@@ -15,6 +15,7 @@ What lives here:
   gradients, on a quadratic and on an ELBO (04, Q1.11)
 - :mod:`~course_utils.toys.gan1d`               a 1-D GAN with its exact optimal discriminator, value and JSD (06)
 - :mod:`~course_utils.toys.gan1d_figures`       notebook 06's figures
+- :mod:`~course_utils.toys.live2d`              a 2-D GAN game played a step at a time: the model side of 06's live view
 
 What does not: the image models (:mod:`course_utils.vae`, :mod:`course_utils.gan`),
 whose loss functions the toys reuse -- so this room sits above both.
