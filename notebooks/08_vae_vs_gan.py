@@ -475,7 +475,7 @@ else:
 #   among real images' features.
 #
 # So in the full-mode runs on Fashion-MNIST the folklore holds in part: in one seed of three the
-# class histogram shows the GAN nearly dropping a class (in seed 0 its smallest class is as small as
+# class histogram shows the GAN nearly dropping a class (in `seeds.json`'s seed 0 its smallest class is as small as
 # the VAE's), and recall, in every seed, shows how little of the data it covers even within classes.
 # Caveat: everything here is seen through one classifier. Its verdict on a blurry or speckled sample
 # is itself uncertain (on Fashion-MNIST e.g. "shirt" against "pullover"), and another feature space would give other
@@ -507,8 +507,8 @@ for name, nb in medians.items():
 #
 # <details><summary><b>Worked answer: memorisation</b></summary>
 #
-# In the full-mode runs on Fashion-MNIST (printed above for seed 0; every seed's medians are in `seeds.json`,
-# `nn_pixel_median` and `nn_feature_median`) no model's samples are closer to the training set than
+# In the full-mode runs on Fashion-MNIST (printed above for this notebook's models; every seed's medians are in
+# `seeds.json`, `nn_pixel_median` and `nn_feature_median`) no model's samples are closer to the training set than
 # held-out real images are, so there is no sign of copying; in feature space both models' samples
 # are farther from their nearest training image than real images are — they are less typical of the
 # data. The figures show the same: the nearest training images are similar items, not duplicates.
