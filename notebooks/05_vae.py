@@ -459,7 +459,9 @@ print(f"conversion, z = 20: {-iw20:.2f} nats / (784 ln 2) = {bits_per_dim(iw20):
 
 # %% [markdown]
 # The full-mode run of this notebook on Fashion-MNIST, for comparison (read from
-# `benchmarks/results/notebooks.json`; not printed when this run is on another data set):
+# `benchmarks/results/notebooks.json`), and the z = 20 recipe's spread over three training seeds (from
+# `benchmarks/results/seeds.json`: how far another run of the same settings lands); neither is printed when
+# this run is on another data set:
 
 # %%
 why = results.not_comparable("notebooks", data.name, "05_vae.full_reported")
@@ -478,6 +480,11 @@ if why:
 elif full:
     print(f"({results.dataset_name(results.dataset('notebooks', '05_vae.full_reported'))}, "
           f"{results.provenance('notebooks', '05_vae.full_reported')})")
+    spread = results.load("seeds")["summary"]["vae"]  # the z = 20 recipe trained with three seeds
+    line = ", ".join(f"{label} {spread[key]['mean']:.2f} ± {spread[key]['sd']:.2f} "
+                     f"({spread[key]['min']:.2f} to {spread[key]['max']:.2f})"
+                     for label, key in (("test ELBO", "test_elbo"), ("IW log-likelihood", "test_iw_ll")))
+    print(results.quote("seeds", None, f"the z = 20 recipe over seeds {spread['seeds']}: {line} nats", data.name))
 
 # %% [markdown]
 # What to look at: the column `IW − ELBO` for each model — then answer the prompt (is it the gap?)
