@@ -231,20 +231,23 @@ def make_optimizers(generator: Generator, discriminator: Discriminator,
 
 # --------------------------------------------------------------------------- the whole run
 
+def _run_parts(config: GANConfig, data) -> dict:
+    """What determines a trained GAN besides the precision: every setting, the data set, the images used."""
+    n = len(data.train) if config.train_size is None else min(config.train_size, len(data.train))
+    return {"version": CACHE_VERSION, "config": config.to_dict(), "dataset": data.name, "pixels": data.pixels,
+            "n_train": n}
+
+
 def gan_cache_key(config: GANConfig, data, device: str | torch.device | None = None) -> str:
     """The model-cache key: every setting, the precision it resolves to on ``device``, the data set, its size."""
-    n = len(data.train) if config.train_size is None else min(config.train_size, len(data.train))
-    return checkpoints.cache_key("gan", version=CACHE_VERSION, config=config.to_dict(),
-                                 dataset=data.name, pixels=data.pixels, n_train=n,
+    return checkpoints.cache_key("gan", **_run_parts(config, data),
                                  precision=training_precision(config.precision, get_device(device)))
 
 
 def gan_reference_key(config: GANConfig, data) -> str:
     """The key of the course's reference model for these settings and data (every setting, the data set and
     its size; not the precision ``"auto"`` resolves to on this machine)."""
-    n = len(data.train) if config.train_size is None else min(config.train_size, len(data.train))
-    return checkpoints.cache_key("gan", version=CACHE_VERSION, config=config.to_dict(),
-                                 dataset=data.name, pixels=data.pixels, n_train=n)
+    return checkpoints.cache_key("gan", **_run_parts(config, data))
 
 
 def train_gan(config: GANConfig, data, hooks: Iterable[Hook] = (), max_seconds: float | None = None,

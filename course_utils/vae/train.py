@@ -197,18 +197,22 @@ def evaluate_vae(model: VAE, split, binarize: bool = True, iw_k: int = 5000, n_i
 
 # --------------------------------------------------------------------------- the whole run
 
+def _run_parts(config: VAEConfig, data) -> dict:
+    """What determines a trained VAE besides the precision: every setting, the data set, its sizes."""
+    return {"version": CACHE_VERSION, "config": config.to_dict(), "dataset": data.name, "pixels": data.pixels,
+            "n_train": len(data.train), "n_val": len(data.val)}
+
+
 def vae_cache_key(config: VAEConfig, data, device: str | torch.device | None = None) -> str:
     """The model-cache key: every setting, the precision it resolves to on ``device``, the data set, its size."""
-    return checkpoints.cache_key("vae", version=CACHE_VERSION, config=config.to_dict(), dataset=data.name,
-                                 pixels=data.pixels, n_train=len(data.train), n_val=len(data.val),
+    return checkpoints.cache_key("vae", **_run_parts(config, data),
                                  precision=training_precision(config.precision, get_device(device)))
 
 
 def vae_reference_key(config: VAEConfig, data) -> str:
     """The key of the course's reference model for these settings and data (every setting, the data set and
     its sizes; not the precision ``"auto"`` resolves to on this machine)."""
-    return checkpoints.cache_key("vae", version=CACHE_VERSION, config=config.to_dict(), dataset=data.name,
-                                 pixels=data.pixels, n_train=len(data.train), n_val=len(data.val))
+    return checkpoints.cache_key("vae", **_run_parts(config, data))
 
 
 def train_vae(config: VAEConfig, data, hooks: Iterable[Hook] = (), max_seconds: float | None = None,
