@@ -38,9 +38,9 @@ from safetensors.torch import save as st_save  # noqa: E402
 
 from course_utils.core import checkpoints, load_data, set_threads, use_reference_models  # noqa: E402
 from course_utils.core.data import resolve_dataset  # noqa: E402
+from course_utils.core.precision import cpu_model  # noqa: E402
 from course_utils.core.storage import atomic_write, write_json  # noqa: E402
-from course_utils.course.runs import REFERENCE_RUNS, ReferenceRun, reference_problems  # noqa: E402
-from course_utils.evaluation.classifier import classifier_cache_key  # noqa: E402
+from course_utils.course.runs import REFERENCE_RUNS, reference_problems  # noqa: E402
 
 OUT = "reference_models.json"
 STORED_DTYPE = torch.float16
@@ -61,21 +61,9 @@ def rounded_(modules) -> None:
                     tensor.copy_(tensor.to(STORED_DTYPE).float())
 
 
-def modules_of(ref: ReferenceRun, model) -> list[torch.nn.Module]:
-    if ref.kind == "vae":
-        return [model[0]]
-    if ref.kind == "gan":
-        return [model[0], model[1]]
-    return [model]
-
-
-def ship(key: str, staged: Path, record: dict, meta_update: dict | None = None) -> Path:
-    """Write the staged checkpoint's weights in float16, with ``record`` (and ``meta_update``) added to its
-    meta, atomically to the reference folder."""
-    tensors, meta = checkpoints.read_checkpoint(staged)
+def ship(key: str, tensors: dict[str, torch.Tensor], meta: dict) -> Path:
+    """Write a checkpoint's tensors in float16 with ``meta`` to the reference folder under ``key``, atomically."""
     tensors = {k: (v.to(STORED_DTYPE) if v.is_floating_point() else v).contiguous() for k, v in tensors.items()}
-    meta.update(meta_update or {})
-    meta["reference"] = record
     path = checkpoints.reference_path(key)
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_write(path) as fh:
@@ -85,21 +73,7 @@ def ship(key: str, staged: Path, record: dict, meta_update: dict | None = None) 
 
 def cpu_name() -> str:
     """The CPU's model name and its logical CPUs, for the line a notebook prints."""
-    for line in Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").is_file() else []:
-        if line.startswith("model name"):
-            return f"{line.split(':', 1)[1].strip()} ({os.cpu_count()} CPUs)"
-    return f"{os.cpu_count()} CPUs"
-
-
-def staged_path(ref: ReferenceRun, data) -> Path:
-    """The staging cache's file of the float32 run (the course's own cache key, precision float32)."""
-    from course_utils.gan.train import gan_cache_key
-    from course_utils.vae.train import vae_cache_key
-
-    config = ref.config()
-    key = {"vae": lambda: vae_cache_key(config, data), "gan": lambda: gan_cache_key(config, data),
-           "classifier": lambda: classifier_cache_key(config, data)}[ref.kind]()
-    return checkpoints.model_cache_path(key)
+    return f"{cpu_model()} ({os.cpu_count()} CPUs)"
 
 
 def check() -> list[str]:
@@ -144,7 +118,7 @@ def main(argv=None) -> int:
         history = model.history if ref.kind == "classifier" else model[-1]
         train_seconds = round(sum(e.get("seconds", 0.0) for e in history.epochs), 1)
         float32 = ref.evaluate(model, data, classifier)
-        rounded_(modules_of(ref, model))
+        rounded_(ref.modules(model))
         shipped = ref.evaluate(model, data, classifier)
         moved = {k: round(abs(shipped[k] - float32[k]), 4) for k in shipped}
         too_far = [f"{k} moved by {moved[k]} > {TOLERANCE[k]}" for k in moved if moved[k] > TOLERANCE[k]]
@@ -153,8 +127,8 @@ def main(argv=None) -> int:
                   "not shipped.", file=sys.stderr)
             return 1
         key = ref.key(data)
-        staged = staged_path(ref, data)
-        _, staged_meta = checkpoints.read_checkpoint(staged)
+        staged = checkpoints.model_cache_path(ref.cache_key(data))  # the float32 run in the staging cache
+        tensors, staged_meta = checkpoints.read_checkpoint(staged)
         record = {"name": ref.name, "title": f"{ref.title} on {data.pretty_name}", "notebooks": list(ref.notebooks),
                   "dataset": data.name, "train_seconds": train_seconds, "epochs": len(history.epochs),
                   "precision": staged_meta.get("precision", "float32"), "stored_dtype": str(STORED_DTYPE)[6:],
@@ -164,8 +138,8 @@ def main(argv=None) -> int:
             checkpoints.reference_path(old).unlink(missing_ok=True)  # its settings changed: the old file goes
             index.pop(old)
         # the classifier's meta holds its test accuracy, which the notebooks print: the shipped weights' one
-        update = {"test_accuracy": shipped["test_accuracy"]} if ref.kind == "classifier" else None
-        path = ship(key, staged, record, update)
+        update = {"test_accuracy": shipped["test_accuracy"]} if ref.kind == "classifier" else {}
+        path = ship(key, tensors, {**staged_meta, **update, "reference": record})
         index[key] = record
         write_json(checkpoints.REFERENCE_DIR / "index.json", dict(sorted(index.items())))
         results[ref.name] = {"key": key, **record}

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from typing import NamedTuple
 
 from course_utils.core import checkpoints
 from course_utils.core.runtime import pick
@@ -30,9 +31,9 @@ from course_utils.evaluation.classifier import ClassifierConfig, accuracy, class
 from course_utils.evaluation.comparison import EVAL_SEED  # noqa: F401  (re-exported: the runs' evaluation seed)
 from course_utils.evaluation.quality import sample_quality
 from course_utils.gan.model import GANConfig, to_unit
-from course_utils.gan.train import gan_reference_key, sample, train_gan
+from course_utils.gan.train import gan_cache_key, gan_reference_key, sample, train_gan
 from course_utils.vae.model import VAEConfig, full_config
-from course_utils.vae.train import evaluate_vae, train_vae, vae_reference_key
+from course_utils.vae.train import evaluate_vae, train_vae, vae_cache_key, vae_reference_key
 
 
 def vae_config() -> VAEConfig:
@@ -104,12 +105,15 @@ class ReferenceRun:
     def key(self, data) -> str:
         """The key the training function looks this run's reference model up by (full mode only: in quick
         mode the configs differ, and no reference model exists for them)."""
-        config = self.config()
-        if self.kind == "vae":
-            return vae_reference_key(config, data)
-        if self.kind == "gan":
-            return gan_reference_key(config, data)
-        return classifier_cache_key(config, data)
+        return _KINDS[self.kind].reference_key(self.config(), data)
+
+    def cache_key(self, data) -> str:
+        """The key of this run in the model cache on this machine (with the precision it resolves to here)."""
+        return _KINDS[self.kind].cache_key(self.config(), data)
+
+    def modules(self, model) -> list:
+        """The networks in what :meth:`train` returns (the VAE; generator and discriminator; the classifier)."""
+        return _KINDS[self.kind].modules(model)
 
     def evaluate(self, model, data, classifier=None) -> dict:
         """The numbers the notebooks print of this run's model, computed as they compute them: a VAE's test
@@ -130,12 +134,25 @@ class ReferenceRun:
     def train(self, data):
         """Train the run (or load it: reference model, cache) as the notebooks do: ``(vae, history)``,
         ``(generator, discriminator, history)`` or the classifier."""
-        config = self.config()
-        if self.kind == "vae":
-            return train_vae(config, data)
-        if self.kind == "gan":
-            return train_gan(config, data)
-        return train_classifier(data, config)
+        return _KINDS[self.kind].train(self.config(), data)
+
+
+class _Kind(NamedTuple):
+    """What a kind of run is keyed, trained and made of."""
+
+    reference_key: Callable  # (config, data) -> the reference model's key (no precision in it)
+    cache_key: Callable  # (config, data) -> the model-cache key on this machine
+    train: Callable  # (config, data) -> what the training function returns
+    modules: Callable  # that return value -> its networks
+
+
+_KINDS = {
+    "vae": _Kind(vae_reference_key, vae_cache_key, train_vae, lambda model: [model[0]]),
+    "gan": _Kind(gan_reference_key, gan_cache_key, train_gan, lambda model: [model[0], model[1]]),
+    # the classifier's key holds no precision: its cache key is its reference key
+    "classifier": _Kind(classifier_cache_key, classifier_cache_key, lambda config, data: train_classifier(data, config),
+                        lambda model: [model]),
+}
 
 
 #: every run the course ships a reference model of (``benchmarks/train_reference_models.py`` trains them)
