@@ -26,11 +26,13 @@ import torch
 import torch.nn as nn
 
 from course_utils.gan.losses import discriminator_loss, generator_loss
+from course_utils.toys.ring import RingConfig, counts_near, ring_centres
 
 DATASETS = ("ring", "two-clusters", "uneven-ring")
 OPTIMIZERS = ("adam", "sgd")
 LOSSES = ("non-saturating", "saturating")
-RADIUS, STD = 2.0, 0.05
+RING = RingConfig()  # the ring of notebook 06: 8 modes of std 0.05 on a circle of radius 2
+STD = RING.std
 
 
 @dataclass(frozen=True)
@@ -74,9 +76,8 @@ def data_centres(name: str) -> tuple[torch.Tensor, torch.Tensor]:
         return centres, torch.full((2,), 0.5, dtype=torch.float64)
     if name not in ("ring", "uneven-ring"):
         raise ValueError(f"unknown data set {name!r}; use one of {', '.join(DATASETS)}")
-    angle = 2 * math.pi * torch.arange(8, dtype=torch.float64) / 8
-    centres = RADIUS * torch.stack([angle.cos(), angle.sin()], dim=1)
-    weights = torch.ones(8, dtype=torch.float64) if name == "ring" else 2.0 ** -torch.arange(8, dtype=torch.float64)
+    centres, k = ring_centres(RING), RING.n_modes
+    weights = torch.ones(k, dtype=torch.float64) if name == "ring" else 2.0 ** -torch.arange(k, dtype=torch.float64)
     return centres, weights / weights.sum()
 
 
@@ -93,10 +94,8 @@ def modes_captured(samples: torch.Tensor, name: str, min_share: float = 0.2) -> 
     ``{"captured", "n_modes", "per_mode"}``."""
     centres, weights = data_centres(name)
     x = torch.as_tensor(samples, dtype=torch.float64).reshape(-1, 2)
-    nearest = torch.cdist(x, centres).min(dim=1)
-    good = nearest.values < 3 * STD
-    counts = torch.bincount(nearest.indices[good], minlength=len(centres)).double()
-    per_mode = counts >= min_share * weights * max(len(x), 1)
+    counts, _ = counts_near(x, centres, STD)
+    per_mode = counts.double() >= min_share * weights * max(len(x), 1)
     return {"captured": int(per_mode.sum()), "n_modes": len(centres), "per_mode": per_mode.tolist()}
 
 

@@ -94,6 +94,14 @@ def sample_ring(config: RingConfig, n: int, generator: torch.Generator | None = 
     return (ring_centres(config)[k] + config.std * noise).float()
 
 
+def counts_near(x: torch.Tensor, centres: torch.Tensor, std: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Samples ``x`` (N, 2, float64) within ``3 std`` of their nearest centre, counted per centre: ``(counts
+    (K,), good (N,) bools)``."""
+    nearest = torch.cdist(x, centres).min(dim=1)
+    good = nearest.values < 3 * std
+    return torch.bincount(nearest.indices[good], minlength=len(centres)), good
+
+
 def modes_captured(samples: torch.Tensor, config: RingConfig) -> dict:
     """Which modes ``samples`` (N, 2) cover.
 
@@ -102,10 +110,7 @@ def modes_captured(samples: torch.Tensor, config: RingConfig) -> dict:
     ``{"captured": int, "per_mode": list of bools, "counts": list of ints, "high_quality": float}``.
     """
     x = torch.as_tensor(samples, dtype=torch.float64).reshape(-1, 2)
-    d = torch.cdist(x, ring_centres(config))
-    nearest = d.min(dim=1)
-    good = nearest.values < 3 * config.std
-    counts = torch.bincount(nearest.indices[good], minlength=config.n_modes)
+    counts, good = counts_near(x, ring_centres(config), config.std)
     per_mode = counts >= config.min_share * len(x) / config.n_modes
     return {"captured": int(per_mode.sum()), "per_mode": per_mode.tolist(), "counts": counts.tolist(),
             "high_quality": float(good.double().mean()) if len(x) else 0.0}
