@@ -20,7 +20,9 @@
 # - why the generator's original loss gives almost no gradient early in training, what the
 #   non-saturating loss changes, and what it does not (Q2.4);
 # - why losses at their equilibrium values do not mean the generator has matched the data;
-# - mode collapse, seen and counted on the ring; why non-overlapping distributions leave the
+# - mode collapse, seen and counted on the ring, and the game played live in 2-D, where you change
+#   the losses, the D steps per G step and the learning rates while it runs;
+# - why non-overlapping distributions leave the
 #   Jensen–Shannon divergence without a useful gradient (the road to WGAN);
 # - to write one GAN training step yourself.
 #
@@ -33,7 +35,7 @@
 #
 # Each section opens with a question to try on paper first; the worked answers are collapsed.
 # Rough times: Q2.1 5 min, Q2.2 10 min, Q2.3 15 min, Q2.4 15 min, the game 15 min, mode collapse
-# 10 min, disjoint supports 5 min, the training-step exercise 10 min.
+# 10 min, the live game 15 min, disjoint supports 5 min, the training-step exercise 10 min.
 # Units: all logs are natural, every loss and value is in **nats**.
 
 # %%
@@ -109,6 +111,7 @@ from course_utils.toys.gan1d_figures import (
 )
 from course_utils.toys.ring import RingConfig, train_ring_gan
 from course_utils.widgets import RingExplorer, ToyGANExplorer
+from course_utils.widgets.live2d import LiveGANView
 
 set_threads()
 seed_everything(0)
@@ -614,10 +617,11 @@ plt.show()
 # The loss measures how well *this* discriminator does, not how far `p_g` is from `p_data`. Q2.3's
 # argument (`V(D*, G) = −log 4 + 2 JSD`) assumes the optimal D, and the trained D is far from it.
 # That is not a lack of capacity: a network of this size can represent a D close to D\* (above, a
-# D trained against a generator that stood still followed D\* where there was data). It is the game:
-# D gets one Adam step per generator step and chases a moving `p_g`, and a D that drifts towards
-# 1/2 gives G almost no signal, so the game stalls short of `p_data`. (Changing the number of D steps
-# per G step is how to see this; this notebook's runs keep it at one.)
+# D trained against a generator that stood still followed D\* where there was data). What differs is
+# the game: here D gets one Adam step per generator step and chases a moving `p_g`, and a D near 1/2
+# gives G little signal. Whether a D that keeps up better (more D steps per G step) would help is a
+# question to answer by changing the game, not by argument: the live 2-D view below has that control,
+# and on its ring more D steps did not help (its worked answers).
 # To judge a generator, measure the samples (here a JSD against known data; for images, notebook
 # 08's Fréchet distance and precision/recall), not the losses.
 # </details>
@@ -703,6 +707,85 @@ ring_explorer
 # or hop from mode to mode (try `RingConfig(d_layers=1)`). Remedies studied in the literature
 # include unrolling the discriminator (Metz et al. 2017), minibatch discrimination (Salimans et al.
 # 2016) and the Wasserstein loss of the next section (Arjovsky et al. 2017).
+# </details>
+#
+# ## The game live, in 2-D (about 15 minutes)
+#
+# The view below trains a small GAN on the plane **in this kernel** while you watch, and lets you
+# change the game while it runs. Both networks are MLPs with two hidden layers of 128 units, the
+# noise is `z ~ N(0, I₂)`, and one step is `D steps per G step` discriminator updates followed by one
+# generator update, with the course's losses (`course_utils.toys.live2d.LiveGame`). It draws:
+#
+# - the **background**: D(x) over the plane (orange: D calls x fake; white: 1/2; blue: real);
+# - **real** samples (blue dots) and **fakes** `G(z)` for fixed noise (red dots);
+# - from each fake an **arrow**: `−∇ₓ` of that sample's generator loss, the way and (×0.1, capped at
+#   one unit) the strength with which G's loss pushes that point. G itself can only move its samples
+#   together, through its weights;
+# - grey lines: G's image of a square grid of latent points, i.e. how G bends the plane of `z`;
+# - on the right, over the steps: D's and G's losses; the JSD between the data and G's samples,
+#   *binned* (24 × 24 bins over the square plus one bin for everything outside; the data's bin masses
+#   are exact, G's a histogram of 2 048 samples), which is at most the JSD of the continuous
+#   distributions; W1, the cost of the optimal matching of 128 fakes with 128 real samples; both with a
+#   dashed **floor**, the same estimate for samples of the data itself; the modes captured (as above).
+#
+# **▶ play** runs `steps per frame` steps per drawn frame. Between frames the kernel is free: a cell you
+# run meanwhile runs between two frames (the view waits for it). **step** plays exactly one step,
+# **reset** returns to the seed's start. A control acts from the next step; a new seed or data set
+# starts over. In a cell, `live.d_steps = 5` does what the menu does.
+#
+# **Predict first**, then play:
+#
+# 1. **The arrows.** Pause anywhere and switch `G loss` back and forth: the same networks are redrawn
+#    with the other loss's arrows. Before you do: for one fake, how do its two arrows compare in
+#    direction and in length? What happens to each where D rejects the fakes confidently (orange under
+#    the red dots, as at the start)?
+# 2. **Which G loss keeps all eight modes?** Play the defaults (non-saturating, 1 D step, Adam,
+#    lr D 1e-3, lr G 2e-4) to step 3000 and read the modes captured; reset with the saturating loss.
+#    Would another seed give the same answer?
+# 3. **What do 5 D steps per G step change?** A D that keeps up with G: more modes or fewer? W1 lower
+#    or higher?
+# 4. **Two clusters** (`data`: two-clusters, far apart): will G end up with samples in both? Watch the
+#    grey lines and the fakes between the clusters.
+
+# %%
+live = LiveGANView(replay_steps=pick(2000, 300))  # replay_steps: only for the website's recorded replay
+live
+
+# %% [markdown]
+# <details><summary><b>Worked answers: the live game</b></summary>
+#
+# **1. The arrows.** For a fake `x` with discriminator logit `l(x)`, so `D(x) = σ(l(x))`, the
+# saturating loss's arrow is `−∇ₓ log(1 − D(x)) = D(x) ∇ₓ l(x)` and the non-saturating loss's is
+# `−∇ₓ(−log D(x)) = (1 − D(x)) ∇ₓ l(x)`. Both point the same way, uphill on D's logit (towards
+# where D rates samples as more real); only their lengths differ, in the ratio `D(x) : 1 − D(x)`. Where D rejects
+# a fake confidently (`D(x) → 0`) the saturating arrow shrinks to nothing while the non-saturating
+# one keeps its length: Q2.4, drawn sample by sample. This holds for every D and every x, not only in
+# the runs shown. The two losses differ in how they *weight* the samples against each other, which is
+# what makes G's parameter updates differ (the cosines printed in the previous section).
+#
+# **2. Which loss keeps the modes.** Measured, not from one run: five seeds of the defaults, 3000 G
+# steps each (`benchmarks/live2d_runs.py`, results in `benchmarks/results/live2d_runs.json`). Modes
+# captured at step 3000, seeds 0–4: non-saturating 5, 4, 4, 5, 6; saturating 7, 8, 8, 7, 8. On this game the
+# saturating loss kept seven or eight of the eight modes in every seed and the non-saturating one
+# four to six, and W1 agrees (mean 0.61 against 0.29; the floor is at most 0.32). That is the
+# same direction as the previous section's ring runs, with other networks: the non-saturating loss
+# trades coverage for samples close to some mode. The count is of one moment: while playing, it hops
+# by a mode or so from frame to frame. With other settings the ranking can change: with both learning
+# rates at 1e-2 the non-saturating loss captured 8, 7, 7, 6, 8 modes (same seeds).
+#
+# **3. Five D steps per G step.** Non-saturating, seeds 0–4: 4, 1, 3, 1, 3 modes (against 5, 4, 4, 5, 6 with
+# one D step), W1 mean 1.86 (against 0.61); the saturating loss with five D steps:
+# 3, 2, 7, 4, 6 modes (against 7, 8, 8, 7, 8). A discriminator that keeps up better with the generator did not
+# keep more modes in this game — it kept fewer, with either loss. So "D cannot keep up" does not
+# explain a collapsing or stalled game in general; more D steps per G step is a setting whose effect
+# depends on the learning rates and the losses, to be measured, not assumed.
+#
+# **4. Two clusters.** Modes (of 2) captured at step 3000, seeds 0–4: 1, 2, 2, 2, 1. In three seeds G
+# reached both clusters, in two it stayed on one (W1 near 1.5 there: half the mass would have to move
+# 3 units). Even when it reaches both, a continuous G maps the connected plane of `z` onto a connected
+# set, so it cannot put all its mass on two separate clusters: some of it, however little, lies on a
+# bridge between them (the grey lines show it stretched), and W1 stays above its floor (0.40–0.78 against floors of
+# at most 0.20).
 # </details>
 
 # %% [markdown]

@@ -151,3 +151,45 @@ def test_notebook_runs_and_latent_slider_updates_image(lab, browser, notebook):
     finally:
         page.close()
     assert (ROOT / notebook).read_bytes() == committed, "the committed notebook was rewritten"
+
+
+def live_counter(root, name: str) -> int:
+    return int(root.get_attribute(f"data-{name}") or 0)
+
+
+def test_live_gan_view_plays_pauses_and_steps(lab, browser):
+    """06's live 2-D GAN in JupyterLab: play moves the game and the drawing, pause stops it, step is one step."""
+    notebook = "notebooks/06_gan_objective.ipynb"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    base, token, _ = lab
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        state = run_all(page, base, token, notebook)
+        assert state is not None and not state["errors"], state
+        root = page.locator(".course-live2d").first
+        root.wait_for(state="visible", timeout=60_000)
+        root.scroll_into_view_if_needed()
+        page.wait_for_function("() => Number(document.querySelector('.course-live2d').dataset.frames || 0) >= 1",
+                               timeout=30_000)
+        plane = root.locator("canvas.live2d-plane")
+        start, before = live_counter(root, "step"), plane.screenshot()
+        root.locator(".live2d-play").click()
+        page.wait_for_function(f"() => Number(document.querySelector('.course-live2d').dataset.step) >= {start + 20}",
+                               timeout=60_000)
+        assert plane.screenshot() != before, "playing did not change the drawing"
+        page.screenshot(path=str(ARTIFACTS / "06-live-playing.png"))
+        root.locator(".live2d-play").click()  # pause
+        page.wait_for_function("() => document.querySelector('.course-live2d').dataset.playing === '0'")
+        time.sleep(1.0)  # a frame requested just before the pause may still arrive
+        paused = live_counter(root, "step")
+        time.sleep(2.0)
+        assert live_counter(root, "step") == paused, "the game went on after pause"
+        frames = live_counter(root, "frames")
+        root.locator(".live2d-step-button").click()
+        page.wait_for_function(f"() => Number(document.querySelector('.course-live2d').dataset.frames) > {frames}",
+                               timeout=30_000)
+        time.sleep(1.0)
+        assert live_counter(root, "step") == paused + 1, "step did not play exactly one step"
+        page.screenshot(path=str(ARTIFACTS / "06-live-stepped.png"))
+    finally:
+        page.close()

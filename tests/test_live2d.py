@@ -3,6 +3,8 @@ step, a frame is computed from the current networks, controls act from the next 
 from __future__ import annotations
 
 import copy
+import itertools
+import math
 
 import pytest
 import torch
@@ -115,3 +117,58 @@ def test_the_data_sets_and_their_modes(name):
     assert modes["captured"] == len(centres) and abs(float(weights.sum()) - 1) < 1e-12
     one = live2d.modes_captured(centres[:1].float().repeat(100, 1), name)
     assert one["captured"] == 1 and one["per_mode"][0]
+
+
+def test_the_datas_bin_probabilities_are_exact():
+    """Exact bin masses (Gaussian CDFs) against a large sample's histogram; outside mass in the last bin."""
+    edges = torch.linspace(-3, 3, 13, dtype=torch.float64)
+    for name in live2d.DATASETS:
+        p = live2d.data_bin_probabilities(name, edges)
+        assert p.shape == (145,) and abs(float(p.sum()) - 1) < 1e-12 and (p >= 0).all()
+        x = live2d.sample_data(name, 400_000, torch.Generator().manual_seed(1))
+        assert (live2d.histogram_probabilities(x, edges) - p).abs().max() < 4e-3
+    # a point mass outside the lattice lands in the last bin; one at (-2.9, -2.9) in bin 0
+    q = live2d.histogram_probabilities(torch.tensor([[5.0, 0.0], [-2.9, -2.9]]), edges)
+    assert q[-1] == 0.5 and q[0] == 0.5
+
+
+def test_binned_jsd_and_its_bounds():
+    p = torch.tensor([0.5, 0.5, 0.0, 0.0], dtype=torch.float64)
+    assert live2d.binned_jsd(p, p) == 0.0
+    assert live2d.binned_jsd(p, p.flip(0)) == pytest.approx(math.log(2), abs=1e-12)  # disjoint: log 2
+    q = torch.tensor([0.25, 0.25, 0.25, 0.25], dtype=torch.float64)
+    m = 0.5 * (p + q)
+    by_hand = 0.5 * float((p[:2] * (p[:2] / m[:2]).log()).sum()) + 0.5 * float((q * (q / m).log()).sum())
+    assert live2d.binned_jsd(p, q) == pytest.approx(by_hand, rel=1e-12)
+    assert live2d.binned_jsd(p, q) == pytest.approx(live2d.binned_jsd(q, p), rel=1e-12)
+
+
+def test_w1_matched_is_the_optimal_matching():
+    a = torch.tensor([[0.0, 0.0], [1.0, 0.0]])
+    assert live2d.w1_matched(a, a.flip(0)) == 0.0  # the same set in another order
+    assert live2d.w1_matched(a, a + torch.tensor([0.0, 3.0])) == pytest.approx(3.0)  # a shift moves every point
+    b = torch.tensor([[1.0, 0.1], [0.0, 0.1]])  # the greedy first match would cost more
+    assert live2d.w1_matched(a, b) == pytest.approx(0.1)
+    x = torch.randn(7, 2, generator=torch.Generator().manual_seed(0))
+    y = torch.randn(7, 2, generator=torch.Generator().manual_seed(1))
+    x64, y64 = x.double(), y.double()
+    best = min(float((x64 - y64[list(perm)]).norm(dim=1).mean()) for perm in itertools.permutations(range(7)))
+    assert live2d.w1_matched(x, y) == pytest.approx(best, rel=1e-9)
+    with pytest.raises(ValueError, match="same size"):
+        live2d.w1_matched(x, y[:3])
+
+
+def test_measure_uses_the_current_generator_and_the_floors_the_data():
+    game = small()
+    row = game.measure()
+    with torch.no_grad():
+        many = game.generator(game.jsd_noise)
+        fake = game.generator(game.fixed_noise)
+    assert row["jsd"] == live2d.binned_jsd(game.data_bins, live2d.histogram_probabilities(many, game.edges))
+    assert row["w1"] == live2d.w1_matched(game.real_shown[:game.n_w1], fake[:game.n_w1])
+    assert game.measure() == row and len(game.metrics) == 1  # measured twice at one step: one row
+    game.step(2)
+    game.measure()
+    assert [m["step"] for m in game.metrics] == [0, 2] and game.frame()["metrics"] == game.metrics
+    # the floors are the same estimates for data samples: far below an untrained G's distance
+    assert game.floors["jsd"] < 0.1 * row["jsd"] and game.floors["w1"] < row["w1"]

@@ -228,11 +228,14 @@ def test_notebook_08_coverage_and_memorisation_answers_hold_for_the_seeds_file()
 
 @pytest.mark.parametrize("notebook", ["06_gan_objective", "07_gan", "08_vae_vs_gan"])
 def test_notebooks_06_08_type_no_measured_number(notebook):
-    """The prose of 06-08 quotes no number of a results file: code cells print them (from results or runs)."""
+    """The prose of 06-08 quotes no number of the image models' results files: code cells print them (from
+    results or runs). 06's answers on the live 2-D game quote live2d_runs.json, phrase by phrase checked in
+    tests/test_prose_numbers_06.py; they are left out here (a number there may equal an image model's)."""
     import jupytext
 
     nb = jupytext.read(ROOT / "notebooks" / f"{notebook}.py", fmt="py:percent")
-    prose = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    prose = "\n".join(c.source for c in nb.cells
+                      if c.cell_type == "markdown" and "Worked answers: the live game" not in c.source)
     seeds, gan = load("seeds.json"), load("gan.json")
     measured = [gan["fd_gan"], gan["fd_vae"], gan["fd_real_floor"], 141, 325]
     for r in seeds["runs"]:

@@ -142,6 +142,23 @@ def test_course_site_in_a_browser(base_url):
             page.keyboard.press("End")  # the far end of z[0]: a different decoded image
             assert image.get_attribute("src") != before
             page.screenshot(path=str(ARTIFACTS / "course-05-slider-moved.png"), full_page=True)
+            # notebook 06: the live 2-D GAN's replay plays without a kernel
+            page.goto(f"{base_url}/notebooks/06_gan_objective.html")
+            replay = page.locator(".course-live2d-replay").first
+            replay.scroll_into_view_if_needed()
+            plane = replay.locator("canvas.live2d-plane")
+            assert plane.is_visible(), "the replay drew nothing: its script did not run"
+            assert replay.get_attribute("data-step") == "0"
+            before = plane.screenshot()
+            replay.locator(".live2d-play").click()
+            page.wait_for_function("() => Number(document.querySelector('.course-live2d-replay').dataset.step) > 0",
+                                   timeout=10_000)
+            page.wait_for_function("() => document.querySelector('.course-live2d-replay').dataset.playing === '0'",
+                                   timeout=30_000)  # it stops at the last recorded frame
+            slider = replay.locator(".live2d-slider")
+            assert slider.input_value() == slider.get_attribute("max")
+            assert plane.screenshot() != before, "the replay's drawing did not change"
+            page.screenshot(path=str(ARTIFACTS / "course-06-replay.png"), full_page=True)
             assert page.remote_requests == [], f"the site tried to fetch: {page.remote_requests}"
         finally:
             page.close()

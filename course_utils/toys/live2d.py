@@ -12,7 +12,15 @@ What lives here:
   (:mod:`course_utils.gan.losses`); :meth:`LiveGame.update` changes a control from the next step;
   :meth:`LiveGame.reset` returns to the seed's initial state; :meth:`LiveGame.frame` computes what is
   drawn: real and fake samples, D's output on a grid, the arrow along which G's loss moves each fake
-  sample, the generator's image of a latent grid, the losses so far and the modes captured.
+  sample, the generator's image of a latent grid, the losses so far and the modes captured;
+  :meth:`LiveGame.measure` adds how far the samples are from the data (below);
+- :func:`binned_jsd`, :func:`w1_matched`, :func:`data_bin_probabilities`: the two distances the view plots.
+  The JSD is that of the *binned* distributions (a square lattice of bins over the drawn plane plus one bin
+  for everything outside), with the data's bin probabilities exact (the mixture is known) and the
+  generator's a histogram of its samples: by the data-processing inequality the binned JSD is at most the
+  JSD of the continuous distributions, so it is a lower bound up to the histogram's sampling noise. W1 is
+  the exact optimal matching cost between equal numbers of real and fake samples (an estimate biased
+  upwards at small n); both come with a *floor*, the same estimate for samples of the data itself.
 
 No drawing and no widget here (those are in :mod:`course_utils.widgets`); everything is a tensor, so
 it is tested directly.
@@ -99,6 +107,57 @@ def modes_captured(samples: torch.Tensor, name: str, min_share: float = 0.2) -> 
     return {"captured": int(per_mode.sum()), "n_modes": len(centres), "per_mode": per_mode.tolist()}
 
 
+def data_bin_probabilities(name: str, edges: torch.Tensor) -> torch.Tensor:
+    """Exact probabilities of the data's bins: ``(len(edges) - 1) ** 2`` lattice bins (row by row from the bottom
+    left, x fastest) and a last entry for everything outside the lattice (float64, summing to 1)."""
+    centres, weights = data_centres(name)
+    e = torch.as_tensor(edges, dtype=torch.float64)
+    normal = torch.distributions.Normal(torch.zeros(()), torch.ones(()))
+    px = torch.diff(normal.cdf((e[None, :] - centres[:, :1]) / STD), dim=1)  # (K, B)
+    py = torch.diff(normal.cdf((e[None, :] - centres[:, 1:]) / STD), dim=1)
+    inside = torch.einsum("k,ky,kx->yx", weights, py, px).reshape(-1)
+    return torch.cat([inside, (1 - inside.sum()).clamp_min(0).reshape(1)])
+
+
+def histogram_probabilities(samples: torch.Tensor, edges: torch.Tensor) -> torch.Tensor:
+    """The share of ``samples`` (n, 2) in each bin of :func:`data_bin_probabilities`' layout (float64)."""
+    x = torch.as_tensor(samples, dtype=torch.float64).reshape(-1, 2)
+    e = torch.as_tensor(edges, dtype=torch.float64)
+    b = len(e) - 1
+    ix = torch.bucketize(x[:, 0].contiguous(), e, right=True) - 1
+    iy = torch.bucketize(x[:, 1].contiguous(), e, right=True) - 1
+    inside = (ix >= 0) & (ix < b) & (iy >= 0) & (iy < b)
+    index = torch.where(inside, iy * b + ix, torch.full_like(ix, b * b))
+    counts = torch.bincount(index, minlength=b * b + 1).double()
+    return counts / max(len(x), 1)
+
+
+def binned_jsd(p: torch.Tensor, q: torch.Tensor) -> float:
+    """JSD(p, q) in nats of two discrete distributions on the same bins (0 <= JSD <= log 2)."""
+    p, q = torch.as_tensor(p, dtype=torch.float64), torch.as_tensor(q, dtype=torch.float64)
+    m = 0.5 * (p + q)
+
+    def kl(a):
+        keep = a > 0
+        return float((a[keep] * (a[keep].log() - m[keep].log())).sum())
+
+    return max(0.0, 0.5 * kl(p) + 0.5 * kl(q))
+
+
+def w1_matched(a: torch.Tensor, b: torch.Tensor) -> float:
+    """W1 between the empirical distributions of two equal-size point sets (n, 2): the mean Euclidean
+    distance of the optimal one-to-one matching (exact, by the Hungarian algorithm)."""
+    from scipy.optimize import linear_sum_assignment
+
+    a = torch.as_tensor(a, dtype=torch.float64).reshape(-1, 2)
+    b = torch.as_tensor(b, dtype=torch.float64).reshape(-1, 2)
+    if len(a) != len(b) or len(a) == 0:
+        raise ValueError(f"w1_matched needs two non-empty sets of the same size, got {len(a)} and {len(b)} points")
+    cost = torch.cdist(a, b).numpy()
+    rows, cols = linear_sum_assignment(cost)
+    return float(cost[rows, cols].mean())
+
+
 def _mlp(n_in: int, hidden: int, n_out: int) -> nn.Sequential:
     return nn.Sequential(nn.Linear(n_in, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(),
                          nn.Linear(hidden, n_out))
@@ -111,10 +170,15 @@ class LiveGame:
     how G moved); D's output is evaluated on a ``grid`` x ``grid`` lattice over ``[-extent, extent]^2``.
     """
 
+    n_jsd: int = 2048  # generator samples in the JSD's histogram
+    n_w1: int = 128  # real and fake samples (the first of those drawn) matched for W1
+    jsd_bins: int = 24  # bins per axis of the JSD's lattice (over the drawn plane)
+
     def __init__(self, settings: GameSettings | None = None, n_show: int = 256, grid: int = 48,
                  extent: float = 3.0):
         self.settings = settings if settings is not None else GameSettings()
         self.n_show, self.grid_size, self.extent = int(n_show), int(grid), float(extent)
+        self.edges = torch.linspace(-self.extent, self.extent, self.jsd_bins + 1, dtype=torch.float64)
         self.reset()
 
     # ------------------------------------------------------------------ state
@@ -129,9 +193,17 @@ class LiveGame:
         shown = torch.Generator().manual_seed(s.seed + 2)
         self.fixed_noise = torch.randn(self.n_show, 2, generator=shown)
         self.real_shown = sample_data(s.data, self.n_show, shown)
+        self.jsd_noise = torch.randn(self.n_jsd, 2, generator=shown)
+        self.data_bins = data_bin_probabilities(s.data, self.edges)
+        # the estimators' floors: the same estimates for samples of the data itself
+        data_for_jsd = sample_data(s.data, self.n_jsd, shown)
+        data_for_w1 = sample_data(s.data, self.n_show, shown)[:self.n_w1]
+        self.floors = {"jsd": binned_jsd(self.data_bins, histogram_probabilities(data_for_jsd, self.edges)),
+                       "w1": w1_matched(self.real_shown[:self.n_w1], data_for_w1)}
         self._make_optimizers()
         self.steps = 0
         self.history: list[dict] = []
+        self.metrics: list[dict] = []
 
     def _make_optimizers(self) -> None:
         s = self.settings
@@ -215,6 +287,23 @@ class LiveGame:
         with torch.no_grad():
             return self.generator(torch.stack(lines).reshape(-1, 2)).reshape(2 * n_lines, n_points, 2)
 
+    def measure(self) -> dict:
+        """How far G's samples are from the data now (appended to :attr:`metrics`): the binned JSD of
+        ``n_jsd`` samples, W1 of the first ``n_w1`` drawn fakes against as many drawn reals, and the modes
+        captured by the drawn fakes."""
+        with torch.no_grad():
+            fake = self.generator(self.fixed_noise)
+            many = self.generator(self.jsd_noise)
+        row = {"step": self.steps,
+               "jsd": binned_jsd(self.data_bins, histogram_probabilities(many, self.edges)),
+               "w1": w1_matched(self.real_shown[:self.n_w1], fake[:self.n_w1]),
+               "captured": modes_captured(fake, self.settings.data)["captured"]}
+        if self.metrics and self.metrics[-1]["step"] == self.steps:
+            self.metrics[-1] = row
+        else:
+            self.metrics.append(row)
+        return row
+
     def frame(self) -> dict:
         """Everything one frame draws, from the current networks (tensors, float32)."""
         with torch.no_grad():
@@ -223,4 +312,5 @@ class LiveGame:
         return {"step": self.steps, "settings": asdict(self.settings), "real": self.real_shown, "fake": fake,
                 "heat": heat.reshape(self.grid_size, self.grid_size), "arrows": self.loss_directions(fake),
                 "latent_lines": self.latent_lines(), "history": list(self.history),
-                "modes": modes_captured(fake, self.settings.data)}
+                "modes": modes_captured(fake, self.settings.data), "metrics": list(self.metrics),
+                "floors": dict(self.floors)}
