@@ -7,7 +7,10 @@ Debian's Chromium (Playwright, headless), presses play and counts the frames the
 plays, it also times a trivial cell sent to the same kernel (``requestExecute``): the view must leave the
 kernel free for the student's cells. Then, without a browser, it times the alternative the view replaced:
 drawing the same frame with matplotlib (Agg, PNG-encoded, what an ipywidgets Image re-render costs in the
-kernel alone), next to the kernel's own cost per frame (steps + measure + encode).
+kernel alone), next to the kernel's own cost per frame (steps + measure + encode). The browser part runs
+twice: with JupyterLab as students start it, and with the server's kernel websocket set to TCP_NODELAY
+(a config file of this benchmark only), which shows how much of each round trip is the server's Nagle
+delay rather than the view.
 
     python benchmarks/bench_live2d.py [--seconds 8] [--steps-per-frame 1 5 10 20]
 
@@ -55,13 +58,26 @@ def counters(root) -> tuple[int, int, float]:
     return int(root.get_attribute("data-frames")), int(root.get_attribute("data-step")), time.perf_counter()
 
 
-def browser_rates(seconds: float, settings: list[int], warmup: float) -> dict:
+NODELAY = """# benchmark variant: the kernel websocket without Nagle's algorithm
+from jupyter_server.services.kernels.websocket import KernelWebsocketHandler
+_open = KernelWebsocketHandler.open
+async def _open_nodelay(self, *args, **kwargs):
+    self.set_nodelay(True)
+    return await _open(self, *args, **kwargs)
+KernelWebsocketHandler.open = _open_nodelay
+"""
+
+
+def browser_rates(seconds: float, settings: list[int], warmup: float, nodelay: bool = False) -> dict:
     from playwright.sync_api import sync_playwright
 
     work = Path(tempfile.mkdtemp(prefix="bench-live2d-"))
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(CELL)], metadata={
         "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
     nbformat.write(nb, work / "live.ipynb")
+    if nodelay:
+        (work / "config").mkdir()
+        (work / "config" / "jupyter_server_config.py").write_text(NODELAY)
     env = {"PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p),
            "JUPYTER_CONFIG_DIR": str(work / "config"), "JUPYTERLAB_WORKSPACES_DIR": str(work / "ws")}
     rows = []
@@ -87,11 +103,13 @@ def browser_rates(seconds: float, settings: list[int], warmup: float) -> dict:
             f0, s0, t0 = counters(root)
             time.sleep(seconds)
             f1, s1, t1 = counters(root)
+            round_trip, draw = root.get_attribute("data-round-trip-ms"), root.get_attribute("data-draw-ms")
             latencies = [page.evaluate(KERNEL_BUSY) for _ in range(5)]
             page.locator(".live2d-play").click()  # pause
             time.sleep(1.0)
             row = {"steps_per_frame": spf, "frames": f1 - f0, "seconds": round(t1 - t0, 2),
                    "fps": round((f1 - f0) / (t1 - t0), 1), "game_steps_per_s": round((s1 - s0) / (t1 - t0), 1),
+                   "last_round_trip_ms": int(round_trip), "last_draw_ms": int(draw),
                    "cell_ms_while_playing_median": round(statistics.median(latencies), 1),
                    "cell_ms_while_playing_max": round(max(latencies), 1),
                    "meets_target": (f1 - f0) / (t1 - t0) >= TARGET_FPS}
@@ -165,13 +183,18 @@ def main() -> None:
     if not Path(CHROMIUM).exists():
         sys.exit("Chromium is missing: apt-get install chromium")
     browser = browser_rates(args.seconds, args.steps_per_frame, args.warmup)
+    nodelay = browser_rates(args.seconds, args.steps_per_frame, args.warmup, nodelay=True)
     costs = kernel_costs()
     print(costs)
     cpu = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
     write_results("live2d_fps.json", {
         "dataset": "none", "dataset_note": "the 8-Gaussian ring of course_utils.toys.live2d (no image data)",
         "target_fps": TARGET_FPS, "cores": cpu, "browser": browser, "kernel_costs": costs,
-        "widget": "anywidget 0.11 with two canvases drawn by live2d_view.js; frames pulled one at a time"})
+        "variant_server_nodelay": {**nodelay, "note": "the same, with the Jupyter server's kernel websocket set to "
+                                   "TCP_NODELAY (a benchmark-only server config): on loopback the default server's "
+                                   "Nagle algorithm and the browser's delayed ACK hold each answer for up to 40 ms"},
+        "widget": "anywidget 0.11 with two canvases drawn by live2d_view.js; frames pulled, at most 2 requests in "
+                  "flight, the newest frame painted once per animation frame (fps counts paints)"})
 
 
 if __name__ == "__main__":

@@ -1,15 +1,23 @@
-"""Notebook 06's live 2-D GAN over several seeds: what each setting of the game does, measured, not from one run.
+"""Notebook 06's games over several seeds: what each setting does, measured, not from one run.
 
-The predict-first questions of 06's live view (which G loss keeps all eight modes? what do five D steps per
-G step change? where do the arrows point when D saturates?) are answered from this file. Each preset is
-played for ``--steps`` G steps from every seed with :class:`course_utils.toys.live2d.LiveGame` (the code the
-widget plays, its default sizes), and every ``--every`` steps the script records the modes captured, the
-binned JSD and W1 (with their floors), and for the drawn fakes the median D(x) and the median length of
-the arrow ``-grad_x`` of the G loss. One row per finished run is merged into
-``benchmarks/results/live2d_runs.json`` (rewritten atomically), so an interrupted run loses nothing and a
-rerun skips what is there; the summary over seeds is recomputed each time.
+The predict-first questions of 06's live 2-D view (how many modes does each G loss keep? what do five D
+steps per G step change? two clusters?) and the stalled 1-D game's "would more D steps help?" are answered
+from this file.
 
-    python benchmarks/live2d_runs.py                       # 7 presets x 5 seeds x 3000 steps (~10 min, 1 thread)
+- 2-D presets (``ring-*``, ``two-clusters-*``, ``uneven-ring-*``): played for ``--steps`` G steps from every
+  seed with :class:`course_utils.toys.live2d.LiveGame` (the code the widget plays, its default sizes);
+  every ``--every`` steps the script records the modes captured, the share of the drawn fakes within
+  3 std of each mode, the binned JSD and W1 (with their floors), the median D(x) of the drawn fakes and
+  the median length of their arrows ``-grad_x`` of the G loss.
+- 1-D presets (``toy1d-*``): notebook 06's toy GAN (:func:`course_utils.toys.gan1d.train_toy_gan`, the
+  notebook's ``ToyConfig(seed, steps=1500)``) with 1 or 5 D steps per G step; recorded: the final
+  JSD(p_data, KDE of p_g), the KDE floor and p_g's mass in the gap [3, 4] between the data's bumps.
+
+One row per finished run is merged into ``benchmarks/results/live2d_runs.json`` (rewritten atomically), so
+an interrupted run loses nothing and a rerun skips what is there; the summary over seeds is recomputed each
+time.
+
+    python benchmarks/live2d_runs.py                       # every preset x 5 seeds (~15 min, 1 thread)
     python benchmarks/live2d_runs.py --presets ring-ns ring-s --seeds 0 1
 """
 from __future__ import annotations
@@ -22,7 +30,8 @@ import time
 import torch
 from common import RESULTS, write_results  # also puts the repo root on sys.path
 
-from course_utils.toys.live2d import GameSettings, LiveGame
+from course_utils.toys.gan1d import ToyConfig, game_diagnostics, kde_floor, train_toy_gan
+from course_utils.toys.live2d import GameSettings, LiveGame, modes_captured
 
 NAME = "live2d_runs.json"
 PRESETS = {
@@ -31,9 +40,13 @@ PRESETS = {
     "ring-ns-k5": {"d_steps": 5},
     "ring-s-k5": {"generator_loss": "saturating", "d_steps": 5},
     "ring-ns-lr1e-2": {"lr_d": 1e-2, "lr_g": 1e-2},
+    "ring-s-lr1e-2": {"generator_loss": "saturating", "lr_d": 1e-2, "lr_g": 1e-2},
     "two-clusters-ns": {"data": "two-clusters"},
     "uneven-ring-ns": {"data": "uneven-ring"},
+    "toy1d-k1": {"d_steps": 1},
+    "toy1d-k5": {"d_steps": 5},
 }
+TOY_STEPS = 1500  # notebook 06's full-mode TOY_STEPS
 
 
 def play(changes: dict, seed: int, steps: int, every: int) -> dict:
@@ -45,7 +58,9 @@ def play(changes: dict, seed: int, steps: int, every: int) -> dict:
         with torch.no_grad():
             d_fake = torch.sigmoid(game.discriminator(fake)).squeeze(-1)
         arrows = game.loss_directions(fake).norm(dim=1)
-        trace.append({**m, "median_d_fake": float(d_fake.median()), "median_arrow": float(arrows.median())})
+        modes = modes_captured(fake, game.settings.data)
+        trace.append({**m, "median_d_fake": float(d_fake.median()), "median_arrow": float(arrows.median()),
+                      "near": modes["near"], "shares": modes["shares"]})
         if game.steps >= steps:
             break
         game.step(min(every, steps - game.steps))
@@ -53,13 +68,27 @@ def play(changes: dict, seed: int, steps: int, every: int) -> dict:
             "seconds": round(time.perf_counter() - t0, 2), "trace": trace, "final": trace[-1]}
 
 
+def play_toy1d(changes: dict, seed: int) -> dict:
+    t0 = time.perf_counter()
+    run = train_toy_gan(ToyConfig(seed=seed, steps=TOY_STEPS, **changes))
+    last = game_diagnostics(run)[-1]
+    gap = ((run.grid >= 3) & (run.grid <= 4)).double()
+    return {"settings": {"seed": seed, "steps": TOY_STEPS, **changes}, "seconds": round(time.perf_counter() - t0, 2),
+            "final": {"jsd": last["jsd"], "kde_floor": kde_floor(run.config.data, run.config.n_snapshot, run.grid),
+                      "gap_mass_p_g": float(torch.trapezoid(last["p_g"] * gap, run.grid)),
+                      "gap_mass_p_data": float(torch.trapezoid(run.config.data.pdf(run.grid) * gap, run.grid))}}
+
+
 def summary(rows: list[dict]) -> dict:
     out = {}
     for preset in sorted({r["preset"] for r in rows}):
         finals = [r["final"] for r in rows if r["preset"] == preset]
-        entry = {"seeds": [r["seed"] for r in rows if r["preset"] == preset],
-                 "captured": [f["captured"] for f in finals]}
-        for key in ("jsd", "w1", "median_d_fake", "median_arrow"):
+        entry = {"seeds": [r["seed"] for r in rows if r["preset"] == preset]}
+        keys = ("jsd", "kde_floor", "gap_mass_p_g")
+        if not preset.startswith("toy1d"):
+            entry["captured"] = [f["captured"] for f in finals]
+            keys = ("jsd", "w1", "near", "median_d_fake", "median_arrow")
+        for key in keys:
             values = [f[key] for f in finals]
             entry[key] = {"mean": statistics.fmean(values), "sd": statistics.stdev(values) if len(values) > 1 else 0.0,
                           "min": min(values), "max": max(values)}
@@ -84,17 +113,24 @@ def main() -> None:
         for seed in args.seeds:
             if (preset, seed) in done:
                 continue
-            row = {"preset": preset, "seed": seed, "steps": args.steps, "every": args.every,
-                   **play(PRESETS[preset], seed, args.steps, args.every)}
+            row = {"preset": preset, "seed": seed, "steps": args.steps, "every": args.every}
+            if preset.startswith("toy1d"):
+                row.update(play_toy1d(PRESETS[preset], seed))
+                f = row["final"]
+                print(f"{preset:16s} seed {seed}: JSD {f['jsd']:.4f} (KDE floor {f['kde_floor']:.4f}), "
+                      f"gap mass {f['gap_mass_p_g']:.3f} ({row['seconds']:.0f} s)", flush=True)
+            else:
+                row.update(play(PRESETS[preset], seed, args.steps, args.every))
+                f = row["final"]
+                print(f"{preset:16s} seed {seed}: {f['captured']} modes, JSD {f['jsd']:.3f}, W1 {f['w1']:.3f}, "
+                      f"near a mode {f['near']:.2f}, median D(fake) {f['median_d_fake']:.3f}, "
+                      f"median arrow {f['median_arrow']:.3f} ({row['seconds']:.0f} s)", flush=True)
             rows.append(row)
-            f = row["final"]
-            print(f"{preset:16s} seed {seed}: {f['captured']} modes, JSD {f['jsd']:.3f}, W1 {f['w1']:.3f}, "
-                  f"median D(fake) {f['median_d_fake']:.3f}, median arrow {f['median_arrow']:.3f} "
-                  f"({row['seconds']:.0f} s)", flush=True)
             write_results(NAME, {
                 "dataset": "none",
                 "dataset_note": "2-D toy data of course_utils.toys.live2d (the 8-Gaussian ring, two clusters, "
-                                "a ring with uneven weights); no image data set",
+                                "a ring with uneven weights) and the 1-D mixture of course_utils.toys.gan1d; "
+                                "no image data set",
                 "presets": PRESETS, "steps": args.steps, "every": args.every, "threads": args.threads,
                 "summary": summary(rows), "runs": rows})
 

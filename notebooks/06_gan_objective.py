@@ -615,15 +615,17 @@ plt.show()
 # training while the loss does not move.
 #
 # The loss measures how well *this* discriminator does, not how far `p_g` is from `p_data`. Q2.3's
-# argument (`V(D*, G) = −log 4 + 2 JSD`) assumes the optimal D, and the trained D is far from it.
-# That is not a lack of capacity: a network of this size can represent a D close to D\* (above, a
-# D trained against a generator that stood still followed D\* where there was data). What differs is
-# the game: here D gets one Adam step per generator step and chases a moving `p_g`, and a D near 1/2
-# gives G little signal. Whether a D that keeps up better (more D steps per G step) would help is a
-# question to answer by changing the game, not by argument: the live 2-D view below has that control,
-# and on its ring more D steps did not help (its worked answers).
-# To judge a generator, measure the samples (here a JSD against known data; for images, notebook
-# 08's Fréchet distance and precision/recall), not the losses.
+# argument (`V(D*, G) = −log 4 + 2 JSD`) assumes the optimal D, and the trained D is far from it. That
+# is not a lack of capacity: a network of this size can represent a D close to D\* (above, a D trained
+# against a generator that stood still followed D\* where there was data). What differs is the game:
+# here D gets one Adam step per generator step and chases a moving `p_g`, and a D that is nearly flat
+# where the samples are gives G little signal. Changing the game tests that: with five D steps per G
+# step (`ToyConfig(d_steps=5)`, the `D steps per G step` control below), the same toy ended at a JSD of
+# 0.025, 0.028, 0.017, 0.015, 0.098 for seeds 0–4, against 0.310, 0.081, 0.034, 0.073, 0.089 with one D
+# step (KDE floor 0.014; `benchmarks/results/live2d_runs.json`): in four of the five seeds a D that
+# keeps up removed most of the stall, in seed 4 it did not. Whether more D steps help in other games is
+# question 3 of the live 2-D view below. To judge a generator, measure the samples (here a JSD against
+# known data; for images, notebook 08's Fréchet distance and precision/recall), not the losses.
 # </details>
 #
 # ### Explore: learning rates, loss and optimizer
@@ -635,7 +637,8 @@ plt.show()
 # - the saturating loss with SGD for G (set `lr of G` to 0.03 or 0.1: SGD needs larger steps);
 # - a discriminator that learns 10× faster than the generator, and the reverse;
 # - a large learning rate for both (1e-2): the JSD swings during training, and where it ends can be
-#   better or worse than the default run's — read the whole trajectory, not only its end.
+#   better or worse than the default run's — read the whole trajectory, not only its end;
+# - 5 D steps per G step: how close does the trained D come to D\* in the gap?
 #
 # The callback is `course_utils.widgets.gan.ToyGANExplorer.update`.
 
@@ -712,43 +715,46 @@ ring_explorer
 # ## The game live, in 2-D (about 15 minutes)
 #
 # The view below trains a small GAN on the plane **in this kernel** while you watch, and lets you
-# change the game while it runs. Both networks are MLPs with two hidden layers of 128 units, the
-# noise is `z ~ N(0, I₂)`, and one step is `D steps per G step` discriminator updates followed by one
-# generator update, with the course's losses (`course_utils.toys.live2d.LiveGame`). It draws:
+# change the game while it runs. The networks and settings are the previous section's (`RingConfig`'s
+# defaults: MLPs with two hidden layers of 128 units, `z ~ N(0, I₂)`, Adam, lr D 1e-3, lr G 2e-4,
+# batches of 256); one step is `D steps per G step` discriminator updates followed by one generator
+# update, with the course's losses (`course_utils.toys.live2d.LiveGame`). It draws:
 #
 # - the **background**: D(x) over the plane (orange: D calls x fake; white: 1/2; blue: real);
-# - **real** samples (blue dots) and **fakes** `G(z)` for fixed noise (red dots);
-# - from each fake an **arrow**: `−∇ₓ` of that sample's generator loss, the way and (×0.1, capped at
-#   one unit) the strength with which G's loss pushes that point. G itself can only move its samples
-#   together, through its weights;
+# - **real** samples (blue dots) and **fakes** `G(z)` for 256 fixed noise vectors (red dots);
+# - from each fake an **arrow**: `−∇ₓ` of that sample's generator loss, the way and the strength with
+#   which G's loss pushes that point (drawn times the `arrow scale` you pick, at most one unit long).
+#   G itself can only move its samples together, through its weights;
 # - grey lines: G's image of a square grid of latent points, i.e. how G bends the plane of `z`;
-# - on the right, over the steps: D's and G's losses; the JSD between the data and G's samples,
-#   *binned* (24 × 24 bins over the square plus one bin for everything outside; the data's bin masses
-#   are exact, G's a histogram of 2 048 samples), which is at most the JSD of the continuous
-#   distributions; W1, the cost of the optimal matching of 128 fakes with 128 real samples; both with a
-#   dashed **floor**, the same estimate for samples of the data itself; the modes captured (as above).
+# - on the right, over the steps: D's and G's losses (switch the G loss mid-run and the G curve goes on
+#   with the other loss's values); the JSD between the data and G's samples, *binned* (24 × 24 bins over
+#   the square plus one bin for everything outside; the data's bin masses exact, G's a histogram of 2
+#   048 samples): binning can only lower a JSD, but the histogram's noise raises this estimate (by its
+#   floor when G matches the data); W1, the cost of the optimal matching of 128 fakes with 128 real samples; both with a
+#   dashed **floor**, the same estimate for samples of the data itself; and the modes captured, with the
+#   previous section's rule (a quarter of a mode's share of the samples within 3 standard deviations of
+#   it), counted on the 256 drawn fakes.
 #
 # **▶ play** runs `steps per frame` steps per drawn frame. Between frames the kernel is free: a cell you
-# run meanwhile runs between two frames (the view waits for it). **step** plays exactly one step,
+# run meanwhile runs between frames (the view waits for it). **step** plays exactly one step,
 # **reset** returns to the seed's start. A control acts from the next step; a new seed or data set
 # starts over. In a cell, `live.d_steps = 5` does what the menu does.
 #
 # **Predict first**, then play:
 #
-# 1. **The arrows.** Pause anywhere and switch `G loss` back and forth: the same networks are redrawn
-#    with the other loss's arrows. Before you do: for one fake, how do its two arrows compare in
-#    direction and in length? What happens to each where D rejects the fakes confidently (orange under
-#    the red dots, as at the start)?
-# 2. **Which G loss keeps all eight modes?** Play the defaults (non-saturating, 1 D step, Adam,
-#    lr D 1e-3, lr G 2e-4) to step 3000 and read the modes captured; reset with the saturating loss.
-#    Would another seed give the same answer?
-# 3. **What do 5 D steps per G step change?** A D that keeps up with G: more modes or fewer? W1 lower
-#    or higher?
+# 1. **The arrows.** Play about 50 steps and pause: some fakes now sit on deep orange, rejected by D.
+#    Switch `G loss` back and forth: the same networks are redrawn with the other loss's arrows. Before
+#    you do: for one fake, how do its two arrows compare in direction and in length? What happens to
+#    each where D rejects the fake confidently?
+# 2. **How many of the eight modes does each G loss keep?** Play the defaults (non-saturating) to step
+#    3000 and read the modes captured; reset with the saturating loss. Would another seed give the same
+#    answer?
+# 3. **What do 5 D steps per G step change** on the ring? More modes or fewer? W1 lower or higher?
 # 4. **Two clusters** (`data`: two-clusters, far apart): will G end up with samples in both? Watch the
 #    grey lines and the fakes between the clusters.
 
 # %%
-live = LiveGANView(replay_steps=pick(2000, 300))  # replay_steps: only for the website's recorded replay
+live = LiveGANView(replay_steps=pick(3000, 300))  # replay_steps: only for the website's recorded replay
 live
 
 # %% [markdown]
@@ -757,35 +763,44 @@ live
 # **1. The arrows.** For a fake `x` with discriminator logit `l(x)`, so `D(x) = σ(l(x))`, the
 # saturating loss's arrow is `−∇ₓ log(1 − D(x)) = D(x) ∇ₓ l(x)` and the non-saturating loss's is
 # `−∇ₓ(−log D(x)) = (1 − D(x)) ∇ₓ l(x)`. Both point the same way, uphill on D's logit (towards
-# where D rates samples as more real); only their lengths differ, in the ratio `D(x) : 1 − D(x)`. Where D rejects
-# a fake confidently (`D(x) → 0`) the saturating arrow shrinks to nothing while the non-saturating
-# one keeps its length: Q2.4, drawn sample by sample. This holds for every D and every x, not only in
-# the runs shown. The two losses differ in how they *weight* the samples against each other, which is
-# what makes G's parameter updates differ (the cosines printed in the previous section).
+# where D rates samples as more real); only their lengths differ, in the ratio `D(x) : 1 − D(x)`.
+# Where D rejects a fake confidently (`D(x) → 0`) the saturating arrow shrinks to nothing while the
+# non-saturating one keeps its length: Q2.4, drawn sample by sample. This holds for every D and every
+# x, not only in the runs shown. Measured in this game: with both learning rates at 1e-2 and the
+# saturating loss, seeds 2–4 ended with the median drawn fake at D(x) < 0.001 and a median arrow
+# shorter than 0.001, the binned JSD at log 2 = 0.693: G had stopped moving. That is not a law either:
+# seeds 0 and 1 went through the same state earlier in the run (both medians below 0.001 at a
+# recorded step) and got out of it. Both arrows also vanish where D is flat (`∇ₓ l ≈ 0`), whatever D's
+# value. The two losses differ in how they *weight* the samples against each other, which is what makes
+# G's parameter updates differ (the cosines printed in the previous section).
 #
-# **2. Which loss keeps the modes.** Measured, not from one run: five seeds of the defaults, 3000 G
+# **2. How many modes each loss keeps.** Measured, not from one run: five seeds of the defaults, 3000 G
 # steps each (`benchmarks/live2d_runs.py`, results in `benchmarks/results/live2d_runs.json`). Modes
-# captured at step 3000, seeds 0–4: non-saturating 5, 4, 4, 5, 6; saturating 7, 8, 8, 7, 8. On this game the
-# saturating loss kept seven or eight of the eight modes in every seed and the non-saturating one
-# four to six, and W1 agrees (mean 0.61 against 0.29; the floor is at most 0.32). That is the
-# same direction as the previous section's ring runs, with other networks: the non-saturating loss
-# trades coverage for samples close to some mode. The count is of one moment: while playing, it hops
-# by a mode or so from frame to frame. With other settings the ranking can change: with both learning
-# rates at 1e-2 the non-saturating loss captured 8, 7, 7, 6, 8 modes (same seeds).
+# captured at step 3000, seeds 0–4: non-saturating 5, 4, 4, 5, 6; saturating 7, 8, 8, 7, 8. In this game
+# the saturating loss kept seven or eight of the eight modes and the non-saturating one four to six; the
+# non-saturating loss put more of its samples within 3 standard deviations of some mode (mean share 0.79
+# against 0.66): it trades coverage for samples close to a mode, the direction of the previous section's
+# ring runs (the same networks and settings, now over five seeds). The binned JSD ranks them the same
+# way (0.193 against 0.135, floor at most 0.003). W1 does too (mean 0.61 against 0.29), but at 128
+# samples its floor is as large as 0.32: a W1 near the floor does not mean G matches the data, as the
+# JSD shows. The count is of one moment: while playing, it hops by a mode or so from frame to frame.
+# With other settings the ranking can change: with both learning rates at 1e-2 the non-saturating loss
+# captured 8, 7, 7, 6, 8 modes and the saturating one 4, 2, 0, 0, 0 (same seeds).
 #
-# **3. Five D steps per G step.** Non-saturating, seeds 0–4: 4, 1, 3, 1, 3 modes (against 5, 4, 4, 5, 6 with
-# one D step), W1 mean 1.86 (against 0.61); the saturating loss with five D steps:
-# 3, 2, 7, 4, 6 modes (against 7, 8, 8, 7, 8). A discriminator that keeps up better with the generator did not
-# keep more modes in this game — it kept fewer, with either loss. So "D cannot keep up" does not
-# explain a collapsing or stalled game in general; more D steps per G step is a setting whose effect
-# depends on the learning rates and the losses, to be measured, not assumed.
+# **3. Five D steps per G step.** Non-saturating, seeds 0–4: 4, 1, 3, 1, 3 modes (against 5, 4, 4, 5, 6
+# with one D step), W1 mean 1.86 (against 0.61); saturating: 3, 2, 6, 4, 6 modes (against 7, 8, 8, 7,
+# 8). On the ring, five D steps per G step kept fewer modes, with either loss, while on the 1-D toy
+# above they removed most of the stall in most seeds. More D steps per G step is no universal remedy:
+# what it does depends on the problem, and is measured, not assumed.
 #
-# **4. Two clusters.** Modes (of 2) captured at step 3000, seeds 0–4: 1, 2, 2, 2, 1. In three seeds G
-# reached both clusters, in two it stayed on one (W1 near 1.5 there: half the mass would have to move
-# 3 units). Even when it reaches both, a continuous G maps the connected plane of `z` onto a connected
-# set, so it cannot put all its mass on two separate clusters: some of it, however little, lies on a
-# bridge between them (the grey lines show it stretched), and W1 stays above its floor (0.40–0.78 against floors of
-# at most 0.20).
+# **4. Two clusters.** Modes (of 2) captured at step 3000, seeds 0–4: 1, 2, 2, 2, 1. In three
+# seeds G reached both clusters, in two it stayed on one (W1 near 1.5 there: half the mass would have to
+# move 3 units). Where it reached both, it split its samples unevenly (the larger cluster's share of the
+# samples near a cluster: 0.76, 0.68, 0.71), and W1 stayed above its floor (0.40–0.78
+# against floors of at most 0.20). And it cannot put all its mass on the two clusters: a continuous G
+# maps the connected plane of `z` onto a connected set, so some mass, however little, lies on a bridge
+# between them (the grey lines show it stretched; at most 0.047 of the drawn fakes were near neither
+# cluster in those seeds).
 # </details>
 
 # %% [markdown]

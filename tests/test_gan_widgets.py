@@ -112,6 +112,8 @@ def test_toy_explorer_trains_once_per_setting_and_slides_through_snapshots(fast_
     assert fast_trainer.calls[-1].lr_g == 1e-2
     explorer.optimizer.value = "sgd"
     assert fast_trainer.calls[-1].g_optimizer == "sgd"
+    explorer.d_steps.value = 5
+    assert fast_trainer.calls[-1].d_steps == 5 and explorer.config.d_steps == 5
     assert explorer.image.value[:4] == b"\x89PNG"
 
 

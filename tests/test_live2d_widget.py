@@ -187,7 +187,7 @@ def test_the_stand_in_rides_with_the_widget_only_when_asked(monkeypatch):
     assert W.REPLAY_CLASS in data["text/html"] and "application/vnd.jupyter.widget-view+json" in data
     lazy = W.LiveGANView(small_settings(), replay_steps=3, **SMALL)  # records its replay when displayed
     monkeypatch.setattr(W, "REPLAY_PRESETS", W.REPLAY_PRESETS[:1])
-    monkeypatch.setattr(W.record_replay, "__defaults__", (25, W.REPLAY_PRESETS[:1], 10, 6))
+    monkeypatch.setattr(W.record_replay, "__defaults__", (21, W.REPLAY_PRESETS[:1], 10, 6))
     data = lazy._repr_mimebundle_()
     data = data[0] if isinstance(data, tuple) else data
     assert W.REPLAY_CLASS in data["text/html"] and [f["step"] for f in lazy.replay[0]["frames"]] == [0, 1, 2, 3]

@@ -308,3 +308,30 @@ def test_kde_in_blocks_of_grid_points_equals_all_at_once(monkeypatch):
     monkeypatch.setattr(gan1d, "KDE_BLOCK_BYTES", 8 * 500 * 7)  # 7 grid points a block, a ragged last one
     assert torch.equal(gan1d.kde(samples, x), whole)
     assert torch.equal(gan1d.kde(samples, x[:1000].reshape(10, 100)), whole[:1000].reshape(10, 100))
+
+
+def test_d_steps_gives_d_that_many_updates_per_g_update(monkeypatch):
+    """ToyConfig.d_steps: d_steps D losses (and updates) per G step; d_steps=1 is the alternating game."""
+    calls = []
+
+    def counting(real_logits, fake_logits):
+        calls.append(len(real_logits))
+        return discriminator_loss(real_logits, fake_logits)
+
+    from course_utils.gan.losses import discriminator_loss
+
+    base = T.ToyConfig(steps=6, snapshot_every=3, batch_size=32, n_snapshot=50)
+    monkeypatch.setattr(T, "discriminator_loss", counting)
+    one = T.train_toy_gan(base)
+    assert len(calls) == 6
+    three = T.train_toy_gan(replace(base, d_steps=3))
+    assert len(calls) == 6 + 18 and set(calls) == {32}
+    assert len(one.history) == len(three.history) == 6  # one history row per G step
+    g_one, g_three = dict(one.generator.named_parameters()), dict(three.generator.named_parameters())
+    assert any(not torch.equal(g_one[k], g_three[k]) for k in g_one)  # G followed another D
+    again = T.train_toy_gan(replace(base, d_steps=3))
+    assert all(torch.equal(a, b) for a, b in zip(three.generator.parameters(), again.generator.parameters(),
+                                                  strict=True))
+    for bad in (0, 1.5, True):
+        with pytest.raises(ValueError, match="d_steps"):
+            T.ToyConfig(d_steps=bad)

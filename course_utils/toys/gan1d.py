@@ -218,6 +218,8 @@ class ToyConfig:
             (0: left of the data, where the discriminator quickly rejects it).
         d_warmup: steps that train the discriminator alone before the game starts, as if
             it had learned to reject the generator's first attempts (0: none).
+        d_steps: discriminator updates per generator update (1: alternate one and one); the
+            extra ones come first, each on fresh real points and fresh fakes.
         seed: seeds both networks, the data and the noise.
         snapshot_every: keep samples and D on the grid every this many steps (and at 0).
         n_snapshot: generator samples kept per snapshot.
@@ -235,6 +237,7 @@ class ToyConfig:
     generator_loss: str = "non-saturating"
     g_offset: float = 0.0
     d_warmup: int = 0
+    d_steps: int = 1
     seed: int = 0
     snapshot_every: int = 50
     n_snapshot: int = 2000
@@ -246,6 +249,8 @@ class ToyConfig:
             raise ValueError(f"g_optimizer must be 'adam' or 'sgd', got {self.g_optimizer!r}")
         if self.d_warmup < 0:
             raise ValueError(f"d_warmup must be >= 0, got {self.d_warmup}")
+        if isinstance(self.d_steps, bool) or not isinstance(self.d_steps, int) or self.d_steps < 1:
+            raise ValueError(f"d_steps must be an integer >= 1 (D updates per G update), got {self.d_steps!r}")
         if self.steps < 0 or self.batch_size < 1 or self.snapshot_every < 1 or self.hidden < 1:
             raise ValueError("steps >= 0, batch_size >= 1, hidden >= 1 and snapshot_every >= 1 are required")
         if not (self.lr_d > 0 and self.lr_g > 0):
@@ -352,7 +357,8 @@ def train_toy_gan(config: ToyConfig | None = None, grid: torch.Tensor | None = N
 
     Each step: draw a batch of real points and of noise; one Adam step on
     :func:`~course_utils.gan.losses.discriminator_loss` (fakes detached), then one
-    on the chosen :func:`~course_utils.gan.losses.generator_loss` under the updated D.
+    on the chosen :func:`~course_utils.gan.losses.generator_loss` under the updated D
+    (with ``d_steps`` > 1, that many D updates, the extra ones on fresh batches first).
     """
     config = config if config is not None else ToyConfig()
     with single_thread():
@@ -380,6 +386,13 @@ def _train(config: ToyConfig, grid: torch.Tensor) -> ToyRun:
         opt_d.step()
     run.snapshots.append(_snapshot(0, g, d, fixed_noise, grid))
     for step in range(1, config.steps + 1):
+        for _ in range(config.d_steps - 1):  # the extra D updates, before the step's own
+            with torch.no_grad():
+                fake = g(torch.randn(config.batch_size, config.noise_dim, generator=rng))
+            d_loss = discriminator_loss(d(config.data.sample(config.batch_size, rng)), d(fake))
+            opt_d.zero_grad(set_to_none=True)
+            d_loss.backward()
+            opt_d.step()
         real = config.data.sample(config.batch_size, rng)
         z = torch.randn(config.batch_size, config.noise_dim, generator=rng)
         fake = g(z)

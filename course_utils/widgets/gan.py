@@ -86,7 +86,8 @@ def snapshot_jsd_at(run: ToyRun, index: int) -> float:
 
 
 class ToyGANExplorer(_Timed):
-    """Controls for the toy GAN's generator loss, generator optimizer and learning rates, and a training-step slider.
+    """Controls for the toy GAN's generator loss, generator optimizer, learning rates and D steps per G step, and a
+    training-step slider.
 
     Changing a control trains the toy GAN with those settings (a few seconds; each
     setting is trained once and remembered); the step slider then only redraws.
@@ -117,15 +118,18 @@ class ToyGANExplorer(_Timed):
                                             continuous_update=False)
         self.lr_g = widgets.SelectionSlider(options=fmt, value=self.base.lr_g, description="lr of G",
                                             continuous_update=False)
+        self.d_steps = widgets.ToggleButtons(options=sorted({1, 2, 5, self.base.d_steps}), value=self.base.d_steps,
+                                             description="D steps per G step")
         self.step = widgets.IntSlider(value=0, min=0, max=0, description="snapshot", continuous_update=True)
         self.image = widgets.Image(format="png")
         self.label = widgets.HTML()
         self._build_figure()
-        for control in (self.loss, self.optimizer, self.lr_d, self.lr_g):
+        for control in (self.loss, self.optimizer, self.lr_d, self.lr_g, self.d_steps):
             control.observe(self._on_setting, names="value")
         self.step.observe(self._on_step, names="value")
         self.widget = widgets.VBox([widgets.HBox([self.loss, self.optimizer]),
-                                    widgets.HBox([self.lr_d, self.lr_g]), self.step, self.image, self.label])
+                                    widgets.HBox([self.lr_d, self.lr_g]), self.d_steps, self.step, self.image,
+                                    self.label])
         self._on_setting(None)
 
     @property
@@ -140,18 +144,18 @@ class ToyGANExplorer(_Timed):
         from dataclasses import replace
 
         return replace(self.base, generator_loss=self.loss.value, g_optimizer=self.optimizer.value,
-                       lr_d=float(self.lr_d.value), lr_g=float(self.lr_g.value))
+                       lr_d=float(self.lr_d.value), lr_g=float(self.lr_g.value), d_steps=int(self.d_steps.value))
 
     @staticmethod
     def _key(config: ToyConfig) -> tuple:
-        return (config.generator_loss, config.g_optimizer, config.lr_d, config.lr_g)
+        return (config.generator_loss, config.g_optimizer, config.lr_d, config.lr_g, config.d_steps)
 
     def _same_base(self, config: ToyConfig) -> bool:
         """Whether ``config`` differs from the base only in the settings the controls change."""
         from dataclasses import replace
 
         return replace(config, generator_loss=self.base.generator_loss, g_optimizer=self.base.g_optimizer,
-                       lr_d=self.base.lr_d, lr_g=self.base.lr_g) == self.base
+                       lr_d=self.base.lr_d, lr_g=self.base.lr_g, d_steps=self.base.d_steps) == self.base
 
     def run_for(self, config: ToyConfig) -> ToyRun:
         """The trained run of ``config`` (trained on first use, then remembered with its snapshots' JSD)."""

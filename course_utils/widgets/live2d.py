@@ -43,6 +43,7 @@ REPLAY_CLASS = "course-live2d-replay"  # the website test looks for it
 LEARNING_RATES = (1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2, 2e-2, 5e-2, 1e-1)
 STEPS_PER_FRAME = (1, 2, 5, 10, 20, 50)
 HISTORY_POINTS = 400  # the loss and distance charts get at most this many points (evenly spaced, the last kept)
+REPLAY_HISTORY_POINTS = 120  # ... in the replay's frames
 _CONTROLS = ("data", "generator_loss", "d_steps", "lr_d", "lr_g", "optimizer", "seed")
 
 _CSS = """
@@ -63,8 +64,10 @@ def _pick(rows: list[dict], n: int) -> list[dict]:
     return [rows[i] for i in idx]
 
 
-def _columns(rows: list[dict], keys: tuple[str, ...]) -> dict:
-    return {k: [r[k] for r in rows] for k in keys}
+def _columns(rows: list[dict], keys: tuple[str, ...], digits: int | None = None) -> dict:
+    if digits is None:
+        return {k: [r[k] for r in rows] for k in keys}
+    return {k: [round(r[k], digits) for r in rows] for k in keys}
 
 
 def encode_frame(game: LiveGame, frame: dict | None = None, quantise: bool = False) -> tuple[dict, list[bytes]]:
@@ -72,12 +75,14 @@ def encode_frame(game: LiveGame, frame: dict | None = None, quantise: bool = Fal
 
     ``quantise=False`` (live): arrays as float32 message buffers. ``quantise=True`` (replay): arrays inside
     the JSON as base64 -- positions and arrows as int16 with a per-array scale, D's heat map as uint8
-    (steps of 1/255) -- about a third of the float32 size; no buffers.
+    (steps of 1/255) -- about a third of the float32 size; no buffers; the charts' series at most
+    :data:`REPLAY_HISTORY_POINTS` points, rounded to 4 decimals.
     """
     frame = game.frame() if frame is None else frame
     arrays = {"real": frame["real"], "fake": frame["fake"], "heat": frame["heat"], "arrows": frame["arrows"],
               "lines": frame["latent_lines"]}
     content_arrays, buffers = {}, []
+    points, digits = (REPLAY_HISTORY_POINTS, 4) if quantise else (HISTORY_POINTS, None)
     for name, t in arrays.items():
         t = t.detach().float().contiguous().reshape(-1)
         if not quantise:
@@ -95,8 +100,8 @@ def encode_frame(game: LiveGame, frame: dict | None = None, quantise: bool = Fal
     content = {
         "type": "frame", "step": frame["step"], "settings": frame["settings"], "extent": game.extent,
         "grid": game.grid_size, "lines_shape": list(frame["latent_lines"].shape[:2]), "arrays": content_arrays,
-        "history": _columns(_pick(frame["history"], HISTORY_POINTS), ("step", "d_loss", "g_loss")),
-        "metrics": _columns(_pick(frame["metrics"], HISTORY_POINTS), ("step", "jsd", "w1", "captured")),
+        "history": _columns(_pick(frame["history"], points), ("step", "d_loss", "g_loss"), digits),
+        "metrics": _columns(_pick(frame["metrics"], points), ("step", "jsd", "w1", "captured"), digits),
         "floors": frame["floors"], "n_modes": frame["modes"]["n_modes"],
     }
     return content, buffers
@@ -209,17 +214,21 @@ class LiveGANView(anywidget.AnyWidget):
         return bundle
 
 
-# The replay's presets: (name, what it shows, settings changes from GameSettings()).
+# The replay's presets: (name, what it shows, settings changes from GameSettings()). Seed 0 each.
 REPLAY_PRESETS = (
     ("non-saturating G loss, 1 D step", "The default game: Adam, lr D 1e-3, lr G 2e-4, 1 D step per G step.", {}),
     ("saturating G loss, 1 D step", "As the default, with G minimising log(1 - D(G(z))).",
      {"generator_loss": "saturating"}),
     ("non-saturating, 5 D steps", "As the default, with five D steps per G step.", {"d_steps": 5}),
     ("large learning rates", "Both learning rates 1e-2 (the default's 10x and 50x).", {"lr_d": 1e-2, "lr_g": 1e-2}),
+    ("two clusters", "The default game on two far-apart clusters.", {"data": "two-clusters"}),
 )
+REPLAY_NOTE = ("One recorded run (seed 0) per setting, a frame every so many steps; other seeds end differently "
+               "(the notebook's worked answers give five). Switching the G loss on the same networks, and every "
+               "other control, needs the live view: run the notebook.")
 
 
-def record_replay(steps: int, n_frames: int = 25, presets=REPLAY_PRESETS, n_show: int = 128,
+def record_replay(steps: int, n_frames: int = 21, presets=REPLAY_PRESETS, n_show: int = 256,
                   grid: int = 40) -> list[dict]:
     """Play each preset for ``steps`` G steps from its seed and record ``n_frames`` frames, evenly spaced
     (step 0 and the last included), quantised for :func:`replay_html`."""
@@ -256,8 +265,8 @@ def replay_html(recordings: list[dict], title: str = "The live 2-D GAN, replayed
         '<p class="live2d-replay-fallback"><i>A replay of recorded runs of the live 2-D GAN view; it needs '
         "JavaScript. Run notebook 06 for the live view.</i></p>",
         f'<script type="application/json" class="live2d-replay-data">{payload}</script>',
-        '<p class="course-static-note"><small>Recorded when the notebook ran: a frame every so many steps of '
-        "each run. Run the notebook to play the game live and change it while it runs.</small></p>",
+        f'<p class="course-static-note"><small>Recorded when the notebook ran. {html.escape(REPLAY_NOTE)}'
+        "</small></p>",
         f"<script>{script}</script>",
         "</div>",
     ]

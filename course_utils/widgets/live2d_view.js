@@ -55,12 +55,12 @@ function live2dView(root) {
   var legend = live2dElement("div", "live2d-legend");
   legend.innerHTML = '<span style="color:' + LIVE2D_COLOURS.real + '">\u25cf real</span> ' +
     '<span style="color:' + LIVE2D_COLOURS.fake + '">\u25cf fake</span> ' +
-    '<span style="color:' + LIVE2D_COLOURS.arrow + '">\u2192 \u2212\u2207\u2093 of each fake\'s G loss (\u00d70.1)</span> ' +
+    '<span style="color:' + LIVE2D_COLOURS.arrow + '">\u2192 \u2212\u2207\u2093 of each fake\'s G loss (drawn \u00d7 the arrow scale, at most 1 unit)</span> ' +
     '<span style="color:#555">\u2500 G(latent grid)</span> ' +
     '<span>background: D(x), <span style="background:#e08a3c;color:#fff">&nbsp;0&nbsp;</span>' +
     '<span style="background:#fff">&nbsp;\u00bd&nbsp;</span><span style="background:#3b7dc4;color:#fff">&nbsp;1&nbsp;</span></span>';
   var layers = live2dElement("div", "live2d-layers");
-  var show = { heat: true, lines: true, real: true, fake: true, arrows: true };
+  var show = { heat: true, lines: true, real: true, fake: true, arrows: true }, arrowScale = 0.3;
   var names = { heat: "D(x)", lines: "latent grid", real: "real", fake: "fake", arrows: "arrows" };
   var last = null;
   Object.keys(show).forEach(function (k) {
@@ -71,6 +71,10 @@ function live2dView(root) {
     label.append(box2, " " + names[k] + " ");
     layers.append(label);
   });
+  var scale = live2dSelect([[0.1, "\u00d70.1"], [0.3, "\u00d70.3"], [1, "\u00d71"], [3, "\u00d73"]], arrowScale);
+  scale.className = "live2d-arrow-scale";
+  scale.addEventListener("change", function () { arrowScale = Number(scale.value); if (last) { draw(last); } });
+  layers.append(live2dControl("arrow scale", scale));
   var panes = live2dElement("div", "live2d-panes");
   panes.append(plane, charts);
   box.append(panes, legend, layers, readout);
@@ -127,7 +131,7 @@ function live2dView(root) {
       ctx.strokeStyle = LIVE2D_COLOURS.arrow; ctx.lineWidth = 1;
       ctx.beginPath();
       for (var i = 0; i < A.fake.length; i += 2) {
-        var dx = 0.1 * A.arrows[i], dy = 0.1 * A.arrows[i + 1], len = Math.hypot(dx, dy);
+        var dx = arrowScale * A.arrows[i], dy = arrowScale * A.arrows[i + 1], len = Math.hypot(dx, dy);
         if (len > 1.0) { dx /= len; dy /= len; } // capped at one unit of the plane
         ctx.moveTo(X(A.fake[i]), Y(A.fake[i + 1])); ctx.lineTo(X(A.fake[i] + dx), Y(A.fake[i + 1] + dy));
       }

@@ -1,8 +1,9 @@
 // The live widget's glue (anywidget ESM; live2d_view.js is prepended): controls bound to the model's traits,
-// and the play loop. Playing pulls frames: send "tick", the kernel runs steps_per_frame steps and answers
-// with a frame, the view draws it, and the next tick goes out on the next animation frame -- one request
-// in flight, so a busy kernel slows the view down instead of queueing work, and cells the student runs
-// are served between ticks.
+// and the play loop. Playing pulls frames: a "tick" asks the kernel to run steps_per_frame steps and answer
+// with a frame; a new tick goes out as soon as an answer arrives, with at most WINDOW = 2 in flight, so the
+// kernel computes the next frame while this one travels and is drawn. The window bounds the work queued in
+// the kernel: a busy kernel slows the view down instead of piling up requests, and a cell the student runs
+// waits behind at most two frames. The newest frame received is drawn once per animation frame.
 
 function render({ model, el }) {
   el.classList.add("course-live2d");
@@ -34,16 +35,17 @@ function render({ model, el }) {
   var message = live2dElement("div", "live2d-message");
   el.append(bar, controls, message);
   var view = live2dView(el);
-  var inflight = false, sentAt = 0, alive = true, me = Math.random().toString(36).slice(2);
+  var WINDOW = 2, pending = [], alive = true, me = Math.random().toString(36).slice(2);
+  var latest = null, scheduled = false;
 
   function request(kind) {
-    inflight = true; sentAt = performance.now();
+    pending.push(performance.now());
     model.send({ type: kind, view: me });
   }
   function tick() {
     if (!alive || !model.get("playing")) { return; }
-    if (inflight && performance.now() - sentAt < 3000) { return; } // one request in flight (a lost one expires)
-    request("tick");
+    while (pending.length && performance.now() - pending[0] > 3000) { pending.shift(); } // a lost request expires
+    while (pending.length < WINDOW) { request("tick"); }
   }
   function showPlaying() {
     var on = model.get("playing");
@@ -60,12 +62,22 @@ function render({ model, el }) {
   perFrame.addEventListener("change", function () { model.set("steps_per_frame", Number(perFrame.value)); model.save_changes(); });
   model.on("change:playing", function () { showPlaying(); tick(); });
   model.on("change:error", function () { message.textContent = model.get("error"); });
+  function paint() { // at most one drawing per displayed frame: the newest frame received
+    scheduled = false;
+    if (!alive || !latest) { return; }
+    var t0 = performance.now(), frame = latest;
+    latest = null;
+    view.draw(live2dDecode(frame.msg, frame.buffers));
+    el.dataset.drawMs = String(Math.round(performance.now() - t0));
+  }
   function onMessage(msg, buffers) {
     if (!msg || msg.type !== "frame") { return; }
-    view.draw(live2dDecode(msg, buffers || []));
-    if (msg.reply !== me) { return; } // another view's request, or a control changed: drawn, not ours to answer
-    inflight = false;
-    if (model.get("playing")) { requestAnimationFrame(tick); }
+    if (msg.reply === me && pending.length) { // else another view's request, or a control changed: drawn only
+      el.dataset.roundTripMs = String(Math.round(performance.now() - pending.shift()));
+      tick(); // the next request goes out at once: the kernel computes while this frame is drawn
+    }
+    latest = { msg: msg, buffers: buffers || [] };
+    if (!scheduled) { scheduled = true; requestAnimationFrame(paint); }
   }
   model.on("msg:custom", onMessage);
   showPlaying();
