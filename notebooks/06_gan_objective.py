@@ -21,7 +21,7 @@
 #   non-saturating loss changes, and what it does not (Q2.4);
 # - why losses at their equilibrium values do not mean the generator has matched the data;
 # - mode collapse, seen and counted on the ring, and the game played live in 2-D, where you change
-#   the losses, the D steps per G step and the learning rates while it runs;
+#   the G loss, the D steps per G step and the learning rates while it runs;
 # - why non-overlapping distributions leave the
 #   Jensen–Shannon divergence without a useful gradient (the road to WGAN);
 # - to write one GAN training step yourself.
@@ -619,16 +619,17 @@ plt.show()
 # is not a lack of capacity: a network of this size can represent a D close to D\* (above, a D trained
 # against a generator that stood still followed D\* where there was data). What differs is the game:
 # here D gets one Adam step per generator step and chases a moving `p_g`, and a D that is nearly flat
-# where the samples are gives G little signal. Changing the game tests that: with five D steps per G
-# step (`ToyConfig(d_steps=5)`, the `D steps per G step` control below), the same toy ended at a JSD of
-# 0.025, 0.028, 0.017, 0.015, 0.098 for seeds 0–4, against 0.310, 0.081, 0.034, 0.073, 0.089 with one D
-# step (KDE floor 0.014; `benchmarks/results/live2d_runs.json`): in four of the five seeds a D that
-# keeps up removed most of the stall, in seed 4 it did not. Whether more D steps help in other games is
-# question 3 of the live 2-D view below. To judge a generator, measure the samples (here a JSD against
-# known data; for images, notebook 08's Fréchet distance and precision/recall), not the losses.
+# where the samples are gives G little signal. Change the game and see: with five D steps per G step
+# (`ToyConfig(d_steps=5)`, the `D steps per G step` control below), the same toy ended its full run
+# (1500 G steps) at a JSD of 0.025, 0.028, 0.017, 0.015, 0.098 for seeds 0–4, against 0.310, 0.081,
+# 0.034, 0.073, 0.089 with one D step (KDE floor 0.014; `benchmarks/results/live2d_runs.json`): in four
+# of the five seeds the JSD came most of the way down to its floor, in seed 4 it ended slightly higher
+# than with one D step. Whether more D steps help in other games is question 3 of the live 2-D view
+# below. To judge a generator, measure the samples (here a JSD against known data; for images, notebook
+# 08's Fréchet distance and precision/recall), not the losses.
 # </details>
 #
-# ### Explore: learning rates, loss and optimizer
+# ### Explore: learning rates, loss, optimizer and D steps
 #
 # The controls retrain the toy GAN with your settings (a few seconds; each setting is trained
 # once and remembered), and the `snapshot` slider scrolls through training; the label shows the
@@ -638,7 +639,9 @@ plt.show()
 # - a discriminator that learns 10× faster than the generator, and the reverse;
 # - a large learning rate for both (1e-2): the JSD swings during training, and where it ends can be
 #   better or worse than the default run's — read the whole trajectory, not only its end;
-# - 5 D steps per G step: how close does the trained D come to D\* in the gap?
+# - 5 D steps per G step (a few seconds more to train): does the trained D come closer to D\* in the
+#   gap? `run = explorer.run_for(replace(toy_config, d_steps=5))`, then
+#   `game_diagnostics_figure(run, game_diagnostics(run))` draws both, as above.
 #
 # The callback is `course_utils.widgets.gan.ToyGANExplorer.update`.
 
@@ -723,17 +726,17 @@ ring_explorer
 # - the **background**: D(x) over the plane (orange: D calls x fake; white: 1/2; blue: real);
 # - **real** samples (blue dots) and **fakes** `G(z)` for 256 fixed noise vectors (red dots);
 # - from each fake an **arrow**: `−∇ₓ` of that sample's generator loss, the way and the strength with
-#   which G's loss pushes that point (drawn times the `arrow scale` you pick, at most one unit long).
-#   G itself can only move its samples together, through its weights;
+#   which G's loss pushes that point (drawn times the `arrow scale` you pick, at most one unit long). G
+#   itself can only move its samples together, through its weights;
 # - grey lines: G's image of a square grid of latent points, i.e. how G bends the plane of `z`;
 # - on the right, over the steps: D's and G's losses (switch the G loss mid-run and the G curve goes on
 #   with the other loss's values); the JSD between the data and G's samples, *binned* (24 × 24 bins over
-#   the square plus one bin for everything outside; the data's bin masses exact, G's a histogram of 2
-#   048 samples): binning can only lower a JSD, but the histogram's noise raises this estimate (by its
-#   floor when G matches the data); W1, the cost of the optimal matching of 128 fakes with 128 real samples; both with a
-#   dashed **floor**, the same estimate for samples of the data itself; and the modes captured, with the
-#   previous section's rule (a quarter of a mode's share of the samples within 3 standard deviations of
-#   it), counted on the 256 drawn fakes.
+#   the drawn square [−3, 3]² plus one bin for everything outside; the data's bin masses exact, G's a
+#   histogram of 2 048 samples): binning can only lower a JSD, but the histogram's noise raises this
+#   estimate (by its floor when G matches the data); W1, the cost of the optimal matching of 128 fakes
+#   with 128 real samples; both with a dashed **floor**, the same estimate for samples of the data
+#   itself; and the modes captured, with the previous section's rule (a quarter of a mode's share of the
+#   samples within 3 standard deviations of it), counted on the 256 drawn fakes.
 #
 # **▶ play** runs `steps per frame` steps per drawn frame. Between frames the kernel is free: a cell you
 # run meanwhile runs between frames (the view waits for it). **step** plays exactly one step,
@@ -746,9 +749,9 @@ ring_explorer
 #    Switch `G loss` back and forth: the same networks are redrawn with the other loss's arrows. Before
 #    you do: for one fake, how do its two arrows compare in direction and in length? What happens to
 #    each where D rejects the fake confidently?
-# 2. **How many of the eight modes does each G loss keep?** Play the defaults (non-saturating) to step
-#    3000 and read the modes captured; reset with the saturating loss. Would another seed give the same
-#    answer?
+# 2. **How many of the eight modes does each G loss keep?** The previous section's run answered for one
+#    seed; does that answer hold for others? Play the defaults (non-saturating) to step 3000 and read
+#    the modes captured; reset with the saturating loss; then try another seed.
 # 3. **What do 5 D steps per G step change** on the ring? More modes or fewer? W1 lower or higher?
 # 4. **Two clusters** (`data`: two-clusters, far apart): will G end up with samples in both? Watch the
 #    grey lines and the fakes between the clusters.
@@ -760,38 +763,45 @@ live
 # %% [markdown]
 # <details><summary><b>Worked answers: the live game</b></summary>
 #
-# **1. The arrows.** For a fake `x` with discriminator logit `l(x)`, so `D(x) = σ(l(x))`, the
-# saturating loss's arrow is `−∇ₓ log(1 − D(x)) = D(x) ∇ₓ l(x)` and the non-saturating loss's is
-# `−∇ₓ(−log D(x)) = (1 − D(x)) ∇ₓ l(x)`. Both point the same way, uphill on D's logit (towards
-# where D rates samples as more real); only their lengths differ, in the ratio `D(x) : 1 − D(x)`.
+# **1. The arrows.** For a fake `x` with discriminator logit `l(x)`, so `D(x) = σ(l(x))`, the saturating
+# loss's arrow is `−∇ₓ log(1 − D(x)) = D(x) ∇ₓ l(x)` and the non-saturating loss's is `−∇ₓ(−log D(x)) =
+# (1 − D(x)) ∇ₓ l(x)`. Both point the same way, uphill on D's logit (towards where D rates samples as
+# more real); only their lengths differ, in the ratio `D(x) : 1 − D(x)` (the view draws them ×0.3 by
+# default and caps them at one unit, so at larger scales both arrows of a fake may look equally long).
 # Where D rejects a fake confidently (`D(x) → 0`) the saturating arrow shrinks to nothing while the
-# non-saturating one keeps its length: Q2.4, drawn sample by sample. This holds for every D and every
-# x, not only in the runs shown. Measured in this game: with both learning rates at 1e-2 and the
-# saturating loss, seeds 2–4 ended with the median drawn fake at D(x) < 0.001 and a median arrow
-# shorter than 0.001, the binned JSD at log 2 = 0.693: G had stopped moving. That is not a law either:
-# seeds 0 and 1 went through the same state earlier in the run (both medians below 0.001 at a
-# recorded step) and got out of it. Both arrows also vanish where D is flat (`∇ₓ l ≈ 0`), whatever D's
-# value. The two losses differ in how they *weight* the samples against each other, which is what makes
-# G's parameter updates differ (the cosines printed in the previous section).
+# non-saturating one keeps its length: Q2.4, drawn sample by sample. This holds for every D and every x,
+# not only in the runs shown; both arrows also vanish where D is flat (`∇ₓ l ≈ 0`), whatever D's value.
+# Measured in this game: with both learning rates at 1e-2 and the saturating loss, seeds 2–4 ended with
+# the median drawn fake at D(x) < 0.001, the median arrow shorter than 0.001 and the binned JSD at log 2
+# = 0.693: G's samples had left the data and D gave them no push back. (A median is not every fake: with
+# Adam even tiny gradients make steps of normal size, and in seed 3 the fakes still drifted, further
+# away: W1 went from 7.66 at step 1000 to 12.10 at step 3000.) In seeds 0 and 1 both medians also fell
+# below 0.001 at one recorded step, with the JSD not yet at log 2, and the game recovered. The two
+# losses differ in how they *weight* the samples against each other, which is what makes G's parameter
+# updates differ (the cosines printed in the previous section).
 #
 # **2. How many modes each loss keeps.** Measured, not from one run: five seeds of the defaults, 3000 G
 # steps each (`benchmarks/live2d_runs.py`, results in `benchmarks/results/live2d_runs.json`). Modes
 # captured at step 3000, seeds 0–4: non-saturating 5, 4, 4, 5, 6; saturating 7, 8, 8, 7, 8. In this game
-# the saturating loss kept seven or eight of the eight modes and the non-saturating one four to six; the
-# non-saturating loss put more of its samples within 3 standard deviations of some mode (mean share 0.79
-# against 0.66): it trades coverage for samples close to a mode, the direction of the previous section's
-# ring runs (the same networks and settings, now over five seeds). The binned JSD ranks them the same
-# way (0.193 against 0.135, floor at most 0.003). W1 does too (mean 0.61 against 0.29), but at 128
-# samples its floor is as large as 0.32: a W1 near the floor does not mean G matches the data, as the
-# JSD shows. The count is of one moment: while playing, it hops by a mode or so from frame to frame.
-# With other settings the ranking can change: with both learning rates at 1e-2 the non-saturating loss
-# captured 8, 7, 7, 6, 8 modes and the saturating one 4, 2, 0, 0, 0 (same seeds).
+# the saturating loss reached seven or eight of the eight modes by step 3000 and the non-saturating one
+# four to six; the non-saturating loss put more of its samples within 3 standard deviations of some mode
+# (mean share 0.79 against 0.66): it trades coverage for samples close to a mode, the direction of the
+# previous section's ring run (the same networks and settings, now over five seeds). The binned JSD
+# ranks them the same way (mean 0.193 against 0.135, floor at most 0.003). W1 does too (mean 0.61
+# against 0.29), but at 128 samples its floor is as large as 0.32: a W1 near the floor does not mean G
+# matches the data, as the JSD shows. A count is of one moment: the saturating runs were still gaining
+# modes at step 3000, and at step 500 the order was the other way round (non-saturating 6, 4, 5, 2, 5,
+# saturating 1, 1, 0, 1, 2). With other settings the ranking changes too: with both learning rates at
+# 1e-2 the non-saturating loss captured 8, 7, 7, 6, 8 modes at step 3000 and the saturating one 4, 2, 0,
+# 0, 0 (same seeds).
 #
 # **3. Five D steps per G step.** Non-saturating, seeds 0–4: 4, 1, 3, 1, 3 modes (against 5, 4, 4, 5, 6
 # with one D step), W1 mean 1.86 (against 0.61); saturating: 3, 2, 6, 4, 6 modes (against 7, 8, 8, 7,
 # 8). On the ring, five D steps per G step kept fewer modes, with either loss, while on the 1-D toy
-# above they removed most of the stall in most seeds. More D steps per G step is no universal remedy:
-# what it does depends on the problem, and is measured, not assumed.
+# above they brought the JSD most of the way to its floor in four of five seeds. More D steps per G step
+# is no universal remedy: what it does depends on the problem and on the other settings (on the ring D
+# already learns five times faster than G; in the 1-D toy both learn at the same rate), and is
+# measured, not assumed.
 #
 # **4. Two clusters.** Modes (of 2) captured at step 3000, seeds 0–4: 1, 2, 2, 2, 1. In three
 # seeds G reached both clusters, in two it stayed on one (W1 near 1.5 there: half the mass would have to
@@ -799,8 +809,8 @@ live
 # samples near a cluster: 0.76, 0.68, 0.71), and W1 stayed above its floor (0.40–0.78
 # against floors of at most 0.20). And it cannot put all its mass on the two clusters: a continuous G
 # maps the connected plane of `z` onto a connected set, so some mass, however little, lies on a bridge
-# between them (the grey lines show it stretched; at most 0.047 of the drawn fakes were near neither
-# cluster in those seeds).
+# between them (the grey lines show it stretched; in those seeds at most 0.047 of the drawn fakes
+# were more than 3 standard deviations from both centres, against e^(−4.5) ≈ 0.011 of the data itself).
 # </details>
 
 # %% [markdown]
