@@ -377,22 +377,20 @@ def _train(config: ToyConfig, grid: torch.Tensor) -> ToyRun:
     fixed_noise = torch.randn(config.n_snapshot, config.noise_dim, generator=noise_rng)
     run = ToyRun(config, g, d, grid)
     t0 = time.perf_counter()
-    for _ in range(config.d_warmup):  # D alone: G's first attempts are easy to reject
-        with torch.no_grad():
-            fake = g(torch.randn(config.batch_size, config.noise_dim, generator=rng))
-        d_loss = discriminator_loss(d(config.data.sample(config.batch_size, rng)), d(fake))
-        opt_d.zero_grad(set_to_none=True)
-        d_loss.backward()
-        opt_d.step()
-    run.snapshots.append(_snapshot(0, g, d, fixed_noise, grid))
-    for step in range(1, config.steps + 1):
-        for _ in range(config.d_steps - 1):  # the extra D updates, before the step's own
+    def d_alone(n: int) -> None:
+        """``n`` discriminator updates against the current G, each on fresh real points and fresh fakes."""
+        for _ in range(n):
             with torch.no_grad():
                 fake = g(torch.randn(config.batch_size, config.noise_dim, generator=rng))
             d_loss = discriminator_loss(d(config.data.sample(config.batch_size, rng)), d(fake))
             opt_d.zero_grad(set_to_none=True)
             d_loss.backward()
             opt_d.step()
+
+    d_alone(config.d_warmup)  # D alone: G's first attempts are easy to reject
+    run.snapshots.append(_snapshot(0, g, d, fixed_noise, grid))
+    for step in range(1, config.steps + 1):
+        d_alone(config.d_steps - 1)  # the extra D updates, before the step's own
         real = config.data.sample(config.batch_size, rng)
         z = torch.randn(config.batch_size, config.noise_dim, generator=rng)
         fake = g(z)
