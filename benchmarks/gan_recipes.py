@@ -125,7 +125,7 @@ def train(recipe: dict, data, seed: int, budget: float) -> tuple[torch.nn.Module
             if ema is not None:
                 ema.update_parameters(g)
             steps += 1
-            if not math.isfinite(float(d_loss)) or not math.isfinite(float(g_loss)):
+            if not math.isfinite(d_loss.item()) or not math.isfinite(g_loss.item()):
                 raise FloatingPointError(f"diverged at step {steps}")
             spent = time.perf_counter() - t0
             if spent >= budget:
@@ -182,7 +182,7 @@ def main() -> None:
                    "speckle_per_image": round(speckle(images), 3), "real_speckle_per_image": round(real_speckle, 3)}
         row.update({"seed": args.seed, "budget_seconds": args.budget, "n_samples": args.samples,
                     "levers": {k: list(v) if isinstance(v, tuple) else v for k, v in recipe.items()},
-                    "threads": args.threads, "precision": "float32", "dataset": "fashion-mnist", **stamp()})
+                    "threads": args.threads, "matmul_precision": "float32", "dataset": "fashion-mnist", **stamp()})
         with open(OUT, "a") as fh:  # one line per finished run: an interruption loses nothing done
             fh.write(json.dumps(row) + "\n")
             fh.flush()
