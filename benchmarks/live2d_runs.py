@@ -26,12 +26,13 @@ import argparse
 import json
 import statistics
 import time
+from dataclasses import asdict
 
 import torch
 from common import RESULTS, write_results  # also puts the repo root on sys.path
 
 from course_utils.toys.gan1d import ToyConfig, game_diagnostics, kde_floor, train_toy_gan
-from course_utils.toys.live2d import GameSettings, LiveGame, modes_captured
+from course_utils.toys.live2d import GameSettings, LiveGame
 
 NAME = "live2d_runs.json"
 PRESETS = {
@@ -54,17 +55,16 @@ def play(changes: dict, seed: int, steps: int, every: int) -> dict:
     t0, trace = time.perf_counter(), []
     while True:
         m = game.measure()
-        fake = game.frame()["fake"]
+        frame = game.frame()  # the drawn fakes, their arrows and the modes they cover
         with torch.no_grad():
-            d_fake = torch.sigmoid(game.discriminator(fake)).squeeze(-1)
-        arrows = game.loss_directions(fake).norm(dim=1)
-        modes = modes_captured(fake, game.settings.data)
+            d_fake = torch.sigmoid(game.discriminator(frame["fake"])).squeeze(-1)
+        arrows = frame["arrows"].norm(dim=1)
         trace.append({**m, "median_d_fake": float(d_fake.median()), "median_arrow": float(arrows.median()),
-                      "near": modes["near"], "shares": modes["shares"]})
+                      "near": frame["modes"]["near"], "shares": frame["modes"]["shares"]})
         if game.steps >= steps:
             break
         game.step(min(every, steps - game.steps))
-    return {"settings": {k: v for k, v in vars(game.settings).items()}, "floors": game.floors,
+    return {"settings": asdict(game.settings), "floors": game.floors,
             "seconds": round(time.perf_counter() - t0, 2), "trace": trace, "final": trace[-1]}
 
 

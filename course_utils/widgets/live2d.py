@@ -36,6 +36,7 @@ import traitlets
 
 from course_utils.toys.live2d import DATASETS, LOSSES, OPTIMIZERS, GameSettings, LiveGame
 from course_utils.widgets import static
+from course_utils.widgets.common import _spread
 
 _HERE = Path(__file__).resolve().parent
 _VIEW_JS = (_HERE / "live2d_view.js").read_text()
@@ -58,10 +59,8 @@ _CSS = """
 
 
 def _pick(rows: list[dict], n: int) -> list[dict]:
-    if len(rows) <= n:
-        return rows
-    idx = sorted({round(i * (len(rows) - 1) / (n - 1)) for i in range(n)})
-    return [rows[i] for i in idx]
+    """At most ``n`` of ``rows``, evenly spread, the first and the last kept."""
+    return [rows[i] for i in _spread(len(rows), n, len(rows) - 1)] if rows else rows
 
 
 def _columns(rows: list[dict], keys: tuple[str, ...], digits: int | None = None) -> dict:
@@ -143,7 +142,6 @@ class LiveGANView(anywidget.AnyWidget):
         super().__init__(options=options, steps_per_frame=int(steps_per_frame),
                          **{name: getattr(s, name) for name in _CONTROLS})
         self.replay, self.replay_steps = replay, replay_steps
-        self.frames_sent = 0
         self.observe(self._on_control, names=list(_CONTROLS))
         self.on_msg(self._on_message)
 
@@ -196,7 +194,6 @@ class LiveGANView(anywidget.AnyWidget):
         content, buffers = encode_frame(self.game)
         content["reply"] = reply
         self.send(content, buffers)
-        self.frames_sent += 1
         return content
 
     # -- outside a kernel: the replay

@@ -189,7 +189,7 @@ function live2dView(root) {
     });
   }
 
-  return { draw: draw, box: box, frames: function () { return frames; } };
+  return { draw: draw };
 }
 
 // A labelled control.
