@@ -26,6 +26,20 @@ def test_config_defaults_are_the_assignments():
         GANConfig(latent_dim=0)
 
 
+def test_moving_average_setting():
+    assert GANConfig().ema_decay is None  # the assignment samples from the trained generator
+    # absent from the record unless set: runs without it keep their records and cache keys
+    assert sorted(GANConfig().to_dict()) == sorted(
+        ["latent_dim", "generator_hidden", "discriminator_hidden", "negative_slope", "lr", "betas", "batch_size",
+         "epochs", "seed", "generator_loss", "train_size", "sample_epochs", "n_samples", "precision"])
+    c = GANConfig(ema_decay=0.999)
+    assert c.to_dict()["ema_decay"] == 0.999 and GANConfig.from_dict(c.to_dict()) == c
+    assert GANConfig(ema_decay=0.0).ema_decay == 0.0
+    for bad in (1.0, -0.1, float("nan"), 1.5):
+        with pytest.raises(ValueError, match=r"GANConfig.ema_decay must be None .* in \[0, 1\)"):
+            GANConfig(ema_decay=bad)
+
+
 def test_architecture():
     g, d = build_gan(GANConfig())
     assert layer_types(g) == ["Linear", "LeakyReLU",

@@ -91,6 +91,61 @@ def test_determinism_under_a_seed(fashion):
     assert gan_cache_files() == []  # use_cache=False writes nothing
 
 
+SMALL = GANConfig(epochs=2, batch_size=32, latent_dim=16, generator_hidden=(32, 64), discriminator_hidden=(64,),
+                  sample_epochs=(0, 1, 2), n_samples=6)
+
+
+def test_moving_average_of_the_generator(monkeypatch):
+    """With ``ema_decay`` the returned generator is the exponential moving average of G's weights and
+    BatchNorm buffers after every G step, the sample grids come from it, and training itself is unchanged."""
+    import dataclasses
+
+    import course_utils.gan.train as gt
+
+    data = random_data()
+    trace = []  # G's state after every step of the ema_decay=0.9 run
+    real_make_step = gt.make_step
+
+    def recording_make_step(generator, *args, **kwargs):
+        step = real_make_step(generator, *args, **kwargs)
+
+        def recorded(real):
+            out = step(real)
+            trace.append({k: v.detach().clone() for k, v in generator.state_dict().items()})
+            return out
+        return recorded
+
+    g_plain, d_plain, h_plain = train_gan(SMALL, data, use_cache=False, progress=False)
+    g_zero, d_zero, _ = train_gan(dataclasses.replace(SMALL, ema_decay=0.0), data, use_cache=False,
+                                  progress=False)
+    monkeypatch.setattr(gt, "make_step", recording_make_step)
+    g_avg, d_avg, h_avg = train_gan(dataclasses.replace(SMALL, ema_decay=0.9), data, use_cache=False,
+                                    progress=False)
+    monkeypatch.undo()
+    strip = lambda h: [{k: v for k, v in e.items() if k != "seconds"} for e in h.epochs]  # noqa: E731
+    assert strip(h_avg) == strip(h_plain)  # the same game: losses, D(x), D(G(z)) of every epoch
+    for d in (d_zero, d_avg):
+        assert all(torch.equal(a, b) for a, b in zip(d.state_dict().values(), d_plain.state_dict().values(),
+                                                     strict=True))
+    # decay 0: the average is the last generator
+    assert all(torch.equal(a, b) for a, b in zip(g_zero.state_dict().values(), g_plain.state_dict().values(),
+                                                 strict=True))
+    # decay 0.9: avg_1 = G_1, avg_t = 0.9 avg_(t-1) + 0.1 G_t, for weights and float buffers alike
+    assert len(trace) == 2 * (len(data.train) // 32)
+    expected = dict(trace[0])
+    for state in trace[1:]:
+        expected = {k: 0.9 * expected[k] + 0.1 * v if v.is_floating_point() else v for k, v in state.items()}
+    got = g_avg.state_dict()
+    for k, v in expected.items():
+        if v.is_floating_point():
+            torch.testing.assert_close(got[k], v, rtol=1e-5, atol=1e-6)
+    last = trace[-1]["net.0.weight"]
+    assert (got["net.0.weight"] - last).abs().max() > 1e-3  # the average is not the last generator
+    # the grids are the averaged generator's; the one before training is the initial one
+    assert torch.equal(h_avg.samples[2], sample(g_avg, h_avg.noise))
+    assert torch.equal(h_avg.samples[0], h_plain.samples[0])
+
+
 def test_saturating_loss_is_a_choice():
     data = random_data()
     _, _, h_ns = train_gan(GANConfig(epochs=1, batch_size=32), data, use_cache=False, progress=False)

@@ -87,14 +87,16 @@ def test_vae_resumes_after_an_interruption_and_ends_as_an_uninterrupted_run(caps
     assert same_state(full, loaded)
 
 
-def test_gan_resumes_after_an_interruption_and_ends_as_an_uninterrupted_run(capsys):
+@pytest.mark.parametrize("ema_decay", [None, 0.9])  # with a moving average of G, it resumes too
+def test_gan_resumes_after_an_interruption_and_ends_as_an_uninterrupted_run(capsys, ema_decay):
     data = random_data()
-    key = gt.gan_cache_key(GAN_CFG, data)
-    g_full, d_full, h_full = gt.train_gan(GAN_CFG, data, use_cache=False, progress=False)
-    _, _, h_cut = gt.train_gan(GAN_CFG, data, hooks=[stop_after(1)], progress=False)
+    cfg = dataclasses.replace(GAN_CFG, ema_decay=ema_decay)
+    key = gt.gan_cache_key(cfg, data)
+    g_full, d_full, h_full = gt.train_gan(cfg, data, use_cache=False, progress=False)
+    _, _, h_cut = gt.train_gan(cfg, data, hooks=[stop_after(1)], progress=False)
     assert h_cut.interrupted and cache_files() == [checkpoints.partial_checkpoint_path(key).name]
     capsys.readouterr()
-    g, d, h = gt.train_gan(GAN_CFG, data, progress=True)
+    g, d, h = gt.train_gan(cfg, data, progress=True)
     assert "resuming from epoch 1" in capsys.readouterr().err
     assert same_state(g_full, g) and same_state(d_full, d)  # BatchNorm statistics included
     assert same_numbers(h_full, h) and same_samples(h_full, h)

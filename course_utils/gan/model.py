@@ -56,6 +56,12 @@ class GANConfig:
             ``"bfloat16"`` or ``"auto"`` (bfloat16 where the hardware has it, see
             :func:`course_utils.core.runtime.training_precision`); weights, losses and
             sampling are float32 either way.
+        ema_decay: None (the assignment's: sample from the trained generator) or a decay in [0, 1): then
+            training also keeps an exponential moving average of the generator's weights and BatchNorm
+            statistics, ``avg <- decay * avg + (1 - decay) * current`` after every generator step (an average
+            over the last ~``1 / (1 - decay)`` steps), and :func:`~course_utils.gan.train.train_gan` returns
+            *that* generator; the networks and their training are unchanged. 0.999 is the course's recipe
+            (:func:`course_utils.course.runs.gan_config`; measured in ``benchmarks/gan_recipes.py``).
     """
 
     latent_dim: int = 100
@@ -72,11 +78,15 @@ class GANConfig:
     sample_epochs: tuple[int, ...] | None = None
     n_samples: int = 25
     precision: str = "auto"
+    ema_decay: float | None = None
 
     def __post_init__(self):
         for name in ("latent_dim", "batch_size", "n_samples"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"GANConfig.{name} must be >= 1, got {getattr(self, name)}")
+        if self.ema_decay is not None and not 0 <= self.ema_decay < 1:  # also false for NaN
+            raise ValueError(f"GANConfig.ema_decay must be None (no average) or in [0, 1), e.g. 0.999, "
+                             f"got {self.ema_decay}")
         if self.epochs < 0:
             raise ValueError(f"GANConfig.epochs must be >= 0, got {self.epochs}")
         if not self.lr > 0:
@@ -110,6 +120,8 @@ class GANConfig:
         d = asdict(self)
         for key in ("generator_hidden", "discriminator_hidden", "betas", "sample_epochs"):
             d[key] = list(d[key]) if d[key] is not None else None
+        if d["ema_decay"] is None:  # absent unless set: the records (and cache keys) of runs without it stay
+            del d["ema_decay"]
         return d
 
     @classmethod

@@ -212,6 +212,29 @@ def make_step(generator: Generator, discriminator: Discriminator, opt_g: torch.o
     return step
 
 
+def averaged_generator(generator: Generator, decay: float) -> torch.optim.swa_utils.AveragedModel:
+    """An exponential moving average of ``generator``'s weights *and* BatchNorm buffers
+    (``torch.optim.swa_utils.AveragedModel``): call ``.update_parameters(generator)`` after each generator
+    step; ``.module`` is the averaged generator (its first update copies the weights)."""
+    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+    return AveragedModel(generator, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
+
+
+def with_average(step: Callable[[torch.Tensor], dict], generator: Generator,
+                 average: torch.optim.swa_utils.AveragedModel | None) -> Callable[[torch.Tensor], dict]:
+    """``step``, followed by an update of the moving average ``average`` of ``generator`` (None: ``step``)."""
+    if average is None:
+        return step
+
+    def averaged_step(real: torch.Tensor) -> dict:
+        out = step(real)
+        average.update_parameters(generator)
+        return out
+
+    return averaged_step
+
+
 def make_optimizers(generator: Generator, discriminator: Discriminator,
                     config: GANConfig) -> tuple[torch.optim.Adam, torch.optim.Adam]:
     """Adam for each network with the config's learning rate and betas: ``(opt_g, opt_d)``.
@@ -274,7 +297,10 @@ def train_gan(config: GANConfig, data, hooks: Iterable[Hook] = (), max_seconds: 
     Returns:
         ``(generator, discriminator, history)``; ``history`` is a :class:`GANHistory`
         with per-epoch losses, mean D(x) and D(G(z)), and the sample grids kept at
-        ``config.snapshot_epochs`` for fixed noise. Both networks are returned in eval mode.
+        ``config.snapshot_epochs`` for fixed noise. Both networks are returned in eval mode. With
+        ``config.ema_decay`` set, ``generator`` holds the moving average of the trained generator's weights
+        (:func:`averaged_generator`), which also made the sample grids; the discriminator is the one trained
+        against the (non-averaged) generator.
 
     Ctrl-C stops after the current step and returns the networks as they are (not
     cached). At the end of every epoch a resumable checkpoint is written beside the
@@ -298,6 +324,9 @@ def train_gan(config: GANConfig, data, hooks: Iterable[Hook] = (), max_seconds: 
     generator.to(device)
     discriminator.to(device)
     bank = checkpoints.SampleBank(len(config.snapshot_epochs), config.n_samples, config.latent_dim)
+    # with config.ema_decay: the moving average of G is what is sampled, kept and returned
+    average = averaged_generator(generator, config.ema_decay) if config.ema_decay is not None else None
+    sampler = average.module if average is not None else generator
     history = GANHistory()
     key = gan_cache_key(config, data, device)
 
@@ -312,18 +341,21 @@ def train_gan(config: GANConfig, data, hooks: Iterable[Hook] = (), max_seconds: 
         batches = Batches(train.stored, transform=lambda x: to_signed(train.convert(x).float()),
                           batch_size=config.batch_size, shuffle=True,
                           drop_last=True, seed=config.seed, device=device)
+        modules = {"generator": generator, "discriminator": discriminator}
+        if average is not None:
+            modules["generator_average"] = average  # its weights, buffers and count: a resumed run averages on
         state = checkpoints.RunState(checkpoints.partial_checkpoint_path(key) if use_cache else None,
-                                     modules={"generator": generator, "discriminator": discriminator},
+                                     modules=modules,
                                      optimizers={"generator": opt_g, "discriminator": opt_d},
                                      generators={"batches": batches.generator, "noise": noise_rng},
                                      history=history, verbose=progress)
         resumed = state.resume()
-        snap = SampleSnapshots(generator, history.noise, config.snapshot_epochs, samples=history.samples)
+        snap = SampleSnapshots(sampler, history.noise, config.snapshot_epochs, samples=history.samples)
         if not resumed and 0 in snap.epochs:
             snap(0, history)
             state.mark()  # epoch 0, with its sample grid
-        step = make_step(generator, discriminator, opt_g, opt_d, config.generator_loss, noise_rng,
-                         precision=config.precision)
+        step = with_average(make_step(generator, discriminator, opt_g, opt_d, config.generator_loss, noise_rng,
+                                      precision=config.precision), generator, average)
         generator.train()
         discriminator.train()
         try:
@@ -337,6 +369,8 @@ def train_gan(config: GANConfig, data, hooks: Iterable[Hook] = (), max_seconds: 
             discriminator.eval()
             error.generator, error.discriminator = generator, discriminator
             raise error from None
+        if average is not None:  # what is returned and stored: the averaged generator
+            generator.load_state_dict(average.module.state_dict())
         complete = not history.interrupted and len(history) == config.epochs
         if complete:
             bank.noise.copy_(history.noise)

@@ -37,6 +37,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--generator-loss", choices=["non-saturating", "saturating"],
                         default=DEFAULTS.generator_loss)
     parser.add_argument("--latent-dim", type=int, default=DEFAULTS.latent_dim)
+    parser.add_argument("--ema-decay", type=float, default=None,
+                        help="sample from a moving average of G's weights with this decay per step, e.g. 0.999 "
+                             "(the course's notebooks do); default: the assignment's last G")
     parser.add_argument("--train-size", type=int, default=None, help="use only this many training images")
     parser.add_argument("--max-seconds", type=float, default=None, help="time budget for training")
     parser.add_argument("--eval-samples", type=int, default=10_000,
@@ -65,7 +68,8 @@ def run(args) -> int:
     try:
         data = load_data(args.dataset, pixels="gray")
         config = GANConfig(epochs=args.epochs, seed=args.seed, lr=args.lr, generator_loss=args.generator_loss,
-                           latent_dim=args.latent_dim, train_size=args.train_size, precision=args.precision)
+                           latent_dim=args.latent_dim, train_size=args.train_size, precision=args.precision,
+                           ema_decay=args.ema_decay)
     except (DataError, ValueError) as exc:
         print(f"error: {exc}")
         return 2
