@@ -256,3 +256,25 @@ def test_the_classifiers_fast_evaluation_pooling_gives_max_pool2ds_numbers():
     y = x.clone().requires_grad_()
     MaxPool2x2()(y).nan_to_num().sum().backward()  # training: max_pool2d itself, one gradient per window
     assert y.grad.sum() == expected.numel() - 1
+
+
+def test_near_copies_counts_a_copiers_share_wherever_its_originals_are(fashion, classifier):
+    """Copies of training images drawn from the *whole* training set are found, in the share copied; held-out
+    images come out near the chosen quantile."""
+    g = torch.Generator().manual_seed(0)
+    n = 400
+    originals = fashion.train.images[torch.randint(0, len(fashion.train), (n,), generator=g)]
+    copier = (originals + 0.01 * torch.randn(n, 784, generator=g)).clamp(0, 1)
+    held_out = fashion.test.images[:n]  # not the validation images that set the threshold
+    partial = torch.cat([copier[: n * 3 // 10], held_out[n * 3 // 10:]])  # copies 30% of the time
+    result = {name: E.near_copies(x, fashion, classifier, n_reference=500)
+              for name, x in (("copier", copier), ("held_out", held_out), ("partial", partial))}
+    for space in ("pixel", "feature"):
+        assert result["copier"][space]["fraction"] > 0.95, space
+        assert result["held_out"][space]["fraction"] < 0.05, space
+        assert 0.25 < result["partial"][space]["fraction"] < 0.4, space
+    # a copier's median sits far below held-out images' (a 30% copier's only somewhat: the fraction says how many)
+    assert result["copier"]["pixel"]["median"] < 0.2 * result["held_out"]["pixel"]["median"]
+    assert result["held_out"]["pixel"]["reference_median"] == result["copier"]["pixel"]["reference_median"]
+    with pytest.raises(ValueError, match="quantile must be in"):
+        E.near_copies(held_out, fashion, classifier, quantile=1.0)

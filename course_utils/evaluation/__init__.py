@@ -7,7 +7,8 @@ What lives here:
 - :mod:`~course_utils.evaluation.precision_recall` improved precision/recall (k-NN radii), nearest neighbours,
   all-pairs distances in chunks of at most :data:`CHUNK_BYTES`
 - :mod:`~course_utils.evaluation.sample_size` FD against 1/n and its extrapolation FD_inf (Chong & Forsyth 2020)
-- :mod:`~course_utils.evaluation.quality`    :func:`sample_quality`: FD, floor at the same n, precision/recall, classes
+- :mod:`~course_utils.evaluation.quality`    :func:`sample_quality`: FD, floor at the same n, precision/recall, classes;
+  :func:`isolated_pixels` (speckle)
 - :mod:`~course_utils.evaluation.comparison` notebook 08's comparison of the VAE with the GAN and its figures
 
 What does not: training the generative models (:mod:`course_utils.vae`,
@@ -29,6 +30,7 @@ from course_utils.evaluation.comparison import (
     coverage_figure,
     gradient_through_rounding,
     model_samples,
+    near_copies,
     neighbours_figure,
     per_image_elbo,
     score_models,
@@ -50,6 +52,7 @@ from course_utils.evaluation.quality import (
     class_distance,
     class_histogram,
     corrupt,
+    isolated_pixels,
     matched_floor,
     real_floor,
     reference_features,
@@ -75,10 +78,12 @@ __all__ = [
     "frechet_distance_gaussians",
     "gaussian_stats",
     "gradient_through_rounding",
+    "isolated_pixels",
     "knn_radii",
     "manifold_fraction",
     "matched_floor",
     "model_samples",
+    "near_copies",
     "nearest_neighbours",
     "neighbours_figure",
     "pair_chunks",

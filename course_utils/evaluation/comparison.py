@@ -179,6 +179,29 @@ def training_neighbours(images01: torch.Tensor, data, classifier, n: int = 1) ->
                                           n)}
 
 
+def near_copies(images01: torch.Tensor, data, classifier, quantile: float = 0.01, n_reference: int = 1000) -> dict:
+    """How many images sit closer to a training image than almost any held-out real image does: a copy test.
+
+    Held-out real images (the first ``n_reference`` validation images, trained on by nothing) set the scale:
+    ``threshold`` is the ``quantile`` of their distances to the nearest of *all* training images. An image below
+    it is a near-copy candidate. Held-out images give ``quantile`` by construction; a generator that copies
+    training images gives about the share it copies (an exact copy is at distance 0), however its copies are
+    spread over the training set -- a count the median distance does not give. Returns, per space (``"pixel"``, ``"feature"``): ``fraction`` (of ``images01`` below the
+    threshold), ``threshold``, ``median`` (of ``images01``'s distances) and ``reference_median``.
+    """
+    if not 0 < quantile < 1:
+        raise ValueError(f"quantile must be in (0, 1), e.g. 0.01, got {quantile}")
+    reference = data.val.subset(n_reference).images  # converts only these images, not the whole split
+    mine, held_out = training_neighbours(images01, data, classifier), training_neighbours(reference, data, classifier)
+    out = {}
+    for space in ("pixel", "feature"):
+        d, d_ref = mine[space][0][:, 0], held_out[space][0][:, 0]
+        threshold = float(torch.quantile(d_ref.double(), quantile))
+        out[space] = {"fraction": float((d < threshold).double().mean()), "threshold": threshold,
+                      "median": float(d.median()), "reference_median": float(d_ref.median())}
+    return out
+
+
 def neighbours_figure(images01: torch.Tensor, data, classifier, n: int = 8, title: str = "samples"):
     """Row 1: ``n`` images; row 2: the nearest training image of each in pixels; row 3: in classifier features."""
     images01 = images01[:n]
