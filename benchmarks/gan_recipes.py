@@ -26,6 +26,9 @@ loses nothing. Run it alone on the machine: the budget is wall-clock training ti
 
     python benchmarks/gan_recipes.py --list
     python benchmarks/gan_recipes.py --recipes baseline ema ttur --budget 180
+    python benchmarks/gan_recipes.py --summary     # gan_recipes.json: mean/min/max over seeds per recipe
+
+``benchmarks/results/gan_recipes.json`` summarises the lines (after every run, or with ``--summary``).
 """
 from __future__ import annotations
 
@@ -37,9 +40,10 @@ import time
 
 import torch
 import torch.nn.functional as F
-from common import RESULTS, stamp  # also puts the repo root on sys.path
+from common import RESULTS, stamp, write_results  # also puts the repo root on sys.path
 
 from course_utils.core.batches import Batches
+from course_utils.evaluation.quality import isolated_pixels
 from course_utils.gan.losses import generator_loss
 from course_utils.gan.model import GANConfig, build_gan, to_signed, to_unit
 
@@ -62,15 +66,18 @@ RECIPES = {
 }
 
 
+def describe(changes: dict) -> str:
+    """A recipe's levers in words, for the table notebook 07 prints (empty: the assignment's recipe)."""
+    words = {"ema": lambda v: f"average of G ({v})", "lr_d": lambda v: f"lr D {v:g}", "lr_g": lambda v: f"lr G {v:g}",
+             "batch": lambda v: f"batch {v}", "smooth": lambda v: f"real label {1 - v:g}",
+             "sn": lambda v: "spectral norm in D", "d_steps": lambda v: f"{v} D steps per G step",
+             "betas": lambda v: f"Adam betas ({v[0]:g}, {v[1]:g})"}
+    return " + ".join(words[k](v) for k, v in changes.items()) or "the assignment's"
+
+
 def speckle(images01: torch.Tensor, threshold: float = 0.5) -> float:
-    """Isolated bright pixels per image: above ``threshold`` with all 8 neighbours below it (images (N, 784))."""
-    total, n = 0, 0
-    for x in images01.reshape(-1, 784).float().split(1000):
-        patches = F.unfold(F.pad(x.reshape(-1, 1, 28, 28), (1, 1, 1, 1)), 3)  # (B, 9, 784); index 4 is the centre
-        neighbours = torch.cat([patches[:, :4], patches[:, 5:]], dim=1).amax(dim=1)
-        total += int(((x > threshold) & (neighbours < threshold)).sum())
-        n += len(x)
-    return total / max(n, 1)
+    """Isolated bright pixels per image (:func:`course_utils.evaluation.isolated_pixels`)."""
+    return isolated_pixels(images01, threshold)
 
 
 def train(recipe: dict, data, seed: int, budget: float) -> tuple[torch.nn.Module, dict]:
@@ -136,6 +143,42 @@ def train(recipe: dict, data, seed: int, budget: float) -> tuple[torch.nn.Module
                      "last_d_loss": round(float(d_loss), 4), "last_g_loss": round(float(g_loss), 4)}
 
 
+def summarize(rows: list[dict]) -> list[dict]:
+    """One row per (recipe, budget, samples): the seeds run and the mean, min and max of each score over them
+    (a score missing from a line -- the two lines written before a fix have no precision -- is averaged over
+    the lines that have it, and its count is given)."""
+    groups: dict[tuple, list[dict]] = {}
+    for row in rows:
+        if "error" not in row:
+            groups.setdefault((row["recipe"], row["budget_seconds"], row["n_samples"]), []).append(row)
+    table = []
+    for (recipe, budget, n), runs in groups.items():
+        entry = {"recipe": recipe, "label": describe(RECIPES.get(recipe, {})), "levers": runs[0]["levers"],
+                 "budget_seconds": budget, "n_samples": n, "seeds": sorted(r["seed"] for r in runs)}
+        for key in ("fd", "precision", "recall", "speckle_per_image", "g_steps"):
+            values = [r[key] for r in runs if key in r]
+            if values:
+                entry[key] = {"mean": round(sum(values) / len(values), 4), "min": min(values), "max": max(values),
+                              "n": len(values)}
+        entry["real_speckle_per_image"] = runs[0]["real_speckle_per_image"]
+        table.append(entry)
+    return sorted(table, key=lambda e: (e["budget_seconds"], e["n_samples"], e["fd"]["mean"]))
+
+
+def write_summary() -> None:
+    """``gan_recipes.json``: :func:`summarize` of every line in ``gan_recipes.jsonl`` (what notebook 07 prints)."""
+    rows = [json.loads(line) for line in OUT.read_text().splitlines() if line.strip()]
+    machines = sorted({r["machine"] for r in rows})
+    write_results("gan_recipes.json", {
+        "recipes": summarize(rows), "dataset": "fashion-mnist", "runs_file": OUT.name, "machines": machines,
+        "dates": [min(r["date"] for r in rows), max(r["date"] for r in rows)],
+        "notes": ["Each line of runs_file: one recipe, one seed, a fixed budget of training seconds (float32 matrix "
+                  "products, the machine otherwise idle), this script's own loop from the course's pieces.",
+                  "fd, precision, recall: n_samples samples against the 10 000 test images in the course "
+                  "classifier's features; speckle_per_image: isolated bright pixels per image "
+                  "(course_utils.evaluation.isolated_pixels), real test images: real_speckle_per_image."]})
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--recipes", nargs="+", default=list(RECIPES), choices=sorted(RECIPES))
@@ -144,7 +187,11 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=5000)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--list", action="store_true")
+    parser.add_argument("--summary", action="store_true", help="only rewrite gan_recipes.json from the lines")
     args = parser.parse_args()
+    if args.summary:
+        write_summary()
+        return
     if args.list:
         for name, changes in RECIPES.items():
             print(f"{name:14s} {changes}")
@@ -190,6 +237,7 @@ def main() -> None:
         print(json.dumps({k: row.get(k) for k in ("recipe", "fd", "precision", "recall", "speckle_per_image",
                                                   "real_speckle_per_image", "g_steps", "train_seconds", "error")}),
               flush=True)
+    write_summary()
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
-"""benchmarks/gan_recipes.py (issue 24's screening): its speckle measure counts isolated bright pixels, and every
-recipe changes only known levers."""
+"""benchmarks/gan_recipes.py (issue 24's screening): its speckle measure counts isolated bright pixels, its summary
+averages over seeds, and every recipe changes only known levers."""
 from __future__ import annotations
 
 import sys
@@ -20,6 +20,32 @@ def test_speckle_counts_bright_pixels_with_no_bright_neighbour():
     assert gan_recipes.speckle(x) == 3 / 4
     assert gan_recipes.speckle(torch.ones(3, 784)) == 0.0  # a bright blob has no isolated pixel
     assert gan_recipes.speckle(torch.zeros(3, 784)) == 0.0
+
+
+def test_the_course_measure_is_the_screens():
+    from course_utils.evaluation import isolated_pixels
+
+    x = torch.rand(50, 784, generator=torch.Generator().manual_seed(0)) ** 4
+    assert gan_recipes.speckle(x) == isolated_pixels(x) > 0
+    assert isolated_pixels(x.reshape(50, 28, 28)) == isolated_pixels(x)  # either image shape
+    assert isolated_pixels(x, threshold=0.99) < isolated_pixels(x)
+
+
+def test_summary_averages_each_score_over_the_seeds_it_has():
+    base = {"budget_seconds": 180.0, "n_samples": 5000, "levers": {}, "real_speckle_per_image": 0.75}
+    rows = [{**base, "recipe": "ema", "seed": 0, "fd": 100.0, "recall": 0.1, "speckle_per_image": 1.0, "g_steps": 10},
+            {**base, "recipe": "ema", "seed": 1, "fd": 120.0, "precision": 0.9, "recall": 0.2,
+             "speckle_per_image": 0.8, "g_steps": 12},
+            {**base, "recipe": "baseline", "seed": 0, "fd": 200.0, "precision": 0.7, "recall": 0.0,
+             "speckle_per_image": 2.5, "g_steps": 14},
+            {"recipe": "sn", "error": "diverged at step 3", "seed": 0}]
+    table = gan_recipes.summarize(rows)
+    assert [e["recipe"] for e in table] == ["ema", "baseline"]  # best FD first; the failed run is left out
+    ema = table[0]
+    assert ema["seeds"] == [0, 1] and ema["fd"] == {"mean": 110.0, "min": 100.0, "max": 120.0, "n": 2}
+    assert ema["precision"] == {"mean": 0.9, "min": 0.9, "max": 0.9, "n": 1}  # only the line that has it
+    assert ema["label"] == "average of G (0.999)" and table[1]["label"] == "the assignment's"
+    assert gan_recipes.describe(gan_recipes.RECIPES["ema-ttur"]) == "average of G (0.999) + lr D 0.0004 + lr G 0.0001"
 
 
 def test_every_recipe_changes_only_known_levers():
