@@ -186,8 +186,9 @@ def near_copies(images01: torch.Tensor, data, classifier, quantile: float = 0.01
     ``threshold`` is the ``quantile`` of their distances to the nearest of *all* training images. An image below
     it is a near-copy candidate. Held-out images give ``quantile`` by construction; a generator that copies
     training images gives about the share it copies (an exact copy is at distance 0), however its copies are
-    spread over the training set -- a count the median distance does not give. Returns, per space (``"pixel"``, ``"feature"``): ``fraction`` (of ``images01`` below the
-    threshold), ``threshold``, ``median`` (of ``images01``'s distances) and ``reference_median``.
+    spread over the training set -- a count the median distance does not give. Returns, per space
+    (``"pixel"``, ``"feature"``): ``fraction`` (of ``images01`` below the threshold), ``threshold``,
+    ``median`` (of ``images01``'s distances) and ``reference_median``.
     """
     if not 0 < quantile < 1:
         raise ValueError(f"quantile must be in (0, 1), e.g. 0.01, got {quantile}")
