@@ -24,6 +24,7 @@ summary (mean and standard deviation over the seeds present) is recomputed each 
     python benchmarks/seeds.py                    # both models, seeds 0 1 2 (~35 min on 2 cores)
     python benchmarks/seeds.py --models gan       # the GAN only; the VAE rows are kept
     python benchmarks/seeds.py --no-cache         # retrain even models found in the cache
+    python benchmarks/seeds.py --no-reference-models   # seed 0 trained here too (its time on this machine)
     python benchmarks/seeds.py --quick --output seeds_quick.json   # quick-mode models: a smoke test
 """
 from __future__ import annotations
@@ -48,15 +49,17 @@ def _quick(flag: bool) -> None:
 
 def memorisation(images01, data, classifier, n: int = 1000) -> dict:
     """Median distance of ``n`` images to their nearest training image, in pixels and in classifier features."""
-    from course_utils.evaluation import training_neighbours
+    from course_utils.evaluation import near_copies, training_neighbours
 
     nb = training_neighbours(images01[:n], data, classifier)
+    copies = near_copies(images01[:n], data, classifier)
     return {"nn_pixel_median": round(float(nb["pixel"][0][:, 0].median()), 4),
-            "nn_feature_median": round(float(nb["feature"][0][:, 0].median()), 4), "nn_n": n}
+            "nn_feature_median": round(float(nb["feature"][0][:, 0].median()), 4), "nn_n": n,
+            "near_copies": {space: {k: round(v, 4) for k, v in d.items()} for space, d in copies.items()}}
 
 
 def score(images01, data, classifier) -> dict:
-    from course_utils.evaluation import fd_against_n, reference_features, sample_quality
+    from course_utils.evaluation import fd_against_n, isolated_pixels, reference_features, sample_quality
 
     q = sample_quality(images01, data, classifier)
     curve = fd_against_n(classifier.features(images01), reference_features(classifier, data), seed=0)
@@ -64,13 +67,21 @@ def score(images01, data, classifier) -> dict:
         "fd": round(q["fd"], 3), "fd_real_floor": round(q["fd_real_floor"], 3), "n_samples": q["n_samples"],
         "precision": round(q["precision"], 4), "recall": round(q["recall"], 4), "k": q["k"],
         "class_tv": round(q["class_tv"], 4), "class_histogram": q["class_histogram"],
-        "classes_covered": q["classes_covered"],
+        "classes_covered": q["classes_covered"], "speckle_per_image": round(isolated_pixels(images01), 3),
         "fd_vs_n": {"n": curve["n"], "fd_mean": [round(v, 3) for v in curve["fd_mean"]],
                     "fd_sd": [round(v, 3) for v in curve["fd_sd"]], "draws": curve["draws"],
                     "fd_inf": round(curve["fd_inf"], 3), "slope": round(curve["slope"], 1),
                     "max_residual": round(curve["max_residual"], 3)},
         **memorisation(images01, data, classifier),
     }
+
+
+def training_precision(precision: str) -> str:
+    """What the run's matrix products computed in on this machine (``"auto"`` resolved; also with a model from the
+    cache, whose key holds the precision)."""
+    from course_utils.core.runtime import training_precision as resolve
+
+    return resolve(precision)
 
 
 def run_vae(seed: int, data_gray, classifier, use_cache: bool, iw_k: int, iw_images: int) -> dict:
@@ -84,7 +95,7 @@ def run_vae(seed: int, data_gray, classifier, use_cache: bool, iw_k: int, iw_ima
     data = vae_data(load_data(data_gray.name, pixels="dynamic", verbose=False))
     vae, history = train_vae(config, data, use_cache=use_cache, progress=False)
     row = {"model": "vae", "seed": seed, "train_seconds": round(history.seconds, 1), "epochs": len(history),
-           "config": config.to_dict()}
+           "config": config.to_dict(), "matmul_precision": training_precision(config.precision)}
     row.update(score(vae_samples(vae, n_eval()), data_gray, classifier))
     full = evaluate_vae(vae, data.test, binarize=data.binarize, iw_k=0, progress=False)
     iw = evaluate_vae(vae, data.test, binarize=data.binarize, iw_k=iw_k, n_images=iw_images, progress=False)
@@ -101,7 +112,7 @@ def run_gan(seed: int, data_gray, classifier, use_cache: bool) -> dict:
     config = dataclasses.replace(gan_config(), seed=seed)
     generator, _, history = train_gan(config, data_gray, use_cache=use_cache, progress=False)
     row = {"model": "gan", "seed": seed, "train_seconds": round(history.seconds, 1), "epochs": len(history),
-           "config": config.to_dict()}
+           "config": config.to_dict(), "matmul_precision": training_precision(config.precision)}
     row.update(score(gan_samples(generator, n_eval()), data_gray, classifier))
     return row
 
@@ -119,11 +130,12 @@ def summarise(rows: list[dict]) -> dict:
         mine = sorted((r for r in rows if r["model"] == model), key=lambda r: r["seed"])
         if not mine:
             continue
-        keys = ["fd", "fd_real_floor", "precision", "recall", "class_tv", "nn_pixel_median", "nn_feature_median"]
+        keys = ["fd", "fd_real_floor", "precision", "recall", "class_tv", "nn_pixel_median", "nn_feature_median",
+                "speckle_per_image", "train_seconds"]
         if model == "vae":
             keys += ["test_elbo", "test_iw_ll"]
         out[model] = {"seeds": [r["seed"] for r in mine],
-                      **{k: _mean_sd([r[k] for r in mine]) for k in keys},
+                      **{k: _mean_sd([r[k] for r in mine]) for k in keys if all(k in r for r in mine)},
                       "fd_inf": _mean_sd([r["fd_vs_n"]["fd_inf"] for r in mine])}
     return out
 
@@ -133,6 +145,9 @@ def main(argv=None) -> int:
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS))
     ap.add_argument("--no-cache", action="store_true", help="retrain models even when the cache has them")
+    ap.add_argument("--no-reference-models", action="store_true",
+                    help="train (or take from this machine's cache) seed 0 too, instead of loading the shipped "
+                         "reference model; the evaluation classifier stays the shipped one")
     ap.add_argument("--quick", action="store_true", help="quick-mode models and 1 000 samples (a smoke test)")
     ap.add_argument("--iw-k", type=int, default=1000, help="importance samples for the VAE's log-likelihood")
     ap.add_argument("--iw-images", type=int, default=2000, help="test images for the IW estimate")
@@ -153,6 +168,10 @@ def main(argv=None) -> int:
     data = load_data(None, pixels="gray", verbose=False)
     classifier = train_classifier(data, classifier_config(), progress=False)
     print(f"{data}; {threads} threads; classifier test accuracy {classifier.test_accuracy:.4f}", flush=True)
+    if args.no_reference_models:  # after the classifier: the yardstick is the notebooks' own
+        from course_utils.core import use_reference_models
+
+        use_reference_models(False)
 
     results = json.loads(path.read_text()) if path is not None and path.is_file() else {}
     rows = [r for r in results.get("runs", []) if not (r["model"] in args.models and r["seed"] in args.seeds)]
@@ -188,9 +207,15 @@ def main(argv=None) -> int:
                 "and the classifier's histogram of the test images.",
                 "nn_*_median: the median distance of 1 000 images to their nearest training image; compare "
                 "with reference.test_images_memorisation (held-out real images): a generator that copied "
-                "training images would sit far below it.",
+                "training images would sit far below it. near_copies (course_utils.evaluation.near_copies): the "
+                "share of the same images closer to their nearest training image than 99% of 1 000 held-out "
+                "(validation) images are; held-out images give about 0.01, a copier about the share it copies.",
                 "VAE test_elbo: all 10 000 test images (one fixed binarization); test_iw_ll: k = iw_k on the "
                 "first iw_images test images, as notebook 05 reports them.",
+                "speckle_per_image: isolated bright pixels per image (course_utils.evaluation.isolated_pixels: a "
+                "pixel above 0.5 whose 8 neighbours are all below 0.5); reference.real_held_out has real images'. "
+                "train_seconds: the run's training time on its machine, with the precision in its config "
+                "('auto' resolves per CPU; the rows of 2026-12-07 were run with COURSE_PRECISION=float32).",
             ], "dataset": data.name, "reference": reference, "summary": summarise(rows), "runs": rows, **stamp()}
             if path is not None:
                 write_json(path, results)

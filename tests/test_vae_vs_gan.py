@@ -18,12 +18,15 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_full_and_quick_settings(monkeypatch):
     monkeypatch.setenv("COURSE_QUICK", "0")
-    assert runs.gan_config() == GANConfig()  # the engine's full-mode run, as benchmarks/bench_gan.py trains it
+    # the assignment's GAN, trained shorter and sampled from the moving average of G (issue 24's recipe)
+    assert runs.gan_config() == GANConfig(epochs=runs.GAN_EPOCHS, ema_decay=runs.GAN_EMA_DECAY)
+    assert runs.GAN_EMA_DECAY == 0.999 and runs.GAN_EPOCHS == 20
     assert runs.classifier_config() == ClassifierConfig()
     assert runs.n_eval() == 10_000
     assert runs.vae_config() == full_config(20)  # the recipe benchmarks/bench_vae.py reports
     monkeypatch.setenv("COURSE_QUICK", "1")
-    assert runs.gan_config().epochs < GANConfig().epochs and runs.gan_config().train_size is not None
+    assert runs.gan_config().epochs < runs.GAN_EPOCHS and runs.gan_config().train_size is not None
+    assert runs.gan_config().ema_decay == 0.9  # about the last 10 of quick mode's 48 steps
     assert runs.classifier_config() == ClassifierConfig(epochs=1, train_size=5000)
     assert runs.n_eval() == 1000
 
