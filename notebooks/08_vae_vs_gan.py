@@ -352,8 +352,9 @@ else:
         print(f"VAE test ELBO over the seeds: {mean_sd(summary['vae']['test_elbo'], '.2f')} nats")
     for model in ("vae", "gan"):  # each model's rows carry their own machine, date and precision
         rows = [r for r in seeds["runs"] if r["model"] == model]
-        made = sorted({(r["machine"].split(",")[0], r["date"][:10], r.get("matmul_precision", "auto")) for r in rows})
-        print(f"{model.upper()} rows: " + "; ".join(f"{m}, {d}, precision {p}" for m, d, p in made))
+        made = sorted({(r["machine"].split(",")[0], r["date"][:10], r.get("matmul_precision", "not recorded"))
+                       for r in rows})
+        print(f"{model.upper()} rows: " + "; ".join(f"{m}, {d}, matrix products in {p}" for m, d, p in made))
     where = results.provenance("seeds")  # the machine, date and command of the last seeds.py run
     print(f"({results.dataset_name(results.dataset('seeds'))}; last run: {where})")
 
@@ -484,7 +485,7 @@ else:
 #   precision with low recall describes samples that are typical but not diverse.
 #
 # So in the full-mode runs on Fashion-MNIST the folklore holds only in part: the class histogram shows
-# the GAN keeping every class near its share (it is the VAE that distorts the class mix more), while
+# the GAN keeping every class, with a milder distortion of the mix than the VAE's, while
 # recall, in every seed, shows how little of the data the GAN covers within the classes — the right
 # kinds of item, in too few variations.
 # Caveat: everything here is seen through one classifier. Its verdict on a blurry or speckled sample
@@ -537,13 +538,14 @@ for name, images in {**samples, "held-out real": data.test.subset(m).images}.ite
 #   images are, and farther in features — they are less typical of the data;
 # - the GAN's samples are *closer* to their nearest training image in pixels than held-out real images
 #   are, and about as close in features. Alone, that could look like copying. But the count finds no
-#   more near-copies among them than among held-out images: they are close to many training images
-#   without being copies of any (typical items are close to many real ones).
+#   more near-copies among them than among held-out images: they sit close to training images without
+#   being copies of any. (In pixels the count catches only near-exact copies — one pixel of shift moves a
+#   copy far away — hence the same count in the classifier's features.)
 #
 # So there is no sign of copying in either model. The figures show the same: the nearest training
 # images are similar items, not duplicates. Pixel distance alone can mislead: a blurry image is close to
-# many training images in pixels (the VAE's pixel median is near the real images'), and so is a typical
-# one — which is why the feature-space neighbour and the near-copy count are shown too.
+# many training images in pixels (the VAE's pixel median is near the real images') — which is why the
+# feature-space neighbour and the near-copy count are shown too.
 # </details>
 #
 # ## 6. Discrete data and discrete latents (about 15 minutes)
@@ -584,8 +586,9 @@ print(f"Gumbel-softmax, mean of 20 000 : {fmt(r['gumbel_mean'])}   (per-sample s
 # the generator exactly zero gradient — rounding and sampling are piecewise constant, so the
 # gradient reaching G's weights through them is exactly zero (first table). Generating gray values
 # instead does not sidestep the problem for truly binary data: a discriminator can tell at once that
-# a pixel of 0.6 is not 0 or 1, and a standard GAN's training signal then fades; continuous outputs
-# work only with care (e.g. WGAN-GP's softmax outputs for text, Gulrajani et al. 2017). The workarounds
+# a pixel of 0.6 is not 0 or 1, so it can reject every fake whatever G does with its gray values;
+# continuous outputs work only with care (e.g. WGAN-GP's softmax outputs for text, Gulrajani et al.
+# 2017). The workarounds
 # are the score-function (REINFORCE) estimator, as in SeqGAN, or continuous relaxations (Gumbel-softmax). The course's
 # GAN models *gray* images, whose pixels are continuous, so it never meets the problem. The
 # **VAE** has none: the data are observed, never generated inside the loss, and its decoder simply

@@ -278,7 +278,7 @@ def test_notebook_08_coverage_and_memorisation_answers_hold_for_the_seeds_file()
     held_out = test_nn["near_copies"]
     for r in gan:  # the GAN's rows carry the count (its seeds were re-scored after near_copies existed)
         for space in ("pixel", "feature"):
-            assert r["near_copies"][space]["fraction"] <= max(0.03, 2 * held_out[space]["fraction"]), (r, space)
+            assert r["near_copies"][space]["fraction"] <= held_out[space]["fraction"], (r["seed"], space)
     assert all(held_out[space]["fraction"] <= 0.03 for space in ("pixel", "feature"))
     assert _said("08_vae_vs_gan", "So there is no sign of copying in either model.")
     assert _said("08_vae_vs_gan", "the count finds no more near-copies among them than among held-out images")
@@ -470,6 +470,19 @@ def test_readme_quotes_the_vae_recipe_frontier():
     first = min((r for r in frontier["runs"] if r["test_elbo"] >= target), key=lambda r: r["train_seconds"])
     assert first["recipe"] == "e80-b256-lr3e-3" and f"first at {first['train_seconds']:.0f} s, not in 2 minutes" in row
     assert all(r["train_seconds"] > 120 for r in frontier["runs"] if r["test_elbo"] >= target)
+
+
+def test_notebook_07_full_mode_numbers_and_the_speckle_summary():
+    """07: "the notebook loads the reference model ... (it scored the same distance as the table's seed-0 run)";
+    the summary's "cut the speckle ... to 1.2-1.3 times" holds for the three seeds; the screen's recall remark."""
+    seeds, reference = load("seeds.json"), load("reference_models.json")["gan"]["evaluation"]
+    row0 = next(r for r in seeds["runs"] if (r["model"], r["seed"]) == ("gan", 0))
+    assert round(row0["fd"], 2) == reference["fd"]
+    real = seeds["reference"]["real_held_out"]["speckle_per_image"]
+    assert all(1.2 <= r["speckle_per_image"] / real < 1.35 for r in seeds["runs"] if r["model"] == "gan")
+    screen = {r["recipe"]: r for r in load("gan_recipes.json")["recipes"]}
+    assert screen["ttur"]["recall"]["mean"] > screen["baseline"]["recall"]["max"]
+    assert screen["ema-ttur"]["recall"]["mean"] == max(r["recall"]["mean"] for r in screen.values())
 
 
 def test_readme_quotes_the_iw_error_study():
