@@ -118,9 +118,15 @@ def iw_study(data, threads: int) -> None:
 def write_summary() -> None:
     """``vae_recipes.json``: every line of ``vae_recipes.jsonl``, sorted by training time -- the frontier of test
     ELBO against training seconds -- beside the target (notebook 05's recipe's 3-seed mean, ``seeds.json``)."""
-    rows = [json.loads(line) for line in OUT.read_text().splitlines() if line.strip()]
+    latest = {}  # a rerun of (recipe, seed) -- e.g. with the IW estimate added -- replaces the earlier line
+    for line in OUT.read_text().splitlines():
+        if line.strip():
+            row = json.loads(line)
+            latest[(row["recipe"], row["seed"])] = row
+    rows = list(latest.values())
     seeds = json.loads((RESULTS / "seeds.json").read_text())["summary"]["vae"]
-    table = [{k: r[k] for k in ("recipe", "seed", "train_seconds", "epoch_seconds", "test_elbo") if k in r}
+    keys = ("recipe", "seed", "train_seconds", "epoch_seconds", "test_elbo", "test_iw_ll")
+    table = [{k: r[k] for k in keys if k in r}
              | {"epochs": r["config"]["epochs"], "lr": r["config"]["lr"], "batch_size": r["config"]["batch_size"]}
              for r in rows]
     target = seeds["test_elbo"]["mean"]
