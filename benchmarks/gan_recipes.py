@@ -75,11 +75,6 @@ def describe(changes: dict) -> str:
     return " + ".join(words[k](v) for k, v in changes.items()) or "the assignment's"
 
 
-def speckle(images01: torch.Tensor, threshold: float = 0.5) -> float:
-    """Isolated bright pixels per image (:func:`course_utils.evaluation.isolated_pixels`)."""
-    return isolated_pixels(images01, threshold)
-
-
 def train(recipe: dict, data, seed: int, budget: float) -> tuple[torch.nn.Module, dict]:
     from torch.nn.utils.parametrizations import spectral_norm
     from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
@@ -209,7 +204,7 @@ def main() -> None:
         for line in OUT.read_text().splitlines():
             row = json.loads(line)
             done.add((row["recipe"], row["seed"], row["budget_seconds"], row["n_samples"]))
-    real_speckle = speckle(data.test.images[: args.samples].reshape(-1, 784))
+    real_speckle = isolated_pixels(data.test.images[: args.samples].reshape(-1, 784))
     for name in args.recipes:
         if (name, args.seed, args.budget, args.samples) in done:
             print(f"{name}: already in {OUT.name}, skipped")
@@ -226,7 +221,8 @@ def main() -> None:
             q = sample_quality(images, data, classifier)
             row = {"recipe": name, **info, "fd": round(q["fd"], 2), "fd_real_floor": round(q["fd_real_floor"], 3),
                    "precision": round(q["precision"], 4), "recall": round(q["recall"], 4),
-                   "speckle_per_image": round(speckle(images), 3), "real_speckle_per_image": round(real_speckle, 3)}
+                   "speckle_per_image": round(isolated_pixels(images), 3),
+                   "real_speckle_per_image": round(real_speckle, 3)}
         row.update({"seed": args.seed, "budget_seconds": args.budget, "n_samples": args.samples,
                     "levers": {k: list(v) if isinstance(v, tuple) else v for k, v in recipe.items()},
                     "threads": args.threads, "matmul_precision": "float32", "dataset": "fashion-mnist", **stamp()})

@@ -52,7 +52,7 @@ def memorisation(images01, data, classifier, n: int = 1000) -> dict:
     from course_utils.evaluation import near_copies, training_neighbours
 
     nb = training_neighbours(images01[:n], data, classifier)
-    copies = near_copies(images01[:n], data, classifier)
+    copies = near_copies({"images": images01[:n]}, data, classifier, neighbours={"images": nb})["images"]
     return {"nn_pixel_median": round(float(nb["pixel"][0][:, 0].median()), 4),
             "nn_feature_median": round(float(nb["feature"][0][:, 0].median()), 4), "nn_n": n,
             "near_copies": {space: {k: round(v, 4) for k, v in d.items()} for space, d in copies.items()}}

@@ -591,8 +591,8 @@ for space in ("pixel", "feature"):
 # about the share it copies, wherever in the training set its originals are:
 
 # %%
-copies = {"GAN samples": near_copies(images[:m], data, classifier),
-          "held-out test images": near_copies(data.test.subset(m).images, data, classifier)}
+copies = near_copies({"GAN samples": images[:m], "held-out test images": data.test.subset(m).images}, data,
+                     classifier, neighbours={"GAN samples": nearest_samples, "held-out test images": nearest_real})
 for name, c in copies.items():
     print(f"{name:21s} closer to a training image than 99% of held-out images: pixels "
           f"{100 * c['pixel']['fraction']:4.1f}%, features {100 * c['feature']['fraction']:4.1f}%")

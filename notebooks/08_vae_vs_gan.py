@@ -506,8 +506,8 @@ for name, images in samples.items():
     fig = neighbours_figure(images[:8], data, classifier, title=f"{name} samples")
     plt.show()
 m = pick(1000, 200)  # images whose neighbours are searched (quick mode: fewer)
-medians = {name: training_neighbours(images[:m], data, classifier)
-           for name, images in {**samples, "held-out real": data.test.subset(m).images}.items()}
+searched = {name: images[:m] for name, images in {**samples, "held-out real": data.test.subset(m).images}.items()}
+medians = {name: training_neighbours(images, data, classifier) for name, images in searched.items()}
 for name, nb in medians.items():
     print(f"{name:<14} median distance to the nearest training image: pixels {nb['pixel'][0][:m, 0].median():6.2f}, "
           f"features {nb['feature'][0][:m, 0].median():6.2f}")
@@ -521,8 +521,8 @@ for name, nb in medians.items():
 # about the share it copies for a copier:
 
 # %%
-for name, images in {**samples, "held-out real": data.test.subset(m).images}.items():
-    c = near_copies(images[:m], data, classifier)
+copies = near_copies(searched, data, classifier, neighbours=medians)  # the neighbours above, not searched again
+for name, c in copies.items():
     print(f"{name:<14} closer to a training image than 99% of held-out images: pixels "
           f"{100 * c['pixel']['fraction']:4.1f}%, features {100 * c['feature']['fraction']:4.1f}%")
 

@@ -267,8 +267,8 @@ def test_near_copies_counts_a_copiers_share_wherever_its_originals_are(fashion, 
     copier = (originals + 0.01 * torch.randn(n, 784, generator=g)).clamp(0, 1)
     held_out = fashion.test.images[:n]  # not the validation images that set the threshold
     partial = torch.cat([copier[: n * 3 // 10], held_out[n * 3 // 10:]])  # copies 30% of the time
-    result = {name: E.near_copies(x, fashion, classifier, n_reference=500)
-              for name, x in (("copier", copier), ("held_out", held_out), ("partial", partial))}
+    sets = {"copier": copier, "held_out": held_out, "partial": partial}
+    result = E.near_copies(sets, fashion, classifier, n_reference=500)
     for space in ("pixel", "feature"):
         assert result["copier"][space]["fraction"] > 0.95, space
         assert result["held_out"][space]["fraction"] < 0.05, space
@@ -277,4 +277,11 @@ def test_near_copies_counts_a_copiers_share_wherever_its_originals_are(fashion, 
     assert result["copier"]["pixel"]["median"] < 0.2 * result["held_out"]["pixel"]["median"]
     assert result["held_out"]["pixel"]["reference_median"] == result["copier"]["pixel"]["reference_median"]
     with pytest.raises(ValueError, match="quantile must be in"):
-        E.near_copies(held_out, fashion, classifier, quantile=1.0)
+        E.near_copies({"held_out": held_out}, fashion, classifier, quantile=1.0)
+    # neighbours already searched are used as they are: the same numbers, and a mismatch is refused by name
+    searched = E.training_neighbours(held_out, fashion, classifier)
+    again = E.near_copies({"held_out": held_out}, fashion, classifier, n_reference=500,
+                          neighbours={"held_out": searched})
+    assert again["held_out"] == result["held_out"]
+    with pytest.raises(ValueError, match=r"neighbours\['held_out'\] holds 400 images' neighbours"):
+        E.near_copies({"held_out": held_out[:10]}, fashion, classifier, neighbours={"held_out": searched})

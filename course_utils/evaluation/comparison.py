@@ -179,27 +179,44 @@ def training_neighbours(images01: torch.Tensor, data, classifier, n: int = 1) ->
                                           n)}
 
 
-def near_copies(images01: torch.Tensor, data, classifier, quantile: float = 0.01, n_reference: int = 1000) -> dict:
+def near_copies(image_sets: dict[str, torch.Tensor], data, classifier, quantile: float = 0.01,
+                n_reference: int = 1000, neighbours: dict[str, dict] | None = None) -> dict[str, dict]:
     """How many images sit closer to a training image than almost any held-out real image does: a copy test.
 
     Held-out real images (the first ``n_reference`` validation images, trained on by nothing) set the scale:
     ``threshold`` is the ``quantile`` of their distances to the nearest of *all* training images. An image below
     it is a near-copy candidate. Held-out images give ``quantile`` by construction; a generator that copies
     training images gives about the share it copies (an exact copy is at distance 0), however its copies are
-    spread over the training set -- a count the median distance does not give. Returns, per space
-    (``"pixel"``, ``"feature"``): ``fraction`` (of ``images01`` below the threshold), ``threshold``,
-    ``median`` (of ``images01``'s distances) and ``reference_median``.
+    spread over the training set -- a count the median distance does not give.
+
+    ``image_sets`` maps a name to images in [0, 1], all judged against one threshold (computed once);
+    ``neighbours`` may hold, per name, what :func:`training_neighbours` already returned for those images, so
+    they are not searched again. Returns, per name and per space (``"pixel"``, ``"feature"``): ``fraction`` (of
+    the images below the threshold), ``threshold``, ``median`` (of their distances) and ``reference_median``.
     """
     if not 0 < quantile < 1:
         raise ValueError(f"quantile must be in (0, 1), e.g. 0.01, got {quantile}")
+    neighbours = neighbours or {}
     reference = data.val.subset(n_reference).images  # converts only these images, not the whole split
-    mine, held_out = training_neighbours(images01, data, classifier), training_neighbours(reference, data, classifier)
-    out = {}
+    held_out = training_neighbours(reference, data, classifier)
+    scale = {}
     for space in ("pixel", "feature"):
-        d, d_ref = mine[space][0][:, 0], held_out[space][0][:, 0]
-        threshold = float(torch.quantile(d_ref.double(), quantile))
-        out[space] = {"fraction": float((d < threshold).double().mean()), "threshold": threshold,
-                      "median": float(d.median()), "reference_median": float(d_ref.median())}
+        d_ref = held_out[space][0][:, 0]
+        scale[space] = (float(torch.quantile(d_ref.double(), quantile)), float(d_ref.median()))
+    out = {}
+    for name, images01 in image_sets.items():
+        mine = neighbours.get(name)
+        if mine is None:
+            mine = training_neighbours(images01, data, classifier)
+        elif len(mine["pixel"][0]) != len(images01):
+            raise ValueError(f"neighbours[{name!r}] holds {len(mine['pixel'][0])} images' neighbours, but "
+                             f"image_sets[{name!r}] has {len(images01)} images: pass training_neighbours() of "
+                             "the same images, or leave it out")
+        out[name] = {}
+        for space, (threshold, reference_median) in scale.items():
+            d = mine[space][0][:, 0]
+            out[name][space] = {"fraction": float((d < threshold).double().mean()), "threshold": threshold,
+                                "median": float(d.median()), "reference_median": reference_median}
     return out
 
 
