@@ -46,10 +46,14 @@ from course_utils.core.runtime import set_threads, training_precision
 from course_utils.vae.model import VAE, VAEConfig, full_config
 from course_utils.vae.train import evaluate_vae, make_optimizer, make_step, train_vae
 
-# The full-mode configuration (course_utils.vae.model.full_config): cosine decay 1e-3 -> 5e-5 over 100 epochs.
+# The full-mode configuration (course_utils.vae.model.full_config): 90 epochs at batch 256, cosine decay from 3e-3
+# to 5% of it (issue 24: benchmarks/vae_recipes.py); the notes below are the tuning of the earlier 100-epoch recipe.
 FULL_CONFIG = full_config()
 
 NOTES = [
+    "Quality: the course's recipe (full_config: 90 epochs, batch 256, peak lr 3e-3, cosine), chosen for its training "
+    "time with benchmarks/vae_recipes.py (issue 24). The notes after this one are the tuning of the earlier recipe "
+    "(100 epochs, batch 128, peak lr 1e-3, cosine). Speed: one epoch at the assignment's batch 128.",
     "Tuning was done by epoch count: during development the 2-core machine was shared with two other "
     "jobs (load average 4-6), so wall-clock times of that phase are not comparable.",
     "All runs: default architecture 784-500-20, Adam, batch 128, dynamic binarization, seed 0. "
@@ -278,6 +282,7 @@ def quality(data: Data, config: VAEConfig, iw_k: int, iw_images: int | None, use
         "epochs": len(history), "val_elbo_last": round(history.last["val_elbo"], 3),
         "epoch_seconds_in_quality_run": round(sum(history["seconds"]) / max(len(history), 1), 2),
         "config": config.to_dict(),
+        "matmul_precision": training_precision(config.precision),  # what "auto" (or COURSE_PRECISION) resolved to
     }
 
 

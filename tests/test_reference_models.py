@@ -190,3 +190,24 @@ def test_the_check_names_the_script(tmp_path, monkeypatch, course_data, full_mod
     problems = reference_problems(*course_data)
     assert len(problems) == 1 and problems[0].startswith("vae_z2: no reference model for today's settings")
     assert f"python {SCRIPT} --only vae_z2" in problems[0]
+
+
+@pytest.mark.slow
+def test_shirt_and_pullover_are_what_the_shipped_classifier_confuses_most(course_data, full_mode):
+    """Notebook 08's coverage answer: "Shirt and Pullover are among the classes the classifier confuses most" --
+    the two lowest per-class recalls on the test set, and Pullover-Shirt among its three most confused pairs."""
+    gray = course_data[1]
+    classifier = next(r for r in REFERENCE_RUNS if r.kind == "classifier").train(gray)
+    confusion = torch.zeros(10, 10)
+    confusion.index_put_((gray.test.labels.long(), classifier.predict(gray.test).long()), torch.ones(len(gray.test)),
+                         accumulate=True)
+    recall = confusion.diag() / confusion.sum(1)
+    shirt, pullover = 6, 2
+    assert set(recall.argsort()[:2].tolist()) == {shirt, pullover}, recall
+    pairs = confusion + confusion.T
+    pairs.fill_diagonal_(0)
+    top3 = pairs.triu().flatten().argsort(descending=True)[:3].tolist()
+    assert min(shirt, pullover) * 10 + max(shirt, pullover) in top3
+    text = (Path(__file__).resolve().parent.parent / "notebooks" / "08_vae_vs_gan.py").read_text()
+    assert "Shirt and Pullover are among the classes the classifier confuses most" in " ".join(
+        line.lstrip("# ").strip() for line in text.splitlines())

@@ -156,17 +156,24 @@ def test_seeds_summary_is_the_mean_and_sd_of_the_rows():
 
 
 def test_seed_0_rows_are_the_runs_the_other_results_files_report():
-    """Seed 0 of seeds.json's VAE is the run gan.json and vae.json measured (the same computation on the same
-    machine). gan.json's GAN is the assignment's recipe (``GANConfig()``: 30 epochs, no average of G), which the
+    """Seed 0 of seeds.json's VAE is the run vae.json measured (the same computation on the same machine);
+    gan.json's VAE is the earlier recipe's seed 0 (seeds_vae_e100.json). gan.json's GAN is the assignment's
+    recipe (``GANConfig()``: 30 epochs, no average of G), which the
     course's recipe replaced; seeds.json's GAN rows are the course's recipe (issue 24)."""
     seeds, gan, vae = load("seeds.json"), load("gan.json"), load("vae.json")
     row = {(r["model"], r["seed"]): r for r in seeds["runs"]}
     assert gan["epochs"] == 30 and "ema_decay" not in row[("vae", 0)]["config"]
     assert row[("gan", 0)]["config"]["ema_decay"] is not None
     assert "the assignment's GAN (`GANConfig()`: 30 epochs, no average of G)" in _row("| Fréchet distance on")
-    assert row[("vae", 0)]["fd"] == pytest.approx(gan["fd_vae"], rel=1e-3)
-    assert row[("vae", 0)]["fd_real_floor"] == pytest.approx(gan["fd_real_floor"], rel=1e-3)
+    # gan.json scored the VAE of the course's recipe before issue 24: seed 0 of seeds_vae_e100.json
+    earlier = next(r for r in load("seeds_vae_e100.json")["runs"] if r["seed"] == 0)
+    assert "the VAE of the earlier recipe (100 epochs, `seeds_vae_e100.json` seed 0)" in _row("| Fréchet distance on")
+    assert earlier["fd"] == pytest.approx(gan["fd_vae"], rel=1e-3) and earlier["config"]["epochs"] == 100
+    assert earlier["fd_real_floor"] == pytest.approx(gan["fd_real_floor"], rel=1e-3)
+    # vae.json's quality run is today's recipe, seed 0 (the shipped reference model, float16 weights)
     assert row[("vae", 0)]["test_elbo"] == pytest.approx(vae["test_elbo"], abs=0.01)
+    assert vae["config"] == row[("vae", 0)]["config"] and vae["matmul_precision"] == "float32"
+    assert f"{vae['train_seconds']:.0f} s of float32 training" in _row("| VAE (z = 20), the course's recipe")
 
 
 def test_the_notebooks_full_mode_models_are_the_reference_models_with_seed_0s_settings():
@@ -205,10 +212,13 @@ def test_notebook_07_and_08_prose_claims_hold_for_the_seeds_file():
     seeds = load("seeds.json")
     s, real = seeds["summary"], seeds["reference"]["real_held_out"]
     gan, vae = s["gan"], s["vae"]
-    # 08 section 3: "both distances move between seeds, the GAN's over a wider range than the VAE's here";
+    # 08 section 3: "both distances move between seeds, the VAE's over a wider range than the GAN's here";
     # "the printed 95% intervals of the two standard deviations overlap"
-    assert _said("08_vae_vs_gan", "the GAN's over a wider range than the VAE's here")
-    assert gan["fd"]["max"] - gan["fd"]["min"] > vae["fd"]["max"] - vae["fd"]["min"] > 0
+    assert _said("08_vae_vs_gan", "the VAE's over a wider range than the GAN's here")
+    assert vae["fd"]["max"] - vae["fd"]["min"] > gan["fd"]["max"] - gan["fd"]["min"] > 0
+    # "in absolute terms (relative to its size, the GAN's moves more)"
+    assert _said("08_vae_vs_gan", "in absolute terms (relative to its size, the GAN's moves more)")
+    assert gan["fd"]["sd"] / gan["fd"]["mean"] > vae["fd"]["sd"] / vae["fd"]["mean"]
     (g_lo, g_hi), (v_lo, v_hi) = _sd_interval(gan["fd"]), _sd_interval(vae["fd"])
     assert g_lo < v_hi and v_lo < g_hi
     # "the assignment's recipe moved by tens between runs: 07 prints those runs" (gan_precision.json)
@@ -247,10 +257,12 @@ def test_notebook_08_coverage_and_memorisation_answers_hold_for_the_seeds_file()
     for r in gan:
         assert share(r).argmin() == sandal and 0.055 <= share(r).min() < 0.065 and share(r).max() <= 0.14
     assert round(100 * real_share[sandal]) == 10
-    # "Shirt falls to about 3% (held-out real images: about 9%) while Pullover rises to 16-20%"
+    # "Shirt falls to 2-3% (held-out real images: about 9%) while Pullover rises to 18-22%"
+    assert _said("08_vae_vs_gan", "Shirt falls to 2–3% of its samples (held-out real images: about 9%) while "
+                 "Pullover rises to 18–22%")
     for r in vae:
-        assert share(r).argmin() == shirt and 0.025 <= share(r).min() < 0.035
-        assert share(r).argmax() == pullover and 0.16 <= share(r).max() <= 0.20
+        assert share(r).argmin() == shirt and 0.015 <= share(r).min() < 0.035
+        assert share(r).argmax() == pullover and 0.175 <= share(r).max() < 0.225
     assert round(100 * real_share[shirt]) == 9
     assert all(r["classes_covered"] == 10 for r in rows)  # "no class dropped by either model"
     # "the GAN's recall is under a quarter of the VAE's, and both are far below the held-out real images'"
@@ -461,7 +473,7 @@ def test_readme_quotes_the_gan_recipe_results():
 def test_readme_quotes_the_vae_recipe_frontier():
     frontier = load("vae_recipes.json")
     runs = {r["recipe"]: r for r in frontier["runs"] if r["seed"] == 0}  # the screen: seed 0 of each recipe
-    shown = ["e30-lr2e-3", "e60-b256-lr3e-3", "e80-b256-lr3e-3", "e100-lr1e-3"]
+    shown = ["e30-lr2e-3", "e60-b256-lr3e-3", "e80-b256-lr3e-3", "e90-b256-lr3e-3", "e100-lr1e-3"]
     row = _row("| VAE (z = 20) recipes")
     assert " / ".join(f"{runs[r]['train_seconds']:.0f}" for r in shown) + " s of training" in row, row
     assert " / ".join(f"{runs[r]['test_elbo']:.2f}".replace("-", "−") for r in shown) + " nats" in row, row
@@ -495,20 +507,38 @@ def test_readme_quotes_the_iw_error_study():
     assert bias["100"] < bias["300"] < bias["1000"] < 0 and iw["per_k"]["1000"]["mc_sd_of_mean"] < 0.1 * se["2000"]
 
 
-def test_readme_quotes_the_vae_recipe_over_three_seeds():
+def test_readme_quotes_the_vae_recipes_over_three_seeds():
+    """The course's recipe (vae_recipes.json's course_recipe) and the 80-epoch one over seeds 0-2, against the
+    earlier recipe's 3-seed means (seeds_vae_e100.json); the summary is the mean and range of the runs' last
+    lines, and the course's recipe is within the tolerance in both measures while the 80-epoch one is not."""
     import statistics
 
+    frontier = load("vae_recipes.json")
+    base = load("seeds_vae_e100.json")["summary"]["vae"]
     lines = [json.loads(line) for line in (RESULTS / "vae_recipes.jsonl").read_text().splitlines()]
-    runs = [r for r in {(r["recipe"], r["seed"]): r for r in lines}.values() if r["recipe"] == "e80-b256-lr3e-3"]
-    assert sorted(r["seed"] for r in runs) == [0, 1, 2] and all("test_iw_ll" in r for r in runs)
-    elbo, iw, secs = ([r[k] for r in runs] for k in ("test_elbo", "test_iw_ll", "train_seconds"))
-    vae = load("seeds.json")["summary"]["vae"]
+    latest = {(r["recipe"], r["seed"]): r for r in lines}
     m = lambda v: f"{v:.2f}".replace("-", "−")  # noqa: E731
-    row = _row("| the fastest VAE recipe within reach")
-    assert f"{min(secs):.0f}–{max(secs):.0f} s" in row, row
-    assert (f"{m(statistics.fmean(elbo))} ({m(min(elbo))} to {m(max(elbo))}) / {m(statistics.fmean(iw))} "
-            f"({m(min(iw))} to {m(max(iw))}) nats") in row, row
-    assert f"means {m(vae['test_elbo']['mean'])} / {m(vae['test_iw_ll']['mean'])}" in row
-    gap_elbo = vae["test_elbo"]["mean"] - statistics.fmean(elbo)
-    gap_iw = vae["test_iw_ll"]["mean"] - statistics.fmean(iw)
-    assert f"the ELBO {gap_elbo:.2f} nats below, the IW {gap_iw:.2f}" in row, row
+    row = _row("| the VAE recipes over seeds 0–2")
+    assert f"means {m(base['test_elbo']['mean'])} / {m(base['test_iw_ll']['mean'])}" in row, row
+    course = frontier["course_recipe"]
+    assert course == "e90-b256-lr3e-3" and frontier["three_seeds"][course]["within_tolerance"]
+    assert not frontier["three_seeds"]["e80-b256-lr3e-3"]["within_tolerance"]
+    for recipe, label in ((course, "90 epochs (the course's)"), ("e80-b256-lr3e-3", "80 epochs")):
+        runs = [latest[(recipe, seed)] for seed in (0, 1, 2)]
+        assert all("test_iw_ll" in r for r in runs)
+        elbo, iw, secs = ([r[k] for r in runs] for k in ("test_elbo", "test_iw_ll", "train_seconds"))
+        three = frontier["three_seeds"][recipe]
+        assert three["test_elbo"]["mean"] == round(statistics.fmean(elbo), 3)
+        gap_elbo = base["test_elbo"]["mean"] - statistics.fmean(elbo)
+        gap_iw = base["test_iw_ll"]["mean"] - statistics.fmean(iw)
+        assert (f"{label}: {min(secs):.0f}–{max(secs):.0f} s; {m(statistics.fmean(elbo))} ({m(min(elbo))} to "
+                f"{m(max(elbo))}) / {m(statistics.fmean(iw))} ({m(min(iw))} to {m(max(iw))}) nats, the ELBO "
+                f"{gap_elbo:.2f} nats below, the IW {gap_iw:.2f}") in row, (label, row)
+    # the verdicts in words: both within for the course's recipe; 80 epochs: the ELBO just outside, the IW within
+    assert "the IW 0.18 (both within)" in row and max(frontier["three_seeds"][course]["below_baseline"].values()) <= 0.5
+    e80 = frontier["three_seeds"]["e80-b256-lr3e-3"]["below_baseline"]
+    assert f"(the ELBO outside by {e80['test_elbo'] - 0.5:.3f} nats, the IW within;" in row
+    assert e80["test_iw_ll"] <= 0.5 < e80["test_elbo"]
+    # "80 and 90 epochs are not told apart by three seeds": the means differ by less than twice the standard error
+    a, b = frontier["three_seeds"]["e80-b256-lr3e-3"]["test_elbo"], frontier["three_seeds"][course]["test_elbo"]
+    assert abs(a["mean"] - b["mean"]) < 2 * ((a["sd"] ** 2 + b["sd"] ** 2) / 3) ** 0.5
