@@ -17,9 +17,10 @@ def test_each_recipe_changes_only_epochs_rate_batch_and_final_rate_of_the_earlie
     before = vae_recipes.config_of("e100-lr1e-3", 0)  # full_config(20) before issue 24: the quality to reach
     assert (before.epochs, before.lr, before.batch_size, before.lr_final) == (100, 1e-3, 128, 0.05)
     for name, changes in vae_recipes.RECIPES.items():
-        assert set(changes) <= {"epochs", "lr", "batch_size", "lr_final"}, name
+        assert set(changes) <= {"epochs", "lr", "batch_size", "lr_final", "precision"}, name
         config = vae_recipes.config_of(name, seed=3)
-        assert isinstance(config, VAEConfig) and config.precision == "float32" and config.seed == 3
+        assert isinstance(config, VAEConfig) and config.seed == 3
+        assert config.precision == changes.get("precision", "float32"), name  # float32 unless named
         same = {k: v for k, v in before.to_dict().items() if k not in {*changes, "seed", "precision"}}
         assert {k: config.to_dict()[k] for k in same} == same, name
 
