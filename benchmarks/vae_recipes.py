@@ -128,9 +128,10 @@ def iw_study(data, threads: int) -> None:
                         "with other Monte Carlo seeds; mc_sd_of_mean: the spread of the n_small-image mean over the "
                         "repeats (its Monte Carlo error); bias_vs_k5000: the mean at k minus the mean at k = 5000 "
                         "(the estimate rises towards log p(x) as k grows).",
-                        "se_over_images_k1000: sd over all 10 000 test images / sqrt(n): how far the mean over n "
-                        "images may lie from the mean over the whole test set; a fixed image set (as notebook 05 "
-                        "uses, the first n) removes it from comparisons on the same images."]}
+                        "se_over_images_k1000: sd over all 10 000 test images / sqrt(n): the standard error of a "
+                        "mean over n images as an estimate of the mean over images like them (the distribution the "
+                        "test set is drawn from); scoring two models on the same images (as notebook 05 does, the "
+                        "first n) cancels the part of it the two models share."]}
     write_results("vae_iw_error.json", result)
 
 

@@ -153,8 +153,9 @@ print(f"parameters: {sum(p.numel() for p in model.parameters()):,}")
 # `torch.autocast` only where the CPU has bfloat16 instructions (recent AMD EPYC/Ryzen, Intel Xeon)
 # *and* a short timing probe on this machine finds it faster (having the instructions is not
 # enough); the weights, the loss and all evaluation stay float32. `VAEConfig(precision="float32")`
-# or `COURSE_PRECISION=float32` turns it off. What it
-# gained on the benchmark machine:
+# or `COURSE_PRECISION=float32` turns it off. With the course's recipe, one seed trained with bfloat16
+# products scored within a few tenths of a nat of the same seed in float32 (`vae_recipes.json`). What it
+# gained in speed on the benchmark machine:
 
 # %%
 print(inspect.getsource(make_step))
@@ -178,12 +179,15 @@ print(results.quote("vae", "test_elbo", f"test ELBO of the full-mode model (trai
 #   closed-form KL. Optimiser: Adam — the assignment's learning rate is 1e-3, with batches of 128.
 #   Full mode here trains the z = 20 model with batches of 256 and a peak rate of 3e-3 that decays
 #   along a cosine over the epochs (`lr_schedule="cosine"`), chosen for its training time on
-#   Fashion-MNIST in float32: that recipe (90 epochs) gives up about half a nat of test ELBO against
-#   100 epochs at the assignment's rate and batch size with the same decay, for about a quarter less
-#   training time (`benchmarks/results/vae_recipes.json`: three seeds of each — the earlier recipe's
-#   on another CPU, in bfloat16 — and one run of each on the same CPU in float32). With that earlier
-#   recipe, a cosine decay had reached a better bound than a constant rate in the same number of
-#   epochs (`course_utils.vae.model.full_config`).
+#   Fashion-MNIST in float32: that recipe (90 epochs) gives up between 0.4 and 0.55 nats of test ELBO
+#   against 100 epochs at the assignment's rate and batch size with the same decay, for a fifth to a
+#   quarter less training time (`benchmarks/results/vae_recipes.json`: three seeds of each — the
+#   earlier recipe's on another CPU, where `precision="auto"` chose bfloat16, in
+#   `seeds_vae_e100.json` — and one run of each on the same CPU in float32). The IW estimate, closer
+#   to `log p(x)`, loses less (about 0.2 nats over the three seeds), so part of that cost is a looser
+#   bound — a larger gap between the ELBO and `log p(x)` — rather than a worse model. With the
+#   earlier recipe, a cosine decay had reached a better bound than a constant rate in the same number
+#   of epochs (`course_utils.vae.model.full_config`).
 #   With z = 20 that is `(784·500 + 500) + (500·40 + 40) + (20·500 + 500) + (500·784 + 784)`
 #   = 815 824 parameters.
 # </details>
@@ -526,17 +530,19 @@ elif full:
 #
 # - Raising k from 1 000 to 5 000 moves the estimate by less than a tenth of a nat, and repeating it
 #   with other random draws moves it by less still. k = 5 000 is itself still below `log p(x)` in
-#   expectation, so that tenth is only a lower bound on what k = 1 000 misses — the bracket in the
-#   answer above — and the shortfall shrinks slowly as k grows.
+#   expectation, so that shortfall is only a lower bound on what k = 1 000 misses — the bracket in
+#   the answer above — and it shrinks slowly as k grows (quick mode's k = 50 falls further short).
 # - The larger uncertainty of an absolute number is *which* images are scored: as an estimate of the
 #   mean log-likelihood of images like these, the mean over 2 000 images has a standard error of more
 #   than a nat, and even all 10 000 leave more than half a nat. Scoring 2 000 images instead of 10 000
-#   takes a fifth of the time; spent on more images, more time would shrink the error of an absolute
-#   number by far more than a larger k would.
-# - A comparison of two models on the *same* images is much less exposed: the image-to-image spread
-#   that both models share cancels in their difference, and what remains is the spread of the
-#   per-image *differences*. So every model here is scored on the same first 2 000 images, and a
-#   number from other images (or another data set) should not be set against these.
+#   takes a fifth of the time. For an absolute number alone, time is better spent on images than on
+#   k: k = 100 on all 10 000 images would take about half as long and err less.
+# - This notebook spends it on k because what it reports is a *comparison* of models on the same
+#   images: there the image-to-image spread that both models share cancels in their difference (what
+#   remains is the spread of the per-image *differences*), while the IW estimate's shortfall differs
+#   between models and does not cancel. So every model here is scored on the same first 2 000 images
+#   (200 in quick mode), and a number from other images (or another data set) should not be set
+#   against these.
 
 # %%
 iw_error = results.load("vae_iw_error")

@@ -315,21 +315,27 @@ QUOTES = [
                    "it with other random draws moves it by less still",
      lambda: 0 < -_iw05()["bias_vs_k5000"]["1000"] < 0.1
      and _iw05()["per_k"]["1000"]["mc_sd_of_mean"] < -_iw05()["bias_vs_k5000"]["1000"]),
-    ("05", lambda: "the shortfall shrinks slowly as k grows",
+    ("05", lambda: "and it shrinks slowly as k grows",
      lambda: 0 < -_iw05()["bias_vs_k5000"]["1000"] < -_iw05()["bias_vs_k5000"]["300"]
      < -_iw05()["bias_vs_k5000"]["100"]),
     ("05", lambda: "the mean over 2 000 images has a standard error of more than a nat, and even all 10 000 leave "
                    "more than half a nat",
      lambda: _iw05()["se_over_images_k1000"]["2000"] > 1 and _iw05()["se_over_images_k1000"]["10000"] > 0.5),
-    ("05", lambda: "Scoring 2 000 images instead of 10 000 takes a fifth of the time; spent on more images, more "
-                   "time would shrink the error of an absolute number by far more than a larger k would",
-     lambda: _iw05()["se_over_images_k1000"]["2000"] - _iw05()["se_over_images_k1000"]["10000"]
-     > 5 * -_iw05()["bias_vs_k5000"]["1000"]),
+    ("05", lambda: "k = 100 on all 10 000 images would take about half as long and err less",
+     lambda: 0.4 <= 10 * _iw05()["per_k"]["100"]["seconds_per_1000_images"]
+     / (2 * _iw05()["per_k"]["1000"]["seconds_per_1000_images"]) <= 0.6
+     and _iw05()["se_over_images_k1000"]["10000"] - _iw05()["bias_vs_k5000"]["100"]
+     < _iw05()["se_over_images_k1000"]["2000"] - _iw05()["bias_vs_k5000"]["1000"]),
     ("05", lambda: "Measured on Fashion-MNIST, on the course's reference z = 20 model",
      lambda: _iw05()["config"] == {**_full_vae_config(), "seed": 0} and _iw05()["dataset"] == "fashion-mnist"),
-    ("05", lambda: "that recipe (90 epochs) gives up about half a nat of test ELBO against 100 epochs at the "
-                   "assignment's rate and batch size with the same decay, for about a quarter less training time",
-     lambda: _recipe05_claim()),
+    ("05", lambda: "that recipe (90 epochs) gives up between 0.4 and 0.55 nats of test ELBO against 100 epochs at "
+                   "the assignment's rate and batch size with the same decay, for a fifth to a quarter less training "
+                   "time", lambda: _recipe05_claim()),
+    ("05", lambda: "The IW estimate, closer to , loses less (about 0.2 nats over the three seeds)",
+     lambda: 0.15 <= _three05()["below_baseline"]["test_iw_ll"] < 0.25
+     and _three05()["below_baseline"]["test_iw_ll"] < _three05()["below_baseline"]["test_elbo"]),
+    ("05", lambda: "one seed trained with bfloat16 products scored within a few tenths of a nat of the same seed in "
+                   "float32", lambda: _bf16_05()),
     ("05", lambda: "about 0.05 bits per dimension",
      lambda: all(0.045 <= _f05_diff(k) / (784 * math.log(2)) < 0.065 for k in ("elbo", "iw"))),
 ]
@@ -345,10 +351,24 @@ def _full_vae_config() -> dict:
     return full_config(20).to_dict()
 
 
+def _three05() -> dict:
+    frontier = json.loads((RESULTS / "vae_recipes.json").read_text())
+    return frontier["three_seeds"][frontier["course_recipe"]]
+
+
+def _bf16_05() -> bool:
+    lines = [json.loads(line) for line in (RESULTS / "vae_recipes.jsonl").read_text().splitlines()]
+    latest = {(r["recipe"], r["seed"]): r for r in lines}
+    bf16, fp32 = latest[("e90-b256-lr3e-3-bf16", 0)], latest[("e90-b256-lr3e-3", 0)]
+    return bf16["matmul_precision"] == "bfloat16" and all(abs(bf16[k] - fp32[k]) < 0.3
+                                                          for k in ("test_elbo", "test_iw_ll"))
+
+
 def _recipe05_claim() -> bool:
     """05's Q1.12 answer: against the earlier recipe (100 epochs at batch 128, rate 1e-3), the course's gives up
-    about half a nat of test ELBO -- below the earlier recipe's 3-seed mean (another CPU, bfloat16) and below its
-    float32 run on the same CPU, seed against seed -- for about a quarter less training time (vae_recipes.json)."""
+    between 0.4 and 0.55 nats of test ELBO -- below the earlier recipe's 3-seed mean (another CPU, bfloat16) and
+    below its float32 run on the same CPU, seed against seed -- for a fifth to a quarter less training time
+    (3-seed mean and seed 0 against the earlier recipe's one run on the same CPU; vae_recipes.json)."""
     frontier = json.loads((RESULTS / "vae_recipes.json").read_text())
     course = frontier["course_recipe"]
     three = frontier["three_seeds"][course]
@@ -356,8 +376,8 @@ def _recipe05_claim() -> bool:
     mine = next(r for r in frontier["runs"] if (r["recipe"], r["seed"]) == (course, before["seed"]))
     assert (before["epochs"], before["batch_size"], before["lr"]) == (100, 128, 1e-3) and mine["epochs"] == 90
     gaps = (three["below_baseline"]["test_elbo"], before["test_elbo"] - mine["test_elbo"])
-    ratio = three["train_seconds"]["mean"] / before["train_seconds"]
-    return all(0.3 <= g <= 0.65 for g in gaps) and 0.7 <= ratio <= 0.82
+    ratios = (three["train_seconds"]["mean"] / before["train_seconds"], mine["train_seconds"] / before["train_seconds"])
+    return all(0.4 <= g <= 0.55 for g in gaps) and all(0.74 <= r <= 0.81 for r in ratios)
 
 
 def _exact_03():

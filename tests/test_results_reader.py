@@ -58,7 +58,8 @@ def test_provenance_of_a_part_is_the_run_that_produced_the_number(tmp_path, monk
     monkeypatch.delenv("COURSE_RESULTS_DIR")
     vae = results.load("vae")
     assert vae["parts"]["quality"]["command"] in results.provenance("vae", "test_elbo")
-    assert vae["command"] not in results.provenance("vae", "test_elbo")
+    assert vae["parts"]["speed"]["command"] not in results.provenance("vae", "test_elbo")
+    assert vae["parts"]["speed"]["command"] in results.provenance("vae", "speedup")
 
 
 def test_dataset_of_a_file_and_of_a_part(tmp_path, monkeypatch):
