@@ -117,7 +117,7 @@ def full_config(z_dim: int = 20, **overrides) -> VAEConfig:
     and gives up about half a nat of test ELBO against it: 0.41 nats below that recipe's
     3-seed mean (measured on another CPU, an AMD EPYC, in bfloat16) and 0.53 below its one
     float32 run on the same 2-core Intel Xeon, seed 0 against seed 0; 0.18 nats in IW
-    log-likelihood (3-seed means). It trains in about three quarters of the time there
+    log-likelihood (3-seed means). It trains in a fifth to a quarter less time there
     (182-197 s against one run of 245 s). With the earlier recipe a cosine decay reached a
     better bound than a constant rate in the same epochs, and a KL warm-up did not help
     (``benchmarks/bench_vae.py``'s notes). No recipe screened came within 0.5 nats of the
