@@ -5,6 +5,7 @@ import datetime as _dt
 import os
 import platform
 import shlex
+import statistics
 import sys
 from pathlib import Path
 
@@ -40,3 +41,11 @@ def write_results(name: str, results: dict) -> Path:
     path = write_json(RESULTS / name, {**results, **stamp()})
     print(f"wrote {path}")
     return path
+
+
+def mean_sd(values: list[float]) -> dict:
+    """Mean, standard deviation (n - 1; None for one value), min and max of ``values`` (rounded to 3 decimals)
+    and their count: how the results files summarise a setting over seeds."""
+    return {"mean": round(statistics.fmean(values), 3),
+            "sd": round(statistics.stdev(values), 3) if len(values) > 1 else None,
+            "min": round(min(values), 3), "max": round(max(values), 3), "n_seeds": len(values)}

@@ -33,11 +33,10 @@ import argparse
 import dataclasses
 import json
 import os
-import statistics
 import sys
 import time
 
-from common import RESULTS, stamp  # noqa: E402  (sets sys.path to the repository root)
+from common import RESULTS, mean_sd, stamp  # noqa: E402  (sets sys.path to the repository root)
 
 OUT = "seeds.json"
 MODELS = ("vae", "gan")
@@ -76,16 +75,9 @@ def score(images01, data, classifier) -> dict:
     }
 
 
-def training_precision(precision: str) -> str:
-    """What the run's matrix products computed in on this machine (``"auto"`` resolved; also with a model from the
-    cache, whose key holds the precision)."""
-    from course_utils.core.runtime import training_precision as resolve
-
-    return resolve(precision)
-
-
 def run_vae(seed: int, data_gray, classifier, use_cache: bool, iw_k: int, iw_images: int) -> dict:
     from course_utils.core import load_data
+    from course_utils.core.runtime import training_precision
     from course_utils.course import n_eval, vae_config, vae_data
     from course_utils.evaluation.comparison import vae_samples
     from course_utils.vae import train_vae
@@ -105,6 +97,7 @@ def run_vae(seed: int, data_gray, classifier, use_cache: bool, iw_k: int, iw_ima
 
 
 def run_gan(seed: int, data_gray, classifier, use_cache: bool) -> dict:
+    from course_utils.core.runtime import training_precision
     from course_utils.course import gan_config, n_eval
     from course_utils.evaluation.comparison import gan_samples
     from course_utils.gan import train_gan
@@ -115,12 +108,6 @@ def run_gan(seed: int, data_gray, classifier, use_cache: bool) -> dict:
            "config": config.to_dict(), "matmul_precision": training_precision(config.precision)}
     row.update(score(gan_samples(generator, n_eval()), data_gray, classifier))
     return row
-
-
-def _mean_sd(values: list[float]) -> dict:
-    return {"mean": round(statistics.fmean(values), 3),
-            "sd": round(statistics.stdev(values), 3) if len(values) > 1 else None,
-            "min": round(min(values), 3), "max": round(max(values), 3), "n_seeds": len(values)}
 
 
 def summarise(rows: list[dict]) -> dict:
@@ -135,8 +122,8 @@ def summarise(rows: list[dict]) -> dict:
         if model == "vae":
             keys += ["test_elbo", "test_iw_ll"]
         out[model] = {"seeds": [r["seed"] for r in mine],
-                      **{k: _mean_sd([r[k] for r in mine]) for k in keys if all(k in r for r in mine)},
-                      "fd_inf": _mean_sd([r["fd_vs_n"]["fd_inf"] for r in mine])}
+                      **{k: mean_sd([r[k] for r in mine]) for k in keys if all(k in r for r in mine)},
+                      "fd_inf": mean_sd([r["fd_vs_n"]["fd_inf"] for r in mine])}
     return out
 
 

@@ -23,11 +23,10 @@ import argparse
 import json
 import math
 import os
-import statistics
 import time
 
 import torch
-from common import RESULTS, stamp, write_results  # noqa: E402  (sets sys.path to the repository root)
+from common import RESULTS, mean_sd, stamp, write_results  # noqa: E402  (sets sys.path to the repository root)
 
 OUT = RESULTS / "vae_recipes.jsonl"
 #: the course recipe before issue 24 over three seeds: the quality to stay within TOLERANCE nats of
@@ -68,6 +67,7 @@ def config_of(name: str, seed: int):
 
 
 def run(name: str, seed: int, data, iw: bool, threads: int) -> dict:
+    from course_utils.core.runtime import training_precision
     from course_utils.vae.train import evaluate_vae, train_vae
 
     config = config_of(name, seed)
@@ -84,8 +84,6 @@ def run(name: str, seed: int, data, iw: bool, threads: int) -> dict:
         result = evaluate_vae(vae, data.test, binarize=data.binarize, iw_k=1000, n_images=2000, progress=False)
         row.update({"test_iw_ll": round(result["iw_ll"], 3), "iw_k": 1000, "iw_images": 2000,
                     "test_elbo_on_iw_images": round(result["elbo"], 3), "iw_seconds": round(result["iw_seconds"], 1)})
-    from course_utils.core.runtime import training_precision
-
     row.update({"threads": threads, "matmul_precision": training_precision(config.precision), "dataset": data.name,
                 **stamp()})
     return row
@@ -151,26 +149,29 @@ def three_seed_summary(rows: list[dict]) -> dict:
         mine = sorted((r for r in rows if r["recipe"] == name), key=lambda r: r["seed"])
         if [r["seed"] for r in mine] != [0, 1, 2] or not all("test_iw_ll" in r for r in mine):
             continue
-        entry = {}
-        for key in ("test_elbo", "test_iw_ll", "train_seconds"):
-            values = [r[key] for r in mine]
-            entry[key] = {"mean": round(statistics.fmean(values), 3), "sd": round(statistics.stdev(values), 3),
-                          "min": min(values), "max": max(values)}
+        entry = {key: mean_sd([r[key] for r in mine]) for key in ("test_elbo", "test_iw_ll", "train_seconds")}
         gaps = {key: round(base[key]["mean"] - entry[key]["mean"], 3) for key in ("test_elbo", "test_iw_ll")}
         out[name] = {**entry, "below_baseline": gaps, "within_tolerance": all(g <= TOLERANCE for g in gaps.values())}
     return out
+
+
+def latest_runs() -> dict[tuple[str, int], dict]:
+    """The lines of ``vae_recipes.jsonl`` by (recipe, seed); a rerun -- e.g. with the IW estimate added --
+    replaces the earlier line."""
+    latest = {}
+    if OUT.exists():
+        for line in OUT.read_text().splitlines():
+            if line.strip():
+                row = json.loads(line)
+                latest[(row["recipe"], row["seed"])] = row
+    return latest
 
 
 def write_summary() -> None:
     """``vae_recipes.json``: every line of ``vae_recipes.jsonl``, sorted by training time -- the frontier of test
     ELBO against training seconds -- beside the target (the course recipe before issue 24, its 3-seed mean in
     ``seeds_vae_e100.json``), and the recipes run with three seeds."""
-    latest = {}  # a rerun of (recipe, seed) -- e.g. with the IW estimate added -- replaces the earlier line
-    for line in OUT.read_text().splitlines():
-        if line.strip():
-            row = json.loads(line)
-            latest[(row["recipe"], row["seed"])] = row
-    rows = list(latest.values())
+    rows = list(latest_runs().values())
     base = baseline()
     keys = ("recipe", "seed", "train_seconds", "epoch_seconds", "test_elbo", "test_iw_ll")
     table = [{k: r[k] for k in keys if k in r}
@@ -216,14 +217,10 @@ def main() -> None:
     if args.iw_study:
         iw_study(data, args.threads)
         return
-    done = set()
-    if OUT.exists():
-        for line in OUT.read_text().splitlines():
-            row = json.loads(line)
-            done.add((row["recipe"], row["seed"], "test_iw_ll" in row))
+    done = latest_runs()  # a run with the IW estimate also stands for one without
     for seed in args.seeds:
         for name in args.recipes:
-            if (name, seed, args.iw) in done or (name, seed, True) in done:
+            if (name, seed) in done and ("test_iw_ll" in done[(name, seed)] or not args.iw):
                 print(f"{name} seed {seed}: already in {OUT.name}, skipped")
                 continue
             row = run(name, seed, data, args.iw, args.threads)
