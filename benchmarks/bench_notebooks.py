@@ -34,7 +34,8 @@ were -- for measuring memory on another CPU than the one that timed the notebook
 
 Full mode loads the course's reference models (``course_utils/reference/``) where they exist:
 ``<mode>_*`` keys. ``--train-here`` sets ``COURSE_TRAIN_HERE=1`` in the kernels (every model trained
-from scratch, the worst case: ``<mode>_scratch_*`` keys), and ``--threads N`` sets ``COURSE_THREADS=N``
+from scratch, the worst case: ``<mode>_scratch_*`` keys; the evaluation classifier, the yardstick the
+notebooks measure samples with, loads the shipped one either way), and ``--threads N`` sets ``COURSE_THREADS=N``
 (``<mode>_<N>t_*`` keys; 1 is Binder's case), so the variants sit side by side in one entry:
 
     python benchmarks/bench_notebooks.py --notebooks 01_latent_variable_models ... 08_vae_vs_gan \
@@ -151,7 +152,7 @@ def main(argv=None) -> int:
                     help="COURSE_THREADS for the kernels (keys <mode>_<N>t_*); default: the course's own choice")
     ap.add_argument("--train-here", action="store_true",
                     help="COURSE_TRAIN_HERE=1: train every model instead of loading the reference models "
-                         "(keys <mode>_scratch_*)")
+                         "(keys <mode>_scratch_*; the evaluation classifier, the yardstick, still loads)")
     ap.add_argument("--output", default=OUT, help=f"results file in benchmarks/results (default {OUT})")
     args = ap.parse_args(argv)
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]

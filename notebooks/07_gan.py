@@ -71,8 +71,10 @@ if "google.colab" in sys.modules:
 # these settings, trained once on Fashion-MNIST in float32, stored in float16, in `course_utils/reference/`):
 # on Fashion-MNIST full mode loads them and prints one line saying what each is and how long it took to
 # train. `TRAIN_HERE = True` in the cell below (then re-run it; it holds for this notebook's kernel only)
-# trains them here instead; models trained here go to a checkpoint cache, so re-running the notebook with
-# `TRAIN_HERE = True` loads them. On MNIST there are none: full mode trains here.
+# trains the GAN here instead; models trained here go to a checkpoint cache, so re-running the notebook with
+# `TRAIN_HERE = True` loads them. The classifier is loaded either way: it is not a model to watch train but
+# the yardstick the notebook's sample-quality numbers are measured with, so yours are measured with the one
+# that measured the reference numbers. On MNIST there are no reference models: full mode trains both here.
 
 # %%
 import inspect
@@ -117,7 +119,7 @@ from course_utils.gan import (
 )
 from course_utils.widgets import InterpolationExplorer
 
-TRAIN_HERE = False  # True (then re-run this cell): train the models here, not load the course's reference models
+TRAIN_HERE = False  # True (then re-run this cell): train the GAN here (the evaluation classifier loads either way)
 use_reference_models(not TRAIN_HERE)  # this kernel only; COURSE_TRAIN_HERE=1 in the environment: every notebook
 set_threads()
 seed_everything(0)
@@ -183,10 +185,10 @@ print(inspect.getsource(make_step))
 # keeps a grid of samples for fixed noise at the start, the middle and the end, and stores the
 # finished run in the cache. In full mode on Fashion-MNIST the cell loads the course's reference model of
 # this run (history and sample grids included) unless the set-up cell ran with `TRAIN_HERE = True`;
-# training it here takes several minutes on a laptop CPU, and the classifier below a few more (the lines
-# these cells print for a reference model say how long each took where it was made). Ctrl-C, or the
-# stop button, ends training early and keeps what was learned; such a run is not cached as finished, but
-# its last complete epoch is: running the cell again resumes.
+# training it here takes a few minutes on a laptop CPU (the line this cell prints for a reference model says
+# how long it took where it was made). Ctrl-C, or the stop button, ends training early and keeps what was
+# learned; such a run is not cached as finished, but its last complete epoch is: running the cell again
+# resumes.
 
 # %%
 G, D, history = train_gan(config, data)

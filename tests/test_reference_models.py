@@ -122,6 +122,91 @@ def test_an_unusable_reference_model_is_reported_and_training_goes_on(reference_
     assert "Ignoring an unusable reference model" in capsys.readouterr().out
 
 
+# --------------------------------------------------------------------------- the classifier: a yardstick
+
+TINY_CLASSIFIER = {"channels": (4, 8), "hidden": 16, "epochs": 1}
+
+
+@pytest.fixture
+def count_classifier_fits(monkeypatch):
+    import course_utils.evaluation.classifier as ec
+
+    calls = []
+    real_fit = ec.fit
+    monkeypatch.setattr(ec, "fit", lambda *a, **k: calls.append(1) or real_fit(*a, **k))
+    return calls
+
+
+def ship_classifier(config, data, reference_dir, tmp_path, monkeypatch):
+    """Train ``config`` in a scratch cache and ship it as the reference classifier; returns the trained one."""
+    from course_utils.evaluation.classifier import classifier_cache_key, train_classifier
+
+    with monkeypatch.context() as mp:
+        mp.setenv("COURSE_CACHE_DIR", str(tmp_path / "staging"))
+        model = train_classifier(data, config, progress=False)
+        key = classifier_cache_key(config, data)
+        tensors, meta = checkpoints.read_checkpoint(checkpoints.model_cache_path(key))
+    meta["reference"] = {"title": "tiny classifier for the test", "train_seconds": 30.0, "precision": "float32",
+                         "threads": 1, "stored_dtype": "float32", "cpu": "Test CPU", "date": "2026-12-07"}
+    from safetensors.torch import save
+
+    (reference_dir / f"{key}.safetensors").write_bytes(save(tensors, metadata={"meta": json.dumps(meta)}))
+    return model
+
+
+@pytest.mark.parametrize("how", ["notebook switch", "environment"])
+def test_the_shipped_classifier_is_loaded_even_when_the_models_train_here(how, reference_dir, tmp_path, monkeypatch,
+                                                                         count_classifier_fits, capsys):
+    """TRAIN_HERE trains the generative models, not the yardstick they are measured with."""
+    from course_utils.evaluation import ClassifierConfig, train_classifier
+
+    data = synthetic_data()
+    config = ClassifierConfig(**TINY_CLASSIFIER)
+    shipped = ship_classifier(config, data, reference_dir, tmp_path, monkeypatch)
+    count_classifier_fits.clear()
+    capsys.readouterr()
+    if how == "notebook switch":
+        runtime.use_reference_models(False)
+    else:
+        monkeypatch.setenv(runtime.ENV_TRAIN_HERE, "1")
+    assert not runtime.reference_models_enabled()
+    loaded = train_classifier(data, config)
+    assert count_classifier_fits == [], "the shipped classifier must be loaded, not trained again"
+    for (name, a), (_, b) in zip(shipped.state_dict().items(), loaded.state_dict().items(), strict=True):
+        assert torch.equal(a, b), name
+    assert loaded.test_accuracy == shipped.test_accuracy
+    out = capsys.readouterr().out
+    assert "Loaded the course's reference model: tiny classifier for the test" in out
+    assert "loaded even with TRAIN_HERE = True" in out and "train_here=True" in out
+    assert "To train it yourself: TRAIN_HERE = True" not in out  # that switch does not train it
+    # the VAE beside it under the same switch still trains here (the switch is not ignored altogether)
+    assert not vt.train_vae(VAEConfig(**TINY), data, progress=False)[1].interrupted
+
+
+def test_the_classifier_trains_here_when_asked_or_when_none_is_shipped(reference_dir, tmp_path, monkeypatch,
+                                                                       count_classifier_fits, capsys):
+    from course_utils.course.runs import _KINDS
+    from course_utils.evaluation import ClassifierConfig, train_classifier
+
+    data = synthetic_data()
+    config = ClassifierConfig(**TINY_CLASSIFIER)
+    ship_classifier(config, data, reference_dir, tmp_path, monkeypatch)
+    count_classifier_fits.clear()
+    train_classifier(data, config, progress=False, train_here=True)  # asked
+    train_classifier(data, ClassifierConfig(**{**TINY_CLASSIFIER, "hidden": 12}), progress=False)  # none shipped
+    assert count_classifier_fits == [1, 1]
+    # the reference-model script turns the reference models off to train them: its classifier is trained too
+    count_classifier_fits.clear()
+    runtime.use_reference_models(False)
+    with monkeypatch.context() as mp:
+        mp.setenv("COURSE_CACHE_DIR", str(tmp_path / "another cache"))
+        _KINDS["classifier"].train(config, data)
+        assert count_classifier_fits == [1]
+        runtime.use_reference_models(True)  # and with them on, the runs load it
+        _KINDS["classifier"].train(config, data)
+        assert count_classifier_fits == [1]
+
+
 # --------------------------------------------------------------------------- the shipped models
 
 INDEX = checkpoints.reference_index()

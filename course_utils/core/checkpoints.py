@@ -168,9 +168,9 @@ def reference_index() -> dict:
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
-def reference_line(meta: dict) -> str:
+def reference_line(meta: dict, train_hint: str | None = None) -> str:
     """The one line a notebook prints when it loads a reference model: what it is, how long it took to
-    train and where, and how to train it here instead."""
+    train and where, and how to train it here instead (``train_hint``, else the ``TRAIN_HERE`` switch)."""
     ref = meta.get("reference", {})
     seconds = float(ref.get("train_seconds", float("nan")))
     took = f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
@@ -178,17 +178,20 @@ def reference_line(meta: dict) -> str:
     return (f"Loaded the course's reference model: {ref.get('title', meta.get('key', '?'))}, trained in {took} "
             f"({ref.get('precision', '?')}, {threads} thread{'' if threads == 1 else 's'}; weights stored in "
             f"{ref.get('stored_dtype', '?')}) on {ref.get('cpu', '?')}, {str(ref.get('date', '?'))[:10]}. "
-            f"To train it yourself: TRAIN_HERE = True in the set-up cell (or {ENV_TRAIN_HERE}=1).")
+            + (train_hint or f"To train it yourself: TRAIN_HERE = True in the set-up cell (or {ENV_TRAIN_HERE}=1)."))
 
 
 def cached(key: str, modules: dict[str, torch.nn.Module], arch: dict,
            train: Callable[[], dict], use_cache: bool = True, verbose: bool = True,
-           reference: str | None = None) -> tuple[dict, bool]:
+           reference: str | None = None, reference_always: bool = False,
+           train_hint: str | None = None) -> tuple[dict, bool]:
     """Load ``modules`` from the model cache under ``key``, or run ``train()`` and cache the result.
 
     With ``reference`` (a key without the resolved precision) and ``use_cache``, the course's reference
     model for exactly those settings is loaded first, when one is shipped and the reference models are on
-    (:func:`~course_utils.core.runtime.reference_models_enabled`); it says so in one line.
+    (:func:`~course_utils.core.runtime.reference_models_enabled`; with ``reference_always``, whether they
+    are on or not — for a yardstick such as the evaluation classifier); it says so in one line, which ends
+    with ``train_hint`` (how to train it here instead) when given.
 
     ``train()`` returns the meta record to store (it must hold ``"complete": True``
     for the result to be cached: an interrupted run is returned but never cached).
@@ -196,7 +199,7 @@ def cached(key: str, modules: dict[str, torch.nn.Module], arch: dict,
     the caching: one warning says so, and training still returns its model.
     Returns ``(meta, from_cache)``.
     """
-    if use_cache and reference is not None and reference_models_enabled():
+    if use_cache and reference is not None and (reference_always or reference_models_enabled()):
         shipped = reference_path(reference)
         if shipped.is_file():
             try:
@@ -206,7 +209,7 @@ def cached(key: str, modules: dict[str, torch.nn.Module], arch: dict,
                     print(f"Ignoring an unusable reference model ({exc}); using the cache or training here.")
             else:
                 if verbose:
-                    print(reference_line(meta))
+                    print(reference_line(meta, train_hint))
                 return meta, True
     path = model_cache_path(key)
     if use_cache and path.is_file():

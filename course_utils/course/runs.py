@@ -27,7 +27,7 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from course_utils.core import checkpoints
-from course_utils.core.runtime import pick
+from course_utils.core.runtime import pick, reference_models_enabled
 from course_utils.evaluation.classifier import ClassifierConfig, accuracy, classifier_cache_key, train_classifier
 from course_utils.evaluation.comparison import EVAL_SEED  # noqa: F401  (re-exported: the runs' evaluation seed)
 from course_utils.evaluation.quality import sample_quality
@@ -162,7 +162,9 @@ _KINDS = {
     "vae": _Kind(vae_reference_key, vae_cache_key, train_vae, lambda model: [model[0]]),
     "gan": _Kind(gan_reference_key, gan_cache_key, train_gan, lambda model: [model[0], model[1]]),
     # the classifier's key holds no precision: its cache key is its reference key
-    "classifier": _Kind(classifier_cache_key, classifier_cache_key, lambda config, data: train_classifier(data, config),
+    # the shipped classifier is loaded only while the reference models are on (the training script turns them off)
+    "classifier": _Kind(classifier_cache_key, classifier_cache_key,
+                        lambda config, data: train_classifier(data, config, train_here=not reference_models_enabled()),
                         lambda model: [model]),
 }
 
