@@ -54,9 +54,25 @@ RECIPES = {
     # the course's recipe with bfloat16 matrix products (what precision="auto" picks on CPUs where the probe
     # finds them faster): does the higher rate still train as well?
     "e90-b256-lr3e-3-bf16": {"epochs": 90, "lr": 3e-3, "batch_size": 256, "precision": "bfloat16"},
+    # session 6: the course's two other long VAE runs, the z = 2 model of notebook 05 (the manifold) and the z = 50
+    # model of notebook 04 (latent usage): the recipe each trains today, then shorter ones at batch 256 and 3e-3
+    "z2-e15-lr1e-3": {"z_dim": 2, "epochs": 15, "lr": 1e-3},  # course_utils.course.runs.vae2_config before
+    "z2-e8-b256-lr3e-3": {"z_dim": 2, "epochs": 8, "lr": 3e-3, "batch_size": 256},
+    "z2-e10-b256-lr3e-3": {"z_dim": 2, "epochs": 10, "lr": 3e-3, "batch_size": 256},
+    "z2-e12-b256-lr3e-3": {"z_dim": 2, "epochs": 12, "lr": 3e-3, "batch_size": 256},
+    "z50-e20-lr1e-3": {"z_dim": 50, "epochs": 20, "lr": 1e-3},  # course_utils.course.runs.usage_vae_config before
+    "z50-e10-b256-lr3e-3": {"z_dim": 50, "epochs": 10, "lr": 3e-3, "batch_size": 256},
+    "z50-e12-b256-lr3e-3": {"z_dim": 50, "epochs": 12, "lr": 3e-3, "batch_size": 256},
+    "z50-e15-b256-lr3e-3": {"z_dim": 50, "epochs": 15, "lr": 3e-3, "batch_size": 256},
 }
 #: the recipe course_utils.vae.model.full_config carries (notebook 05's z = 20 model in full mode)
 COURSE_RECIPE = "e90-b256-lr3e-3"
+#: the smaller runs: latent size -> (the recipe the course trained before, what it is, the rule a new one must meet)
+SMALL_BASELINES = {2: ("z2-e15-lr1e-3", "notebook 05's z = 2 model (the manifold)",
+                       "no worse in test ELBO (3-seed mean at least the earlier recipe's)"),
+                   50: ("z50-e20-lr1e-3", "notebook 04's z = 50 model (latent usage)",
+                        "test ELBO within 0.5 nats of the earlier recipe's 3-seed mean; the active units it reports "
+                        "are compared in the entry")}
 COMMON = {"z_dim": 20, "lr_schedule": "cosine", "lr_final": 0.05, "precision": "float32"}
 
 
@@ -79,6 +95,13 @@ def run(name: str, seed: int, data, iw: bool, threads: int) -> dict:
     row = {"recipe": name, "seed": seed, "config": config.to_dict(), "train_seconds": round(seconds, 1),
            "train_wall_seconds": round(wall, 1), "epoch_seconds": round(seconds / max(config.epochs, 1), 3),
            "test_elbo": round(test["elbo"], 3), "val_elbo_last": round(history.last.get("val_elbo", math.nan), 3)}
+    if config.z_dim == 50:  # as notebook 04 counts them: on its 500 validation images, one fixed binarization
+        from course_utils.vae.metrics import latent_usage
+        from course_utils.vae.train import evaluation_images
+
+        usage = latent_usage(vae, evaluation_images(data.val.subset(500), binarize=True))
+        row.update({"active_units": int(usage["n_active"]), "rate": round(float(usage["rate"]), 3),
+                    "distortion": round(float(usage["distortion"]), 3)})
     if iw:
         # as notebook 05 reports it: k = 1000 on the first 2 000 test images (see vae_iw_error.json)
         result = evaluate_vae(vae, data.test, binarize=data.binarize, iw_k=1000, n_images=2000, progress=False)
@@ -133,6 +156,11 @@ def iw_study(data, threads: int) -> None:
     write_results("vae_iw_error.json", result)
 
 
+def z_dim(row: dict) -> int:
+    """The latent size a run line trained (the z = 20 lines of the first screens name it only in their config)."""
+    return row.get("config", {}).get("z_dim", 20)
+
+
 def baseline() -> dict:
     """The course recipe before issue 24 over three seeds (``seeds_vae_e100.json``: 100 epochs, batch 128, peak
     rate 1e-3), the quality the shorter recipes are held to."""
@@ -145,13 +173,36 @@ def three_seed_summary(rows: list[dict]) -> dict:
     :data:`TOLERANCE` nats of it (issue 24's target)."""
     base = baseline()
     out = {}
-    for name in sorted({r["recipe"] for r in rows}):
+    for name in sorted({r["recipe"] for r in rows if z_dim(r) == 20}):
         mine = sorted((r for r in rows if r["recipe"] == name), key=lambda r: r["seed"])
         if [r["seed"] for r in mine] != [0, 1, 2] or not all("test_iw_ll" in r for r in mine):
             continue
         entry = {key: mean_sd([r[key] for r in mine]) for key in ("test_elbo", "test_iw_ll", "train_seconds")}
         gaps = {key: round(base[key]["mean"] - entry[key]["mean"], 3) for key in ("test_elbo", "test_iw_ll")}
         out[name] = {**entry, "below_baseline": gaps, "within_tolerance": all(g <= TOLERANCE for g in gaps.values())}
+    return out
+
+
+def small_models_summary(rows: list[dict]) -> dict:
+    """For the z = 2 and z = 50 runs: per recipe run with seeds 0, 1 and 2, the mean, sd and range of the test
+    ELBO, the training time (and for z = 50 the active units), and the ELBO's distance below the recipe the
+    course trained before (:data:`SMALL_BASELINES`), with the verdict of that latent size's rule."""
+    out = {}
+    for z, (base_name, what, rule) in SMALL_BASELINES.items():
+        per_recipe = {}
+        for name in sorted({r["recipe"] for r in rows if z_dim(r) == z}):
+            mine = sorted((r for r in rows if r["recipe"] == name), key=lambda r: r["seed"])
+            if [r["seed"] for r in mine] != [0, 1, 2]:
+                continue
+            keys = ("test_elbo", "train_seconds") + (("active_units",) if z == 50 else ())
+            per_recipe[name] = {key: mean_sd([r[key] for r in mine]) for key in keys}
+        if base_name in per_recipe:
+            base = per_recipe[base_name]["test_elbo"]["mean"]
+            for entry in per_recipe.values():
+                gap = round(base - entry["test_elbo"]["mean"], 3)
+                entry["below_earlier_recipe"] = gap
+                entry["meets_rule"] = gap <= 0 if z == 2 else gap <= TOLERANCE
+        out[f"z{z}"] = {"model": what, "earlier_recipe": base_name, "rule": rule, "three_seeds": per_recipe}
     return out
 
 
@@ -171,11 +222,15 @@ def write_summary() -> None:
     """``vae_recipes.json``: every line of ``vae_recipes.jsonl``, sorted by training time -- the frontier of test
     ELBO against training seconds -- beside the target (the course recipe before issue 24, its 3-seed mean in
     ``seeds_vae_e100.json``), and the recipes run with three seeds."""
-    rows = list(latest_runs().values())
+    everything = list(latest_runs().values())
+    rows = [r for r in everything if z_dim(r) == 20]
     base = baseline()
     keys = ("recipe", "seed", "train_seconds", "epoch_seconds", "test_elbo", "test_iw_ll")
     table = [{k: r[k] for k in keys if k in r}
              | {k: r["config"][k] for k in ("epochs", "lr", "batch_size", "lr_final", "precision")} for r in rows]
+    small = [{k: r[k] for k in (*keys, "active_units") if k in r}
+             | {k: r["config"][k] for k in ("z_dim", "epochs", "lr", "batch_size", "lr_final", "precision")}
+             for r in everything if z_dim(r) != 20]
     write_results("vae_recipes.json", {
         "runs": sorted(table, key=lambda r: r["train_seconds"]), "dataset": "fashion-mnist", "runs_file": OUT.name,
         "baseline_file": BASELINE_FILE, "tolerance": TOLERANCE,
@@ -183,7 +238,9 @@ def write_summary() -> None:
         "target_test_iw_ll": round(base["test_iw_ll"]["mean"] - TOLERANCE, 3),
         "reference_test_elbo_3_seeds": base["test_elbo"]["mean"], "reference_test_iw_ll_3_seeds":
         base["test_iw_ll"]["mean"], "three_seeds": three_seed_summary(rows), "course_recipe": COURSE_RECIPE,
-        "machines": sorted({r["machine"] for r in rows}),
+        "small_models_runs": sorted(small, key=lambda r: (r["z_dim"], r["train_seconds"])),
+        "small_models": small_models_summary(everything),
+        "machines": sorted({r["machine"] for r in everything}),
         "notes": ["Each run: notebook 05's z = 20 VAE (500 hidden units, Adam, cosine decay to lr_final times the "
                   "peak rate), one seed, float32 matrix products, 2 threads, scored on all 10 000 test images (one "
                   "fixed binarization); test_iw_ll: k = 1000 on the first 2 000 test images, as notebook 05 "
@@ -193,12 +250,16 @@ def write_summary() -> None:
                   "target_test_elbo / target_test_iw_ll: within 0.5 nats of the 3-seed means of the course's "
                   "recipe before issue 24 (100 epochs, batch 128, peak rate 1e-3; seeds_vae_e100.json).",
                   "course_recipe: the recipe course_utils.vae.model.full_config carries (notebook 05's z = 20 "
-                  "model in full mode)."]})
+                  "model in full mode).",
+                  "small_models_runs / small_models: the same screen for notebook 05's z = 2 model and notebook "
+                  "04's z = 50 model (the recipes named z2-* and z50-*; scored on all 10 000 test images; the z = "
+                  "50 runs also count the active latent units as notebook 04 does, on 500 validation images), "
+                  "each against the recipe the course trained before (earlier_recipe)."]})
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--recipes", nargs="+", default=[r for r in RECIPES if r != "e100-lr1e-3"],
+    parser.add_argument("--recipes", nargs="+", default=[r for r in RECIPES if r != "e100-lr1e-3" and r[0] == "e"],
                         choices=sorted(RECIPES))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--iw", action="store_true", help="also the IW log-likelihood (k = 1000, 2 000 images)")

@@ -17,7 +17,8 @@ def test_each_recipe_changes_only_epochs_rate_batch_and_final_rate_of_the_earlie
     before = vae_recipes.config_of("e100-lr1e-3", 0)  # full_config(20) before issue 24: the quality to reach
     assert (before.epochs, before.lr, before.batch_size, before.lr_final) == (100, 1e-3, 128, 0.05)
     for name, changes in vae_recipes.RECIPES.items():
-        assert set(changes) <= {"epochs", "lr", "batch_size", "lr_final", "precision"}, name
+        assert set(changes) <= {"z_dim", "epochs", "lr", "batch_size", "lr_final", "precision"}, name
+        assert name.startswith(f"z{changes['z_dim']}-") if "z_dim" in changes else name.startswith("e"), name
         config = vae_recipes.config_of(name, seed=3)
         assert isinstance(config, VAEConfig) and config.seed == 3
         assert config.precision == changes.get("precision", "float32"), name  # float32 unless named
@@ -54,11 +55,35 @@ def test_three_seed_summary_says_whether_both_measures_are_within_the_tolerance(
     assert out["close"]["test_elbo"]["min"] == e - 0.5 and out["close"]["train_seconds"]["max"] == 102.0
 
 
+def test_the_smaller_runs_summary_applies_each_latent_sizes_rule():
+    def rows(name, z, elbo, active=None):
+        return [{"recipe": name, "seed": s, "config": {"z_dim": z}, "test_elbo": elbo + d, "train_seconds": 10.0 + s,
+                 **({"active_units": active + s} if active is not None else {})}
+                for s, d in zip((0, 1, 2), (-0.1, 0.0, 0.1), strict=True)]
+
+    out = vae_recipes.small_models_summary(
+        rows("z2-e15-lr1e-3", 2, -265.0) + rows("z2-better", 2, -264.9) + rows("z2-worse", 2, -265.05)
+        + rows("z50-e20-lr1e-3", 50, -240.0, 25) + rows("z50-close", 50, -240.45, 27) + rows("z50-far", 50, -240.6, 20)
+        + rows("z50-two-seeds", 50, -239.0, 30)[:2] + rows("e90-b256-lr3e-3", 20, -236.0))
+    z2, z50 = out["z2"]["three_seeds"], out["z50"]["three_seeds"]
+    assert set(z2) == {"z2-e15-lr1e-3", "z2-better", "z2-worse"}  # z = 20 lines and two-seed recipes stay out
+    assert z2["z2-better"]["meets_rule"] and not z2["z2-worse"]["meets_rule"]  # z = 2: no worse at all
+    assert z2["z2-e15-lr1e-3"]["below_earlier_recipe"] == 0 and z2["z2-e15-lr1e-3"]["meets_rule"]
+    assert set(z50) == {"z50-e20-lr1e-3", "z50-close", "z50-far"}
+    assert z50["z50-close"]["meets_rule"] and not z50["z50-far"]["meets_rule"]  # z = 50: within 0.5 nats
+    assert z50["z50-far"]["active_units"]["mean"] == 21 and "active_units" not in z2["z2-better"]
+
+
 def test_the_frontier_file_lists_every_run_by_training_time():
     lines = [json.loads(line) for line in (ROOT / "benchmarks/results/vae_recipes.jsonl").read_text().splitlines()]
-    runs = list({(r["recipe"], r["seed"]): r for r in lines}.values())  # a rerun of (recipe, seed) replaces it
+    every = list({(r["recipe"], r["seed"]): r for r in lines}.values())  # a rerun of (recipe, seed) replaces it
+    runs = [r for r in every if r["config"]["z_dim"] == 20]  # the z = 2 and z = 50 screens are listed apart
     summary = json.loads((ROOT / "benchmarks/results/vae_recipes.json").read_text())
     assert len(summary["runs"]) == len(runs)
+    small = summary.get("small_models_runs", [])
+    assert len(small) == len(every) - len(runs) and all(r["z_dim"] in (2, 50) for r in small)
+    assert all(any(x["recipe"] == r["recipe"] and x["seed"] == r["seed"] and x["test_elbo"] == r["test_elbo"]
+                   for x in every) for r in small)
     seconds = [r["train_seconds"] for r in summary["runs"]]
     assert seconds == sorted(seconds)
     by_recipe = {(r["recipe"], r["seed"]): r["test_elbo"] for r in runs}  # the last line of each
@@ -82,3 +107,13 @@ def test_the_baseline_file_holds_three_seeds_of_the_earlier_course_recipe():
             k: before[k] for k in ("epochs", "lr", "batch_size", "lr_schedule", "lr_final", "z_dim")}
     for key in ("test_elbo", "test_iw_ll"):
         assert base["summary"]["vae"][key]["mean"] == round(statistics.fmean(r[key] for r in rows), 3)
+
+
+def test_the_smaller_runs_earlier_recipes_are_what_the_course_trained_before():
+    """z2-e15-lr1e-3 and z50-e20-lr1e-3, the baselines of the z = 2 and z = 50 screens, are notebook 05's z = 2 and
+    notebook 04's z = 50 runs as the course trained them before session 6 (the assignment's batch and rate, the
+    cosine decay to 5%)."""
+    for z, epochs in ((2, 15), (50, 20)):
+        base_name = vae_recipes.SMALL_BASELINES[z][0]
+        assert vae_recipes.config_of(base_name, 0) == VAEConfig(z_dim=z, epochs=epochs, lr_schedule="cosine",
+                                                                precision="float32")
