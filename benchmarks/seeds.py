@@ -5,7 +5,7 @@ tens between runs that differ only in the seed. This script trains (or loads fro
 model cache) the course's full-mode VAE (notebook 05: ``course_utils.course.runs.vae_config``)
 and GAN (notebook 07: ``gan_config``) for each seed, changing nothing but ``seed``, and
 scores each exactly as notebook 08 does (10 000 samples from noise seeded with
-``EVAL_SEED``, the cached evaluation classifier, :func:`course_utils.evaluation.sample_quality`):
+``EVAL_SEED``, the shipped evaluation classifier, :func:`course_utils.evaluation.sample_quality`):
 
 - the Fréchet distance against the test set and the real-vs-real floor at the same n;
 - improved precision and recall (Kynkäänniemi et al. 2019, k = 3) in the classifier's features;
@@ -155,7 +155,7 @@ def main(argv=None) -> int:
     data = load_data(None, pixels="gray", verbose=False)
     classifier = train_classifier(data, classifier_config(), progress=False)
     print(f"{data}; {threads} threads; classifier test accuracy {classifier.test_accuracy:.4f}", flush=True)
-    if args.no_reference_models:  # after the classifier: the yardstick is the notebooks' own
+    if args.no_reference_models:  # the classifier above is the shipped one either way (the yardstick)
         from course_utils.core import use_reference_models
 
         use_reference_models(False)
@@ -184,7 +184,7 @@ def main(argv=None) -> int:
                   + f" [{row['wall_seconds']:.0f} s]", flush=True)
             results = {"notes": [
                 "Each row: one full-mode model of the course (notebooks 05 / 07), only the seed changed; scored "
-                "like notebook 08 (10 000 samples, noise seed EVAL_SEED, the cached evaluation classifier).",
+                "like notebook 08 (10 000 samples, noise seed EVAL_SEED, the shipped evaluation classifier).",
                 "fd_real_floor: 10 000 held-out real (validation) images against the test set, scored like a "
                 "model: the floor at the samples' n. fd_vs_n: matched random subsets of n samples and n test "
                 "images (5 draws per n below 10 000), with the least-squares line FD = fd_inf + slope / n "

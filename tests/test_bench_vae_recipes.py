@@ -117,3 +117,15 @@ def test_the_smaller_runs_earlier_recipes_are_what_the_course_trained_before():
         base_name = vae_recipes.SMALL_BASELINES[z][0]
         assert vae_recipes.config_of(base_name, 0) == VAEConfig(z_dim=z, epochs=epochs, lr_schedule="cosine",
                                                                 precision="float32")
+
+
+def test_a_rerun_that_reproduces_a_run_keeps_its_first_timing():
+    first = {"recipe": "z50-x", "seed": 0, "test_elbo": -240.5, "train_seconds": 31.6, "epoch_seconds": 2.1,
+             "date": "2026-12-07 18:50 UTC"}
+    busy = {**first, "train_seconds": 90.0, "epoch_seconds": 6.0, "date": "2026-12-07 19:15 UTC", "active_units": 24}
+    kept = vae_recipes.keep_first_timing(busy, first)
+    assert (kept["train_seconds"], kept["epoch_seconds"], kept["rerun_train_seconds"]) == (31.6, 2.1, 90.0)
+    assert kept["timing_from"] == first["date"] and kept["active_units"] == 24 and kept["date"] == busy["date"]
+    other = {**busy, "test_elbo": -240.4}  # not the same training: its own time stands
+    assert vae_recipes.keep_first_timing(other, first) == other
+    assert vae_recipes.keep_first_timing(busy, None) == busy

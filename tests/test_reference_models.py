@@ -163,6 +163,7 @@ def test_the_shipped_classifier_is_loaded_even_when_the_models_train_here(how, r
     data = synthetic_data()
     config = ClassifierConfig(**TINY_CLASSIFIER)
     shipped = ship_classifier(config, data, reference_dir, tmp_path, monkeypatch)
+    make_reference(VAEConfig(**TINY), data, reference_dir, tmp_path, monkeypatch)  # a shipped VAE beside it
     count_classifier_fits.clear()
     capsys.readouterr()
     if how == "notebook switch":
@@ -179,13 +180,17 @@ def test_the_shipped_classifier_is_loaded_even_when_the_models_train_here(how, r
     assert "Loaded the course's reference model: tiny classifier for the test" in out
     assert "loaded even with TRAIN_HERE = True" in out and "train_here=True" in out
     assert "To train it yourself: TRAIN_HERE = True" not in out  # that switch does not train it
-    # the VAE beside it under the same switch still trains here (the switch is not ignored altogether)
-    assert not vt.train_vae(VAEConfig(**TINY), data, progress=False)[1].interrupted
+    # the shipped VAE beside it, under the same switch, is trained here (the switch is not ignored altogether)
+    calls = []
+    real_fit = vt.fit
+    monkeypatch.setattr(vt, "fit", lambda *a, **k: calls.append(1) or real_fit(*a, **k))
+    vt.train_vae(VAEConfig(**TINY), data)
+    assert calls == [1] and "tiny VAE for the test" not in capsys.readouterr().out
 
 
 def test_the_classifier_trains_here_when_asked_or_when_none_is_shipped(reference_dir, tmp_path, monkeypatch,
                                                                        count_classifier_fits, capsys):
-    from course_utils.course.runs import _KINDS
+    from course_utils.course.runs import ReferenceRun
     from course_utils.evaluation import ClassifierConfig, train_classifier
 
     data = synthetic_data()
@@ -195,16 +200,18 @@ def test_the_classifier_trains_here_when_asked_or_when_none_is_shipped(reference
     train_classifier(data, config, progress=False, train_here=True)  # asked
     train_classifier(data, ClassifierConfig(**{**TINY_CLASSIFIER, "hidden": 12}), progress=False)  # none shipped
     assert count_classifier_fits == [1, 1]
-    # the reference-model script turns the reference models off to train them: its classifier is trained too
-    count_classifier_fits.clear()
-    runtime.use_reference_models(False)
-    with monkeypatch.context() as mp:
-        mp.setenv("COURSE_CACHE_DIR", str(tmp_path / "another cache"))
-        _KINDS["classifier"].train(config, data)
-        assert count_classifier_fits == [1]
-        runtime.use_reference_models(True)  # and with them on, the runs load it
-        _KINDS["classifier"].train(config, data)
-        assert count_classifier_fits == [1]
+    # the runs API (benchmarks/train_reference_models.py): the classifier loads the shipped one as the notebooks do,
+    # the reference models on or off, and trains when the script asks (train_here=True); each in an empty cache
+    run = ReferenceRun("classifier", "tiny", (), "classifier", lambda: config, lambda dyn, gray: gray)
+    for i, (switch, train_here, fits) in enumerate(((False, False, []), (True, False, []), (False, True, [1]))):
+        count_classifier_fits.clear()
+        capsys.readouterr()
+        runtime.use_reference_models(switch)
+        with monkeypatch.context() as mp:
+            mp.setenv("COURSE_CACHE_DIR", str(tmp_path / f"cache {i}"))
+            run.train(data, train_here=train_here)
+        assert count_classifier_fits == fits, (switch, train_here)
+        assert ("tiny classifier for the test" in capsys.readouterr().out) == (not train_here)
 
 
 # --------------------------------------------------------------------------- the shipped models
@@ -257,6 +264,14 @@ def test_each_reference_model_reproduces_its_recorded_numbers(run, course_data, 
     classifier = None
     if run.kind == "gan":
         classifier = next(r for r in REFERENCE_RUNS if r.kind == "classifier").train(course_data[1])
+    if run.kind == "classifier":  # the yardstick: the notebooks' own call loads it with TRAIN_HERE = True too
+        from course_utils.course import classifier_config
+        from course_utils.evaluation import train_classifier
+
+        runtime.use_reference_models(False)
+        again = train_classifier(course_data[1], classifier_config())
+        assert "Loaded the course's reference model" in capsys.readouterr().out
+        assert again.test_accuracy == record["evaluation"]["test_accuracy"]
     measured = run.evaluate(model, data, classifier)
     for name, expected in record["evaluation"].items():
         assert abs(measured[name] - expected) <= record["tolerance"][name], (

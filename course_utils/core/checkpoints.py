@@ -22,7 +22,8 @@ The course's **reference models** (``course_utils/reference/``, written by
 and shipped: :func:`cached` given a ``reference`` key loads the one made with exactly those settings
 and data (the key holds every setting but the precision the run resolves to here), unless the
 reference models are turned off (:func:`course_utils.core.runtime.use_reference_models`,
-``COURSE_TRAIN_HERE=1``); then the cache and training answer as before.
+``COURSE_TRAIN_HERE=1``); then the cache and training answer as before (a caller may pass ``reference_always``
+for a yardstick that loads even then, such as the evaluation classifier).
 """
 from __future__ import annotations
 

@@ -48,7 +48,8 @@ def quick_mode() -> bool:
     return _env_flag("COURSE_QUICK")
 
 
-#: The environment switch that trains the course's models here instead of loading its reference models.
+#: The environment switch that trains the course's models here instead of loading its reference models (all but the
+#: evaluation classifier, the yardstick, which loads either way: ``course_utils.evaluation.train_classifier``).
 ENV_TRAIN_HERE = "COURSE_TRAIN_HERE"
 _reference_models = True  # use_reference_models(False) (a notebook's TRAIN_HERE = True) turns them off
 
@@ -56,7 +57,8 @@ _reference_models = True  # use_reference_models(False) (a notebook's TRAIN_HERE
 def use_reference_models(flag: bool = True) -> None:
     """Whether a full-mode run loads the course's reference model for its exact settings (the default) or
     trains here. A notebook's set-up cell calls ``use_reference_models(not TRAIN_HERE)``;
-    ``COURSE_TRAIN_HERE=1`` in the environment trains here whatever this says."""
+    ``COURSE_TRAIN_HERE=1`` in the environment trains here whatever this says. Neither retrains the evaluation
+    classifier, the yardstick (``train_classifier(..., train_here=True)`` does)."""
     global _reference_models
     _reference_models = bool(flag)
 

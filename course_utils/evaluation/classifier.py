@@ -1,8 +1,9 @@
 """The evaluation classifier: a small CNN trained on the course's data, whose features score samples (Q3.1).
 
 What lives here: :class:`ClassifierConfig`, :class:`Classifier` (``features`` for the
-Fréchet distance, ``predict`` for class coverage), :func:`train_classifier` (trained
-once and kept in the model cache, like the generative models) and
+Fréchet distance, ``predict`` for class coverage), :func:`train_classifier` (the course
+ships the full-mode one on Fashion-MNIST, which is loaded even when ``TRAIN_HERE`` trains
+the generative models; any other is trained once and kept in the model cache) and
 :func:`check_unit_images`, the input check of every evaluation function.
 
 **Convention: every evaluation function takes images in [0, 1]**, of shape (N, 784)
@@ -249,8 +250,10 @@ def classifier_cache_key(config: ClassifierConfig, data) -> str:
 
 
 #: How the line printed on loading the shipped classifier ends (``TRAIN_HERE`` does not train it).
-YARDSTICK_HINT = ("It is the yardstick of every sample-quality number in the course, so it is loaded even with "
-                  "TRAIN_HERE = True; train_classifier(..., train_here=True) trains one here.")
+YARDSTICK_HINT = ("It is the yardstick of the Fréchet distance, precision and recall here and of the reference "
+                  "numbers beside them, so it is loaded even with TRAIN_HERE = True. "
+                  "train_classifier(data, classifier_config(), train_here=True) trains one here (numbers measured "
+                  "with it do not compare with the course's).")
 
 
 def train_classifier(data, config: ClassifierConfig | None = None, use_cache: bool = True,
@@ -259,7 +262,8 @@ def train_classifier(data, config: ClassifierConfig | None = None, use_cache: bo
 
     The classifier is the **yardstick** of the course's sample-quality numbers, not a model a student
     trains to watch: where the course ships one made with exactly these settings and data (Fashion-MNIST,
-    ``classifier_config()``), it is loaded even when the reference models are off (a notebook's
+    full mode's ``classifier_config()``, i.e. ``ClassifierConfig()``), it is loaded even when the reference models
+    are off (a notebook's
     ``TRAIN_HERE = True``, ``COURSE_TRAIN_HERE=1``), so a model trained here is measured with the
     classifier every reference number was measured with. ``train_here=True`` ignores a shipped one
     (the model cache, then training, answer); where none is shipped (MNIST, other settings) that is

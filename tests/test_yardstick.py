@@ -1,0 +1,81 @@
+"""The evaluation classifier as a fixed yardstick: what notebooks 07 and 08 and the README say about it agrees with
+``benchmarks/results/yardstick.json`` (the same samples scored with classifiers that differ only in their seed) and
+with the from-scratch run in ``notebooks.json``."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
+
+
+def load(name: str) -> dict:
+    return json.loads((RESULTS / name).read_text())
+
+
+def prose(notebook: str) -> str:
+    path = next((ROOT / "notebooks").glob(f"{notebook}_*.py"))
+    return " ".join(line.lstrip("# ").strip() for line in path.read_text().splitlines())
+
+
+def test_the_yardstick_file_scores_the_same_samples_with_the_shipped_classifier_and_two_others():
+    ys = load("yardstick.json")
+    index = json.loads((ROOT / "course_utils/reference/index.json").read_text())
+    shipped = next(v for v in index.values() if v["name"] == "classifier")
+    rows = {r["classifier_seed"]: r for r in ys["rows"]}
+    assert sorted(rows) == [0, 1, 2] and [r["shipped"] for r in ys["rows"]] == [True, False, False]
+    assert rows[0]["test_accuracy"] == shipped["evaluation"]["test_accuracy"]
+    assert ys["dataset"] == "fashion-mnist" and ys["n_samples"] == 10_000
+    # seed 0 is the shipped classifier: its numbers are the reference models' as the notebooks print them
+    reported = load("notebooks.json")["08_vae_vs_gan"]["full_reported"]
+    assert abs(rows[0]["GAN"]["fd"] - reported["GAN Fréchet distance (classifier features)"]) < 0.01
+    assert abs(rows[0]["VAE"]["fd"] - reported["VAE Fréchet distance (classifier features)"]) < 0.01
+
+
+def test_07_and_08_quote_the_yardsticks_spread():
+    spread = load("yardstick.json")["range_over_classifiers"]
+    gan, vae, real = spread["GAN"]["fd"], spread["VAE"]["fd"], spread["real (held out)"]["fd"]
+    assert f"the distance came out between {gan[0]:.1f} and {gan[1]:.1f}" in prose("07")
+    text = prose("08")
+    assert (f"VAE's distance came out between {vae[0]:.1f} and {vae[1]:.1f}, the GAN's between {gan[0]:.1f} and "
+            f"{gan[1]:.1f}, the floor between {real[0]:.2f} and {real[1]:.2f}, and the VAE's precision between "
+            f"{spread['VAE']['precision'][0]:.2f} and {spread['VAE']['precision'][1]:.2f}") in text
+    # "The classifier's seed moved each distance by more than the three training seeds of seeds.json moved it"
+    seeds = load("seeds.json")["summary"]
+    for model, r in (("gan", gan), ("vae", vae)):
+        assert r[1] - r[0] > seeds[model]["fd"]["max"] - seeds[model]["fd"]["min"], model
+    assert "The classifier's seed moved each distance by more than the three training seeds" in text
+    # "while the VAE's distance stayed between 2.4 and 2.7 times the GAN's"
+    ratios = [r["VAE"]["fd"] / r["GAN"]["fd"] for r in load("yardstick.json")["rows"]]
+    assert f"stayed between {min(ratios):.1f} and {max(ratios):.1f} times the GAN's" in text
+
+
+def test_07_says_training_here_on_the_reference_machine_reproduces_the_reference_distance():
+    """07: "the course's check on that machine scored the same distance to the first decimal" -- notebooks.json's
+    from-scratch run (COURSE_TRAIN_HERE=1, float32, the reference model's thread count and CPU) against the run
+    that loads the reference model."""
+    entry = load("notebooks.json")["07_gan"]
+    key = "GAN Fréchet distance (classifier features)"
+    here, shipped = entry["full_scratch_reported"][key], entry["full_reported"][key]
+    assert f"{here:.1f}" == f"{shipped:.1f}"
+    assert "the course's check on that machine scored the same distance to the first decimal" in prose("07")
+    reference = next(v for v in json.loads((ROOT / "course_utils/reference/index.json").read_text()).values()
+                     if v["name"] == "gan")
+    assert reference["precision"] == "float32" and reference["threads"] == 2  # as the check ran (2 threads)
+    assert "2 threads" in load("notebooks.json")["07_gan"]["full_scratch_memory_machine"]
+
+
+def test_the_readme_quotes_the_yardstick():
+    ys = load("yardstick.json")
+    r = ys["range_over_classifiers"]
+    secs = [x["train_seconds"] for x in ys["rows"] if not x["shipped"]]
+    row = next(line for line in (ROOT / "README.md").read_text().splitlines()
+               if line.startswith("| the evaluation classifier as a yardstick"))
+    assert (f"| {r['VAE']['fd'][0]:.1f}–{r['VAE']['fd'][1]:.1f} / {r['GAN']['fd'][0]:.1f}–{r['GAN']['fd'][1]:.1f} / "
+            f"{r['real (held out)']['fd'][0]:.2f}–{r['real (held out)']['fd'][1]:.2f}; "
+            f"{r['VAE']['precision'][0]:.2f}–{r['VAE']['precision'][1]:.2f} (each classifier trained in "
+            f"{min(secs):.0f}–{max(secs):.0f} s) |") in row, row
+    assert round(sum(secs) / len(secs), -1) == 90  # "about 90 s more at 2 threads" (the from-scratch row)
+    assert "about 90 s more at 2 threads (`yardstick.json`'s classifiers trained here)" in (
+        ROOT / "README.md").read_text()
