@@ -502,9 +502,10 @@ plt.show()
 # course trained before (20 epochs at the assignment's batches of 128 and rate 1e-3) between 11 and 22
 # (`benchmarks/results/vae_recipes.json`, counted on the same validation images): the count belongs to
 # one trained model, not to the data alone. It also belongs to the threshold: the line printed after the
-# count ("with another threshold") counts at 0.005 and at 0.05 too. Where the activities fall into two well-separated groups the counts
-# agree; in the course's full-mode run they do not — about 35 units lie above 0.005 and about 15 above
-# 0.05, and those 15 carry nearly all of the rate — so read the log-scale chart, not only the count.
+# count ("with another threshold") counts at 0.005 and at 0.05 too. Where the activities fall into two
+# well-separated groups the counts agree; in the course's full-mode run they do not — about 35 units
+# lie above 0.005 and about 15 above 0.05, and those 15 carry nearly all of the rate — so read the
+# log-scale chart, not only the count.
 # In the course's quick-mode run on Fashion-MNIST (3 000 images, 5 epochs at the assignment's batches
 # and rate) none falls below the threshold. That run sees a fiftieth as many images (15 000
 # presentations against 750 000) and takes about a twenty-fifth as many optimiser steps (120 against

@@ -185,9 +185,10 @@ print(results.quote("vae", "test_elbo", f"test ELBO of the full-mode model (trai
 #   and a peak rate of 3e-3 that decays along a cosine over the epochs (`lr_schedule="cosine"`), the
 #   z = 20 recipe chosen for its training time on Fashion-MNIST in float32: that recipe (90 epochs)
 #   gives up between 0.4 and 0.55 nats of test ELBO against 100 epochs at the assignment's rate and
-#   batch size with the same decay, for a fifth to a quarter less training time (`benchmarks/results/vae_recipes.json`: three seeds of each — the
-#   earlier recipe's on another CPU, where `precision="auto"` chose bfloat16, in
-#   `seeds_vae_e100.json` — and one run of each on the same CPU in float32). The IW estimate, closer
+#   batch size with the same decay, for a fifth to a quarter less training time
+#   (`benchmarks/results/vae_recipes.json`: three seeds of each — the earlier recipe's on another CPU,
+#   where `precision="auto"` chose bfloat16, in `seeds_vae_e100.json` — and one run of each on the same
+#   CPU in float32). The IW estimate, closer
 #   to `log p(x)`, loses less (about 0.2 nats over the three seeds), so part of that cost is a looser
 #   bound — a larger gap between the ELBO and `log p(x)` — rather than a worse model. With the
 #   earlier recipe, a cosine decay had reached a better bound than a constant rate in the same number
