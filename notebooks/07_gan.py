@@ -371,12 +371,12 @@ print(f"speckle (isolated bright pixels per image): GAN {isolated_pixels(images)
 # samples from the last G) again with other thread counts and in float32 instead of bfloat16, nothing
 # else changed — how far rounding alone moves a GAN. (Those runs were scored with a classifier of the
 # same settings trained on their machine, not the shipped one — and the classifier alone moves the
-# number a lot: `benchmarks/yardstick.py` scored this notebook's reference-model samples with the shipped
-# classifier and with two trained here with the same settings and other seeds, and the distance came out
-# between 73.9 and 96.5. A Fréchet distance compares with another only when both come from the same
-# network — which is why the course ships one classifier and loads it even when you train the GAN
-# here, as FID fixes one Inception network. The order of two models is sturdier than their distances:
-# see notebook 08.)
+# number a lot: the last line printed below is `benchmarks/yardstick.py`'s, which scored this notebook's
+# reference-model samples with the shipped classifier and with two of the same settings trained with
+# other seeds. A Fréchet distance compares with another only when both come from the same network —
+# which is why the course ships one classifier and loads it even when you train the GAN here, as FID
+# fixes one Inception network. The order of two models is sturdier than their distances: see
+# notebook 08.)
 
 # %%
 seeds = results.load("seeds")
@@ -401,6 +401,9 @@ else:
     for row in sorted(rows, key=lambda r: (r["seed"], r["precision"], r["threads"])):
         print(f"  seed {row['seed']}, {row['precision']:8s}, {row['threads']} thread(s): {row['fd']:.1f}")
     print(f"({results.dataset_name(results.dataset('gan_precision'))}, {results.provenance('gan_precision')})")
+    lo, hi = results.load("yardstick")["range_over_classifiers"]["GAN"]["fd"]
+    print(f"the reference GAN's samples in the features of the shipped classifier and of two with its settings "
+          f"and other seeds: Fréchet distance {lo:.1f} to {hi:.1f} ({results.provenance('yardstick')})")
 
 # %% [markdown]
 # **What to expect of your run.** In quick mode this notebook's numbers mean little (a few dozen

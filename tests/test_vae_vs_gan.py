@@ -138,7 +138,8 @@ def test_vae2_config_and_vae_data_in_both_modes(monkeypatch):
     data = Data("fashion-mnist", split(5000), split(1500), split(200), "dynamic", CLASS_NAMES["fashion-mnist"])
     monkeypatch.setenv("COURSE_QUICK", "0")
     c = runs.vae2_config()
-    assert (c.z_dim, c.epochs, c.lr_schedule) == (2, 15, "cosine")
+    assert (c.z_dim, c.epochs, c.lr_schedule, c.batch_size, c.lr) == (2, runs.Z2_EPOCHS, "cosine", 256, 3e-3)
+    assert runs.Z2_EPOCHS == 12
     full = runs.vae_data(data)
     assert (len(full.train), len(full.val), len(full.test)) == (5000, 1500, 200)
     monkeypatch.setenv("COURSE_QUICK", "1")

@@ -33,22 +33,25 @@ def test_the_yardstick_file_scores_the_same_samples_with_the_shipped_classifier_
     assert abs(rows[0]["VAE"]["fd"] - reported["VAE Fréchet distance (classifier features)"]) < 0.01
 
 
-def test_07_and_08_quote_the_yardsticks_spread():
-    spread = load("yardstick.json")["range_over_classifiers"]
-    gan, vae, real = spread["GAN"]["fd"], spread["VAE"]["fd"], spread["real (held out)"]["fd"]
-    assert f"the distance came out between {gan[0]:.1f} and {gan[1]:.1f}" in prose("07")
+def test_07_and_08_print_the_yardsticks_spread_and_their_claims_hold():
+    """06-08 type no measured number: 07 and 08 print the yardstick's numbers from yardstick.json; their prose's
+    claims are checked here."""
+    ys = load("yardstick.json")
+    spread = ys["range_over_classifiers"]
+    gan, vae = spread["GAN"]["fd"], spread["VAE"]["fd"]
+    source07, source08 = ((ROOT / "notebooks" / f"{nb}.py").read_text() for nb in ("07_gan", "08_vae_vs_gan"))
+    assert 'results.load("yardstick")' in source07 and 'results.load("yardstick")' in source08
+    assert "the last line printed below is `benchmarks/yardstick.py`'s" in prose("07")
     text = prose("08")
-    assert (f"VAE's distance came out between {vae[0]:.1f} and {vae[1]:.1f}, the GAN's between {gan[0]:.1f} and "
-            f"{gan[1]:.1f}, the floor between {real[0]:.2f} and {real[1]:.2f}, and the VAE's precision between "
-            f"{spread['VAE']['precision'][0]:.2f} and {spread['VAE']['precision'][1]:.2f}") in text
-    # "The classifier's seed moved each distance by more than the three training seeds of seeds.json moved it"
+    # "The classifier's seed moves each distance by more than the three training seeds of seeds.json move it"
     seeds = load("seeds.json")["summary"]
     for model, r in (("gan", gan), ("vae", vae)):
         assert r[1] - r[0] > seeds[model]["fd"]["max"] - seeds[model]["fd"]["min"], model
-    assert "The classifier's seed moved each distance by more than the three training seeds" in text
-    # "while the VAE's distance stayed between 2.4 and 2.7 times the GAN's"
-    ratios = [r["VAE"]["fd"] / r["GAN"]["fd"] for r in load("yardstick.json")["rows"]]
-    assert f"stayed between {min(ratios):.1f} and {max(ratios):.1f} times the GAN's" in text
+    assert "The classifier's seed moves each distance by more than the three training seeds" in text
+    # "while the VAE's distance stays about the same multiple of the GAN's"
+    ratios = [r["VAE"]["fd"] / r["GAN"]["fd"] for r in ys["rows"]]
+    assert max(ratios) / min(ratios) < 1.15 and "stays about the same multiple of the GAN's" in text
+    assert all(r["VAE"]["fd"] > r["GAN"]["fd"] for r in ys["rows"])  # the order held under every classifier
 
 
 def test_07_says_training_here_on_the_reference_machine_reproduces_the_reference_distance():
