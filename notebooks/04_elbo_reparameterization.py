@@ -507,9 +507,9 @@ plt.show()
 # lie above 0.005 and about 15 above 0.05, and those 15 carry nearly all of the rate — so read the
 # log-scale chart, not only the count.
 # In the course's quick-mode run on Fashion-MNIST (3 000 images, 5 epochs at the assignment's batches
-# and rate) none falls below the threshold. That run sees a fiftieth as many images (15 000
-# presentations against 750 000) and takes about a twenty-fifth as many optimiser steps (120 against
-# 2 940), on less data, with other batches and another rate; the course has not separated these effects,
+# and rate) none falls below the threshold. That run sees 3 000 of the 50 000 images, makes a fiftieth
+# as many image presentations (15 000 against 750 000) and about a twenty-fifth as many optimiser steps
+# (120 against 2 940), with other batches and another rate; the course has not separated these effects,
 # and the quick-mode count comes from one seeded run. On MNIST the counts may differ; the course has not
 # measured them there.
 #

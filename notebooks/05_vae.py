@@ -343,10 +343,13 @@ config2 = vae2_config()  # 12 epochs in full mode: enough for a readable 2-D man
 vae2, history2 = train_vae(config2, data)
 print(f"final validation ELBO: z = 2 ({config2.epochs} epochs): {history2.last['val_elbo']:.1f}, "
       f"z = 20 ({config20.epochs} epochs): {history20.last['val_elbo']:.1f} nats")
-early20 = history20.epochs[config2.epochs - 1]  # the z = 20 run after as many epochs as the z = 2 run
-print(f"z = 20 after {config2.epochs} of its {config20.epochs} epochs: {early20['val_elbo']:.1f} nats "
-      f"(its learning rate in that epoch {early20['lr']:.1e}; the z = 2 model's in its last {history2.last['lr']:.1e})")
-record("validation ELBO of the z = 20 model after the z = 2 model's epochs", early20["val_elbo"], "nats")
+if len(history20.epochs) >= config2.epochs:  # the z = 20 run after as many epochs as the z = 2 run
+    early20 = history20.epochs[config2.epochs - 1]
+    print(f"z = 20 after {config2.epochs} of its {config20.epochs} epochs: {early20['val_elbo']:.1f} nats (its "
+          f"learning rate in that epoch {early20['lr']:.1e}; the z = 2 model's in its last {history2.last['lr']:.1e})")
+    record("validation ELBO of the z = 20 model after the z = 2 model's epochs", early20["val_elbo"], "nats")
+else:  # stopped early (Ctrl-C)
+    print(f"(the z = 20 run stopped after {len(history20.epochs)} epochs: no comparison at {config2.epochs})")
 record("final validation ELBO (z = 2)", history2.last["val_elbo"], "nats")
 
 # %%

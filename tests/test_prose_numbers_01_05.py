@@ -307,8 +307,9 @@ QUOTES = [
      and _usage_full04("share") >= 0.95),
     ("04", lambda: "(3 000 images, 5 epochs at the assignment's batches and rate) none falls below the threshold",
      lambda: reported("04_elbo_reparameterization", "quick", ACTIVE_04) == 50),
-    ("04", lambda: "That run sees a fiftieth as many images (15 000 presentations against 750 000) and takes about a "
-                   "twenty-fifth as many optimiser steps ({} against {})".format(*_steps04()).replace("2940", "2 940"),
+    ("04", lambda: "That run sees 3 000 of the 50 000 images, makes a fiftieth as many image presentations (15 000 "
+                   "against 750 000) and about a twenty-fifth as many optimiser steps ({} against {})".format(
+                       *_steps04()).replace("2940", "2 940"),
      lambda: round(50_000 * _usage04().epochs / (3_000 * 5)) == 50 and 50_000 * _usage04().epochs == 750_000
      and 24 <= _steps04()[1] / _steps04()[0] <= 26),
     ("05", lambda: "over three seeds, 12 such epochs matched within the seeds' spread the test ELBO of the 15 at the "

@@ -263,9 +263,9 @@ def train_classifier(data, config: ClassifierConfig | None = None, use_cache: bo
     The classifier is the **yardstick** of the course's sample-quality numbers, not a model a student
     trains to watch: where the course ships one made with exactly these settings and data (Fashion-MNIST,
     full mode's ``classifier_config()``, i.e. ``ClassifierConfig()``), it is loaded even when the reference models
-    are off (a notebook's
-    ``TRAIN_HERE = True``, ``COURSE_TRAIN_HERE=1``), so a model trained here is measured with the
-    classifier every reference number was measured with. ``train_here=True`` ignores a shipped one
+    are off (a notebook's ``TRAIN_HERE = True``, ``COURSE_TRAIN_HERE=1``), so a model trained here is measured
+    with the classifier the reference models and ``seeds.json`` were measured with (older results files used
+    classifiers of the same settings trained on their machines). ``train_here=True`` ignores a shipped one
     (the model cache, then training, answer); where none is shipped (MNIST, other settings) that is
     what happens anyway.
 

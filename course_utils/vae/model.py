@@ -107,7 +107,8 @@ class VAEConfig:
 
 
 def full_config(z_dim: int = 20, **overrides) -> VAEConfig:
-    """The training recipe of notebook 05's z = 20 model in full mode (and of 08's VAE).
+    """The training recipe of notebook 05's z = 20 model in full mode (and of 08's VAE); with fewer ``epochs``
+    also of 05's z = 2 model and 04's z = 50 model (``course_utils.course.runs.Z2_EPOCHS``, ``Z50_EPOCHS``).
 
     The assignment's model and optimizer (500 hidden units, Adam) trained for 90 epochs
     at batch 256 with a peak learning rate of 3e-3 decaying along a cosine to 5% of it
