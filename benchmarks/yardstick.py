@@ -22,6 +22,8 @@ import os
 from common import stamp, write_results  # noqa: E402  (sets sys.path to the repository root)
 
 OUT = "yardstick.json"
+SETS = ("VAE", "GAN", "real (held out)")  # what score_models scores, each against the test images
+MEASURES = ("fd", "precision", "recall")
 
 
 def main(argv=None) -> int:
@@ -50,17 +52,15 @@ def main(argv=None) -> int:
         config = dataclasses.replace(classifier_config(), seed=seed)
         classifier = train_classifier(gray, config, progress=False, train_here=again, use_cache=not again)
         scores = score_models(samples, gray, classifier)
-        rows.append({"classifier_seed": seed, "shipped": seed == 0 and not again, "retrained_here": seed == 0 and again,
+        rows.append({"classifier_seed": seed, "shipped": seed == 0 and not again, "retrained_here": again,
                      "test_accuracy": round(classifier.test_accuracy, 4),
                      "train_seconds": round(sum(e["seconds"] for e in classifier.history.epochs), 1),
-                     **{name: {k: round(float(s[k]), 4) for k in ("fd", "precision", "recall")}
-                        for name, s in scores.items()}})
+                     **{name: {k: round(float(scores[name][k]), 4) for k in MEASURES} for name in SETS}})
         print(rows[-1], flush=True)
-    spread = {name: {k: [min(r[name][k] for r in rows), max(r[name][k] for r in rows)]
-                     for k in ("fd", "precision", "recall")} for name in ("VAE", "GAN", "real (held out)")}
-    shipped, again = rows[0], rows[1]
-    same_seed = {name: {k: round(again[name][k] - shipped[name][k], 4) for k in ("fd", "precision", "recall")}
-                 for name in ("VAE", "GAN", "real (held out)")}
+    spread = {name: {k: [min(r[name][k] for r in rows), max(r[name][k] for r in rows)] for k in MEASURES}
+              for name in SETS}
+    shipped, retrained = rows[0], rows[1]
+    same_seed = {name: {k: round(retrained[name][k] - shipped[name][k], 4) for k in MEASURES} for name in SETS}
     write_results(OUT, {
         "rows": rows, "range_over_classifiers": spread, "same_seed_retrained_minus_shipped": same_seed,
         "n_samples": n_eval(), "dataset": gray.name,

@@ -378,9 +378,18 @@ def _settings(config) -> dict:
     return {k: v for k, v in config.to_dict().items() if k not in ("seed", "precision")}
 
 
+def _recipe_lines() -> list[dict]:
+    """Every line of vae_recipes.jsonl, in order (a later line of a (recipe, seed) replaces an earlier one)."""
+    return [json.loads(line) for line in (RESULTS / "vae_recipes.jsonl").read_text().splitlines() if line.strip()]
+
+
+def _latest_recipe_lines() -> dict[tuple[str, int], dict]:
+    return {(r["recipe"], r["seed"]): r for r in _recipe_lines()}
+
+
 def _recipe_settings(recipe: str) -> dict:
     """The settings every run of ``recipe`` in vae_recipes.jsonl trained with (seed and precision aside)."""
-    rows = [json.loads(line) for line in (RESULTS / "vae_recipes.jsonl").read_text().splitlines() if line.strip()]
+    rows = _recipe_lines()
     settings = [{k: v for k, v in r["config"].items() if k not in ("seed", "precision")}
                 for r in rows if r["recipe"] == recipe]
     assert settings and all(x == settings[0] for x in settings), recipe
@@ -404,8 +413,7 @@ def _steps04() -> tuple[int, int]:
 
 
 def _z2_rows(recipe: str) -> list[dict]:
-    rows = [json.loads(line) for line in (RESULTS / "vae_recipes.jsonl").read_text().splitlines() if line.strip()]
-    return list({r["seed"]: r for r in rows if r["recipe"] == recipe}.values())
+    return [r for (name, _), r in _latest_recipe_lines().items() if name == recipe]
 
 
 def _z2_means05() -> tuple[str, str]:
@@ -470,8 +478,7 @@ def _three05() -> dict:
 
 
 def _bf16_05() -> bool:
-    lines = [json.loads(line) for line in (RESULTS / "vae_recipes.jsonl").read_text().splitlines()]
-    latest = {(r["recipe"], r["seed"]): r for r in lines}
+    latest = _latest_recipe_lines()
     bf16, fp32 = latest[("e90-b256-lr3e-3-bf16", 0)], latest[("e90-b256-lr3e-3", 0)]
     return bf16["matmul_precision"] == "bfloat16" and all(abs(bf16[k] - fp32[k]) < 0.3
                                                           for k in ("test_elbo", "test_iw_ll"))
